@@ -1,0 +1,118 @@
+"""What the core needs from a forum, whichever forum it is, and the errors it may raise.
+
+Program, sign-up, pairing and step logic talk to this interface only; each forum's
+adapter lives in its own folder (plugin/discourse/, plugin/zulip/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ForumUser:
+    """A member as the forum reports them."""
+
+    id: int
+    username: str  # Discourse username; Zulip email
+    name: str | None = None
+    admin: bool = False
+    moderator: bool = False
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ForumGroup:
+    """A Discourse group or a Zulip user group."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SentPost:
+    """Where a post we made landed: its thread and its own id."""
+
+    thread: str
+    post_id: str
+
+
+class ForumError(Exception):
+    """A forum answered with an error; `errors` carries the forum's own messages."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, errors: list[str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+
+
+class ForumAuthError(ForumError):
+    """The API key or bot user was refused (Discourse 403 invalid_access)."""
+
+
+class ForumNotFound(ForumError):
+    """The user, group or thread does not exist (404)."""
+
+    retryable = False
+
+
+class ForumRejected(ForumError):
+    """The forum refused the request as invalid (400/422): sending it again will not help."""
+
+    retryable = False
+
+
+class ForumRateLimited(ForumError):
+    """429: wait `retry_after` seconds before calling this forum again."""
+
+    def __init__(self, message: str, *, retry_after: float, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ForumUnavailable(ForumError):
+    """5xx, timeout or no connection: for a write, it may or may not have happened."""
+
+
+@dataclass
+class BudgetExhausted(Exception):
+    """The shared request budget has no slot before `retry_at` (nothing was sent)."""
+
+    retry_at: datetime
+    args: tuple = field(default=(), repr=False)
+
+
+Gate = Callable[[], None]  # called before every request; raises BudgetExhausted
+
+
+class ForumAdapter(Protocol):
+    """The calls the product makes; `marker` makes a post findable after a crash."""
+
+    def open_thread(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
+        """Start a private thread with exactly these members and the bot."""
+
+    def post(self, thread: str, text: str, marker: str) -> SentPost:
+        """Post in an existing thread."""
+
+    def find_thread(self, marker: str) -> SentPost | None:
+        """The thread an earlier open_thread with this marker created, if any."""
+
+    def find_post(self, thread: str, marker: str) -> SentPost | None:
+        """The post an earlier post() with this marker created, if any."""
+
+    def get_user(self, username: str) -> ForumUser: ...
+
+    def get_user_by_id(self, user_id: int) -> ForumUser: ...
+
+    def get_group(self, name: str) -> ForumGroup: ...
+
+    def get_group_by_id(self, group_id: int) -> ForumGroup: ...
+
+    def group_members(self, name: str) -> Iterator[ForumUser]: ...
+
+    def list_admins(self) -> list[ForumUser]: ...

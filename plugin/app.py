@@ -1,0 +1,60 @@
+"""The Flask application factory (one blueprint per area)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, current_app, jsonify
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from plugin.config import Config, load_config
+from plugin.db import get_engine, session_factory
+
+MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
+
+health = Blueprint("health", __name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What request handlers share: the configuration and database sessions."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
+
+@health.get("/healthz")
+def healthz():
+    """200 when the database answers, else 503."""
+    try:
+        with current_app.extensions["mentorship"].sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        logging.getLogger(__name__).exception("health check failed")
+        return jsonify(status="unavailable"), 503
+    return jsonify(status="ok")
+
+
+def _json_errors(exc: HTTPException):
+    # Machines talk to this service: errors come back as JSON, never HTML pages.
+    return jsonify(error=exc.description), exc.code
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app; with no config, read it from the environment."""
+    config = config or load_config()
+    app = Flask(__name__, template_folder=None)
+    app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
+    app.extensions["mentorship"] = Services(
+        config, session_factory(get_engine(config.database_url))
+    )
+    app.register_error_handler(HTTPException, _json_errors)
+
+    from webhooks.discourse import bp as discourse_webhooks
+
+    app.register_blueprint(health)
+    app.register_blueprint(discourse_webhooks)
+    return app

@@ -1,0 +1,83 @@
+"""Configuration from the environment (INTERFACE.md): database URL, secret key, base URL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///mentorship.db"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class ConfigError(ValueError):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings the service reads at start-up."""
+
+    database_url: str
+    secret_key: str
+    base_url: str
+    lease_seconds: float = 120.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Make a plain postgresql:// URL use psycopg 3, the driver we install."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _kept_secret_key(db_file: Path) -> str:
+    """A random key created once and kept beside the SQLite file (mode 0600)."""
+    key_file = db_file.with_name(db_file.name + ".secret-key")
+    try:
+        return key_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return key_file.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def load_config(environ: dict[str, str] | None = None) -> Config:
+    """Read MENTORSHIP_* variables, applying the documented defaults."""
+    env = os.environ if environ is None else environ
+    url = normalise_database_url(env.get("MENTORSHIP_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    try:
+        make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"MENTORSHIP_DATABASE_URL is not a database URL: {exc}") from None
+    key = env.get("MENTORSHIP_SECRET_KEY", "").strip()
+    if not key:
+        if not url.startswith("sqlite"):
+            raise ConfigError("MENTORSHIP_SECRET_KEY is required when the database is not SQLite")
+        db_file = _sqlite_file(url)
+        key = _kept_secret_key(db_file) if db_file else secrets.token_urlsafe(48)
+    base_url = (env.get("MENTORSHIP_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    lease = float(env.get("MENTORSHIP_LEASE_SECONDS") or 120)
+    return Config(database_url=url, secret_key=key, base_url=base_url, lease_seconds=lease)

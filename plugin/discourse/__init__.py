@@ -1,0 +1,1 @@
+"""Discourse: the API adapter and what its webhooks mean."""

@@ -1,0 +1,231 @@
+"""The Discourse API adapter (NOTES.md §3): requests with Api-Key/Api-Username headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from plugin.adapter import (
+    ForumAuthError,
+    ForumError,
+    ForumGroup,
+    ForumNotFound,
+    ForumRateLimited,
+    ForumRejected,
+    ForumUnavailable,
+    ForumUser,
+    Gate,
+    SentPost,
+)
+
+TIMEOUT = (5, 20)  # connect, read: Discourse's own emitter allows 20 s
+MEMBERS_PAGE = 1000  # MEMBERS_MAX_PAGE_SIZE
+RECENT_POSTS_CHECKED = 10  # how far back find_post looks in a thread
+
+
+def marker_comment(marker: str) -> str:
+    """The invisible line a post carries so that we can find it again."""
+    return f"<!-- mentorship:{marker} -->"
+
+
+def _errors(body: Any) -> list[str]:
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return [str(e) for e in body["errors"]]
+    return []
+
+
+def _retry_after(response: requests.Response, body: Any) -> float:
+    header = response.headers.get("Retry-After", "")
+    if header.strip().isdigit():
+        return float(header)
+    extras = body.get("extras") if isinstance(body, dict) else None
+    if isinstance(extras, dict) and isinstance(extras.get("wait_seconds"), int | float):
+        return float(extras["wait_seconds"])
+    return 60.0
+
+
+def _user(data: dict) -> ForumUser:
+    return ForumUser(
+        id=int(data["id"]),
+        username=str(data["username"]),
+        name=data.get("name") or None,
+        admin=bool(data.get("admin")),
+        moderator=bool(data.get("moderator")),
+        timezone=data.get("timezone") or (data.get("user_option") or {}).get("timezone"),
+    )
+
+
+class DiscourseClient:
+    """Talks to one Discourse site as its bot user."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        api_username: str,
+        *,
+        gate: Gate | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.api_username = api_username
+        self._gate = gate or (lambda: None)
+        self._http = session or requests.Session()
+        self._http.headers.update(
+            {"Api-Key": api_key, "Api-Username": api_username, "Accept": "application/json"}
+        )
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kw) -> requests.Response:
+        """One request, counted against the budget; errors become typed exceptions."""
+        self._gate()
+        try:
+            # Redirects are never followed: a forum URL must not bounce us elsewhere.
+            response = self._http.request(
+                method, self.base_url + path, timeout=TIMEOUT, allow_redirects=False, **kw
+            )
+        except requests.RequestException as exc:
+            raise ForumUnavailable(f"Discourse did not answer: {type(exc).__name__}") from None
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        errors = _errors(body)
+        status = response.status_code
+        message = f"Discourse answered {status} to {method} {path}" + (
+            f": {'; '.join(errors)}" if errors else ""
+        )
+        if status == 429:
+            raise ForumRateLimited(
+                message, retry_after=_retry_after(response, body), status=status, errors=errors
+            )
+        if status in (401, 403):
+            raise ForumAuthError(message, status=status, errors=errors)
+        if status == 404:
+            raise ForumNotFound(message, status=status, errors=errors)
+        if status in (400, 409, 413, 422):
+            raise ForumRejected(message, status=status, errors=errors)
+        if status >= 500:
+            raise ForumUnavailable(message, status=status, errors=errors)
+        raise ForumError(message, status=status, errors=errors)
+
+    def _json(self, method: str, path: str, **kw) -> Any:
+        response = self._call(method, path, **kw)
+        try:
+            return response.json()
+        except ValueError:
+            raise ForumUnavailable(f"Discourse sent no JSON for {method} {path}") from None
+
+    # -- writes ------------------------------------------------------------------------
+
+    def open_thread(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
+        """A private message to exactly these users (and the bot, its author)."""
+        body = {
+            "title": title,
+            "raw": f"{text}\n\n{marker_comment(marker)}",
+            "archetype": "private_message",
+            "target_recipients": ",".join(usernames),
+            # A topic external_id lets find_thread() ask Discourse for this exact topic.
+            "external_id": f"mentorship-{marker}",
+        }
+        post = self._json("POST", "/posts.json", json=body)
+        return SentPost(thread=str(post["topic_id"]), post_id=str(post["id"]))
+
+    def post(self, thread: str, text: str, marker: str) -> SentPost:
+        """A reply in an existing topic or private message."""
+        body = {"topic_id": int(thread), "raw": f"{text}\n\n{marker_comment(marker)}"}
+        post = self._json("POST", "/posts.json", json=body)
+        return SentPost(thread=str(post["topic_id"]), post_id=str(post["id"]))
+
+    # -- finding what we may already have sent ----------------------------------------
+
+    def find_thread(self, marker: str) -> SentPost | None:
+        """The topic created with this marker's external_id, if Discourse has it."""
+        try:
+            response = self._call("GET", f"/t/external_id/mentorship-{marker}.json")
+        except ForumNotFound:
+            return None
+        match = re.search(r"/(\d+)(?:\.json)?(?:[?#].*)?$", response.headers.get("Location", ""))
+        if not match:
+            raise ForumUnavailable("Discourse's external_id redirect had no topic id")
+        topic_id = match.group(1)
+        topic = self._json("GET", f"/t/{topic_id}.json")
+        first = (topic.get("post_stream") or {}).get("stream") or [""]
+        return SentPost(thread=topic_id, post_id=str(first[0]))
+
+    def find_post(self, thread: str, marker: str) -> SentPost | None:
+        """Our post carrying this marker among the thread's latest posts, if any."""
+        topic = self._json("GET", f"/t/{int(thread)}.json")
+        recent = ((topic.get("post_stream") or {}).get("stream") or [])[-RECENT_POSTS_CHECKED:]
+        if not recent:
+            return None
+        listing = self._json(
+            "GET", f"/t/{int(thread)}/posts.json", params=[("post_ids[]", i) for i in recent]
+        )
+        ours = [
+            p["id"]
+            for p in (listing.get("post_stream") or {}).get("posts", [])
+            if p.get("username") == self.api_username
+        ]
+        comment = marker_comment(marker)
+        for post_id in sorted(ours, reverse=True):
+            post = self._json("GET", f"/posts/{int(post_id)}.json")
+            if comment in (post.get("raw") or ""):
+                return SentPost(thread=str(thread), post_id=str(post_id))
+        return None
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_user(self, username: str) -> ForumUser:
+        """A user by username (GET /u/{username}.json)."""
+        return _user(self._json("GET", f"/u/{requests.utils.quote(username)}.json")["user"])
+
+    def get_user_by_id(self, user_id: int) -> ForumUser:
+        """A user by id (GET /admin/users/{id}.json): webhooks carry only ids."""
+        return _user(self._json("GET", f"/admin/users/{int(user_id)}.json"))
+
+    def get_group(self, name: str) -> ForumGroup:
+        """A group by name."""
+        group = self._json("GET", f"/groups/{requests.utils.quote(name)}.json")["group"]
+        return ForumGroup(id=int(group["id"]), name=str(group["name"]))
+
+    def get_group_by_id(self, group_id: int) -> ForumGroup:
+        """A group by id (membership webhooks carry only the id)."""
+        group = self._json("GET", f"/groups/by-id/{int(group_id)}.json")["group"]
+        return ForumGroup(id=int(group["id"]), name=str(group["name"]))
+
+    def group_members(self, name: str) -> Iterator[ForumUser]:
+        """Every member of a group, page by page in the order they joined."""
+        offset = 0
+        while True:
+            page = self._json(
+                "GET",
+                f"/groups/{requests.utils.quote(name)}/members.json",
+                params={
+                    "limit": MEMBERS_PAGE,
+                    "offset": offset,
+                    "order": "added_at",
+                    "asc": "true",
+                },
+            )
+            members = page.get("members") or []
+            yield from (_user(m) for m in members)
+            offset += len(members)
+            total = int((page.get("meta") or {}).get("total", 0))
+            if not members or offset >= total:
+                return
+
+    def list_admins(self) -> list[ForumUser]:
+        """The forum's human admins (not `system`, not the bot)."""
+        staff = self._json("GET", "/admin/users/list/staff.json")
+        return [
+            _user(u)
+            for u in staff
+            if u.get("admin") and int(u.get("id", 0)) > 0 and u.get("username") != self.api_username
+        ]

@@ -1,0 +1,171 @@
+"""The inbox: webhook events stored before they are acknowledged, processed by the worker.
+
+The receiver writes one row per event (deduplicated by delivery id and by content) and
+commits before it answers 2xx. The worker claims rows and runs each event's handler in the
+same transaction that marks it done, so an event is either fully handled or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.adapter import BudgetExhausted, ForumAdapter, ForumError, ForumRateLimited
+from plugin.budget import pause_forum
+from plugin.clock import Clock
+from plugin.db import transaction, upsert_ignore
+from plugin.models import EPOCH, Forum, InboxEvent, utcnow
+from plugin.queue import backoff, claim, release, still_mine
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A minimised event, ready to be written to the inbox."""
+
+    event: str
+    content_key: str
+    payload: dict[str, Any]
+    ordering_key: str | None = None
+
+
+def store(session: Session, forum_id: int, delivery_id: str | None, ev: StoredEvent) -> bool:
+    """Write the event unless it is a duplicate; True when it is new."""
+    return upsert_ignore(
+        session,
+        InboxEvent.__table__,
+        {
+            "forum_id": forum_id,
+            "delivery_id": delivery_id,
+            "event": ev.event,
+            "content_key": ev.content_key,
+            "payload": json.dumps(ev.payload, separators=(",", ":")),
+            "ordering_key": ev.ordering_key,
+            "state": "pending",
+            "attempts": 0,
+            "run_at": EPOCH,
+            "created_at": utcnow(),
+        },
+    )
+
+
+@dataclass
+class HandlerContext:
+    """What an event handler may use; it must not commit."""
+
+    session: Session
+    forum: Forum
+    adapter: ForumAdapter
+    clock: Clock
+    settings: Any = None
+
+
+Handler = Callable[[HandlerContext, dict], None]
+# (forum kind, event name) -> handler; filled by the domain modules.
+HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+def handles(kind: str, *events: str) -> Callable[[Handler], Handler]:
+    """Register a handler for some events of one forum kind."""
+
+    def register(fn: Handler) -> Handler:
+        for event in events:
+            HANDLERS[(kind, event)] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Pass:
+    """What one processing pass did."""
+
+    done: int = 0
+    failed: int = 0
+
+    @property
+    def progressed(self) -> int:
+        return self.done + self.failed
+
+
+def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, now: datetime):
+    row = session.get(InboxEvent, row_id)
+    row.attempts += 1
+    values: dict[str, Any] = {"last_error": f"{type(exc).__name__}: {exc}"[:1000]}
+    if isinstance(exc, ForumRateLimited):
+        until = now + timedelta(seconds=exc.retry_after)
+        pause_forum(session, row.forum_id, until)
+        values["run_at"] = until
+    elif row.attempts >= MAX_ATTEMPTS or (isinstance(exc, ForumError) and not exc.retryable):
+        values["state"] = "failed"
+    else:
+        values["run_at"] = now + backoff(row.attempts)
+    release(session, InboxEvent, row_id, owner, **values)
+
+
+def process_due(
+    factory: sessionmaker[Session],
+    adapter_for: Callable[[int], ForumAdapter],
+    *,
+    owner: str,
+    clock: Clock,
+    lease: timedelta,
+    settings: Any = None,
+    limit: int = 50,
+    held_forums: set[int] | None = None,
+) -> Pass:
+    """Claim due events and run their handlers, each in its own transaction."""
+    held = held_forums if held_forums is not None else set()
+    result = Pass()
+    now = clock.now()
+    with transaction(factory) as session:
+        claimed = [
+            r.id
+            for r in claim(
+                session,
+                InboxEvent,
+                owner=owner,
+                now=now,
+                lease=lease,
+                limit=limit,
+                skip_forums=frozenset(held),
+            )
+        ]
+    for row_id in claimed:
+        try:
+            with transaction(factory) as session:
+                if not still_mine(session, InboxEvent, row_id, owner):
+                    continue
+                row = session.get(InboxEvent, row_id)
+                forum = session.get(Forum, row.forum_id)
+                handler = HANDLERS.get((forum.kind, row.event))
+                if handler is not None:
+                    ctx = HandlerContext(session, forum, adapter_for(forum.id), clock, settings)
+                    handler(ctx, json.loads(row.payload or "{}"))
+                else:
+                    log.info("no handler for %s event %s; dropped", forum.kind, row.event)
+                # Processed: keep the dedupe keys, drop what the event said.
+                row.payload = None
+                row.processed_at = utcnow()
+                release(session, InboxEvent, row_id, owner, state="done", last_error=None)
+            result.done += 1
+        except BudgetExhausted:
+            with transaction(factory) as session:
+                forum_id = session.get(InboxEvent, row_id).forum_id
+                release(session, InboxEvent, row_id, owner)
+            held.add(forum_id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+            if not isinstance(exc, ForumError):
+                log.exception("inbox event %s failed", row_id)
+            with transaction(factory) as session:
+                _record_failure(session, row_id, owner, exc, now)
+            result.failed += 1
+    return result

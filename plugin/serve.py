@@ -1,0 +1,69 @@
+"""`mentorship serve`: gunicorn (one sync worker per core) plus the background worker."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    """Gunicorn with our options and our application factory, no config file."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from plugin.app import create_app
+
+        return create_app()
+
+
+def _die_with_parent() -> None:
+    # Linux: the worker gets SIGTERM if `serve` dies, so no orphan keeps running.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def start_worker() -> subprocess.Popen:
+    """The background worker as a child process of `serve`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "worker"], preexec_fn=_die_with_parent
+    )
+
+
+def serve(host: str, port: int, *, with_worker: bool, workers: int | None = None) -> None:
+    """Serve HTTP until interrupted, with the worker alongside unless told not to."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers or os.cpu_count() or 1,
+        # Sync workers, one per core: the tightest latency tail for SQLite-backed writes
+        # (WEBHOOK_RELIABILITY.md §3.2); webhook handlers never wait on the network.
+        "worker_class": "sync",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "mentorship",
+    }
+    worker = start_worker() if with_worker else None
+    try:
+        _Server(options).run()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()

@@ -1,0 +1,81 @@
+"""The background worker: received events, due schedule items, outgoing forum calls."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin import inbox, outbox
+from plugin.clock import Clock
+from plugin.config import Config
+from plugin.forums import adapter_factory
+from plugin.queue import worker_name
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+
+# Periodic jobs (schedules, reconciliation) register here: fn(factory, adapter_for, clock,
+# config) -> number of things done. They must be safe to run from several workers at once.
+PERIODIC: list[Callable[..., int]] = []
+
+
+class Worker:
+    """Runs passes until nothing is due (--once) or until asked to stop."""
+
+    def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
+        self.config = config
+        self.factory = factory
+        self.clock = clock
+        self.owner = worker_name()
+        self.lease = timedelta(seconds=config.lease_seconds)
+        self.adapter_for = adapter_factory(factory, clock)
+        self.stopping = threading.Event()
+
+    def run_pass(self) -> int:
+        """One pass over everything that is due; returns how much progressed."""
+        held: set[int] = set()  # forums whose budget ran out during this pass
+        progressed = inbox.process_due(
+            self.factory,
+            self.adapter_for,
+            owner=self.owner,
+            clock=self.clock,
+            lease=self.lease,
+            settings=self.config,
+            held_forums=held,
+        ).progressed
+        for job in PERIODIC:
+            progressed += job(self.factory, self.adapter_for, self.clock, self.config)
+        progressed += outbox.deliver_due(
+            self.factory,
+            self.adapter_for,
+            owner=self.owner,
+            now=self.clock.now(),
+            lease=self.lease,
+            held_forums=held,
+        ).progressed
+        return progressed
+
+    def run_once(self) -> None:
+        """Work until nothing more is due at the logical now."""
+        while not self.stopping.is_set() and self.run_pass():
+            pass
+
+    def run_forever(self) -> None:
+        """Poll until SIGTERM/SIGINT; an interrupted pass loses nothing (leases)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        log.info("worker %s started", self.owner)
+        while not self.stopping.is_set():
+            try:
+                busy = self.run_pass()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again
+                log.exception("worker pass failed")
+                busy = 0
+            if not busy:
+                self.stopping.wait(POLL_SECONDS)
+        log.info("worker %s stopped", self.owner)

@@ -1,0 +1,1 @@
+"""Webhook receivers, one folder per forum."""

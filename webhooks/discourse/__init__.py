@@ -1,0 +1,5 @@
+"""The Discourse webhook receiver."""
+
+from webhooks.discourse.receiver import bp
+
+__all__ = ["bp"]
