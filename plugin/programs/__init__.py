@@ -1,0 +1,1 @@
+"""Mentorship program templates: the weekly steps a pair works through."""
