@@ -97,7 +97,8 @@ def upsert_ignore(session: Session, table, values: dict) -> bool:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(table).values(**values)
-    return session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for a conflict-skipping INSERT.
+    return session.execute(stmt.returning(table.c.id)).first() is not None
 
 
 def upgrade(engine: Engine) -> None:

@@ -1,0 +1,116 @@
+"""Fixtures: every database test runs on SQLite and, when it answers, on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from plugin.config import Config
+from plugin.db import dispose_engines, ensure_schema, get_engine, session_factory, transaction
+from plugin.forums import add_forum
+from plugin.models import Base
+from tests.helpers import SECRET
+
+PG_ADMIN_URL = os.environ.get(
+    "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+PG_AVAILABLE = _pg_answers()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A throwaway PostgreSQL database for this test session, migrated once."""
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 does not answer")
+    name = f"mentorship_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    ensure_schema(get_engine(url))
+    yield url
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with get_engine(url).begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'mentorship.db'}"
+        ensure_schema(get_engine(url))
+        yield url
+        get_engine(url).dispose()
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        _truncate(url)
+        yield url
+
+
+@pytest.fixture
+def config(database_url) -> Config:
+    return Config(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        base_url="http://127.0.0.1:8000",
+        lease_seconds=30,
+    )
+
+
+@pytest.fixture
+def sessions(config):
+    return session_factory(get_engine(config.database_url))
+
+
+@pytest.fixture
+def app(config):
+    from plugin.app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def forum(sessions):
+    """A connected Discourse forum named `forum` whose bot is mentor_bot."""
+    with transaction(sessions) as session:
+        return add_forum(
+            session,
+            kind="discourse",
+            name="forum",
+            url="http://127.0.0.1:9",
+            api_key="test-key",
+            bot_user="mentor_bot",
+            webhook_secret=SECRET,
+        )

@@ -1,0 +1,78 @@
+"""Test helpers: Discourse-shaped webhook requests built from the named fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
+SECRET = "test-webhook-secret-123"
+_ids = itertools.count(1000)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """What Discourse puts in X-Discourse-Event-Signature."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def fixture(name: str) -> dict:
+    """A fixture's JSON, e.g. fixture("post__post_created")."""
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def event_of(name: str) -> tuple[str, str]:
+    """(event type, event name) from a fixture name `type__event[__variant]`."""
+    kind, event = name.split("__")[:2]
+    return kind, event
+
+
+def discourse_request(
+    name: str,
+    *,
+    body: dict | bytes | None = None,
+    secret: str = SECRET,
+    event_id: int | None = None,
+    content_type: str = "application/json",
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers exactly as Discourse sends the fixture's event."""
+    kind, event = event_of(name)
+    if body is None:
+        body = fixture(name)
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {
+        "Content-Type": content_type,
+        "User-Agent": "Discourse/3.4.0",
+        "X-Discourse-Instance": "https://forum.example.com",
+        "X-Discourse-Event-Id": str(event_id if event_id is not None else next(_ids)),
+        "X-Discourse-Event-Type": kind,
+        "X-Discourse-Event": event,
+        "X-Discourse-Event-Signature": sign(secret, raw),
+    }
+    return raw, headers
+
+
+def pm_post(
+    post_id: int,
+    *,
+    topic_id: int = 812,
+    user_id: int = 42,
+    raw: str = "hello",
+    username: str = "maya",
+    created_at: str = "2026-03-02T14:05:11.482Z",
+) -> dict:
+    """A post_created body for a reply in a private message."""
+    body = fixture("post__post_created")
+    body["post"].update(
+        id=post_id,
+        topic_id=topic_id,
+        user_id=user_id,
+        raw=raw,
+        cooked=f"<p>{raw}</p>",
+        username=username,
+        created_at=created_at,
+        updated_at=created_at,
+    )
+    return body
