@@ -67,6 +67,12 @@ class ForumRejected(ForumError):
     retryable = False
 
 
+class Undeliverable(ForumError):
+    """Our own state makes this call impossible (e.g. its thread was never opened)."""
+
+    retryable = False
+
+
 class ForumRateLimited(ForumError):
     """429: wait `retry_after` seconds before calling this forum again."""
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from plugin.config import Config, load_config
-from plugin.db import get_engine, session_factory
+from plugin.db import get_engine, reading, session_factory
+from plugin.resources import data_path
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
 
@@ -30,7 +31,7 @@ class Services:
 def healthz():
     """200 when the database answers, else 503."""
     try:
-        with current_app.extensions["mentorship"].sessions() as session:
+        with reading(current_app.extensions["mentorship"].sessions) as session:
             session.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         logging.getLogger(__name__).exception("health check failed")
@@ -46,15 +47,17 @@ def _json_errors(exc: HTTPException):
 def create_app(config: Config | None = None) -> Flask:
     """Build the app; with no config, read it from the environment."""
     config = config or load_config()
-    app = Flask(__name__, template_folder=None)
+    app = Flask(__name__, template_folder=str(data_path("templates/pages")))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     app.extensions["mentorship"] = Services(
         config, session_factory(get_engine(config.database_url))
     )
     app.register_error_handler(HTTPException, _json_errors)
 
+    from plugin.signup_pages import bp as signup_pages
     from webhooks.discourse import bp as discourse_webhooks
 
     app.register_blueprint(health)
+    app.register_blueprint(signup_pages)
     app.register_blueprint(discourse_webhooks)
     return app

@@ -51,7 +51,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_begin(conn) -> None:
     # Take the write lock up front: read-then-write transactions (claims, budgets) would
     # otherwise fail with SQLITE_BUSY on upgrade instead of waiting for busy_timeout.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (see `reading`) begin deferred and never block writers.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def get_engine(url: str) -> Engine:
@@ -85,6 +87,14 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on error."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite it takes no write lock."""
+    with factory() as session:
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
         yield session
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.adapter import BudgetExhausted, ForumAdapter, Gate
 from plugin.budget import reserve_call
 from plugin.clock import Clock
-from plugin.db import transaction
+from plugin.db import reading, transaction
 from plugin.models import Forum
 from plugin.resources import manifest
 
@@ -143,7 +143,7 @@ def adapter_factory(
 
     def adapter_for(forum_id: int) -> ForumAdapter:
         if forum_id not in cache:
-            with factory() as session:
+            with reading(factory) as session:
                 forum = session.get(Forum, forum_id)
             cache[forum_id] = make_adapter(forum, budget_gate(factory, forum_id, clock, wait=wait))
         return cache[forum_id]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.adapter import BudgetExhausted, ForumAdapter, ForumError, ForumRateLimited
 from plugin.budget import pause_forum
 from plugin.clock import Clock
-from plugin.db import transaction, upsert_ignore
+from plugin.db import reading, transaction, upsert_ignore
 from plugin.models import EPOCH, Forum, InboxEvent, utcnow
 from plugin.queue import backoff, claim, release, still_mine
 
@@ -59,26 +59,42 @@ def store(session: Session, forum_id: int, delivery_id: str | None, ev: StoredEv
 
 @dataclass
 class HandlerContext:
-    """What an event handler may use; it must not commit."""
+    """What an event handler may use; it must not commit.
+
+    `prefetched` is what the handler's prefetch returned: forum API reads happen there,
+    in a read-only session, so that no write transaction waits on the network.
+    """
 
     session: Session
     forum: Forum
     adapter: ForumAdapter
     clock: Clock
     settings: Any = None
+    prefetched: Any = None
 
 
 Handler = Callable[[HandlerContext, dict], None]
+Prefetch = Callable[[HandlerContext, dict], Any]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A handler and its optional prefetch."""
+
+    apply: Handler
+    prefetch: Prefetch | None = None
+
+
 # (forum kind, event name) -> handler; filled by the domain modules.
-HANDLERS: dict[tuple[str, str], Handler] = {}
+HANDLERS: dict[tuple[str, str], Registered] = {}
 
 
-def handles(kind: str, *events: str) -> Callable[[Handler], Handler]:
-    """Register a handler for some events of one forum kind."""
+def handles(kind: str, *events: str, prefetch: Prefetch | None = None):
+    """Register a handler (and a prefetch doing its API reads) for events of one forum kind."""
 
     def register(fn: Handler) -> Handler:
         for event in events:
-            HANDLERS[(kind, event)] = fn
+            HANDLERS[(kind, event)] = Registered(fn, prefetch)
         return fn
 
     return register
@@ -141,15 +157,25 @@ def process_due(
         ]
     for row_id in claimed:
         try:
+            prefetched = None
+            with reading(factory) as session:
+                row = session.get(InboxEvent, row_id)
+                forum = session.get(Forum, row.forum_id)
+                handler = HANDLERS.get((forum.kind, row.event))
+                payload = json.loads(row.payload or "{}")
+                if handler is not None and handler.prefetch is not None:
+                    ctx = HandlerContext(session, forum, adapter_for(forum.id), clock, settings)
+                    prefetched = handler.prefetch(ctx, payload)
             with transaction(factory) as session:
                 if not still_mine(session, InboxEvent, row_id, owner):
                     continue
                 row = session.get(InboxEvent, row_id)
                 forum = session.get(Forum, row.forum_id)
-                handler = HANDLERS.get((forum.kind, row.event))
                 if handler is not None:
-                    ctx = HandlerContext(session, forum, adapter_for(forum.id), clock, settings)
-                    handler(ctx, json.loads(row.payload or "{}"))
+                    ctx = HandlerContext(
+                        session, forum, adapter_for(forum.id), clock, settings, prefetched
+                    )
+                    handler.apply(ctx, payload)
                 else:
                     log.info("no handler for %s event %s; dropped", forum.kind, row.event)
                 # Processed: keep the dedupe keys, drop what the event said.

@@ -29,7 +29,7 @@ from plugin.adapter import (
     SentPost,
 )
 from plugin.budget import pause_forum
-from plugin.db import transaction, upsert_ignore
+from plugin.db import reading, transaction, upsert_ignore
 from plugin.models import EPOCH, OutboxMessage, utcnow
 from plugin.queue import backoff, claim, release, still_mine
 
@@ -113,7 +113,7 @@ def thread_of(session: Session, key: str) -> str | None:
 def _resolve_thread(ctx: SendContext, payload: dict) -> str:
     if payload.get("thread"):
         return str(payload["thread"])
-    with ctx.factory() as session:
+    with reading(ctx.factory) as session:
         thread = thread_of(session, payload["thread_of"])
     if thread is None:  # ordering keys make this impossible unless the opener was given up
         raise ForumError(f"the thread of {payload['thread_of']!r} was never opened")

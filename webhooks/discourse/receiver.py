@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from plugin.db import transaction
+from plugin.db import reading, transaction
 from plugin.discourse.events import BadPayload, minimise
 from plugin.inbox import store
 from plugin.models import Forum
@@ -40,7 +40,7 @@ def receive(forum_name: str):
     """Store one Discourse webhook event durably, or say why not."""
     factory = current_app.extensions["mentorship"].sessions
     try:
-        with factory() as session:
+        with reading(factory) as session:
             row = session.execute(
                 select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
                     Forum.name == forum_name, Forum.kind == "discourse"
