@@ -108,3 +108,107 @@ class ForumCall(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     at: Mapped[datetime]  # logical clock
+
+
+class Program(Base):
+    """A mentorship program hosted in one forum group, with its own copy of the steps."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    template_key: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str] = mapped_column(Text)  # JSON: the steps as they were at creation
+    state: Mapped[str] = mapped_column(String(16), default="draft")  # draft|open|closed
+    group_name: Mapped[str] = mapped_column(String(100))
+    group_id: Mapped[int] = mapped_column(Integer)
+    mentor_group_name: Mapped[str] = mapped_column(String(100))
+    mentor_group_id: Mapped[int] = mapped_column(Integer, index=True)
+    mentee_group_name: Mapped[str] = mapped_column(String(100))
+    mentee_group_id: Mapped[int] = mapped_column(Integer, index=True)
+    cadence_days: Mapped[float]
+    quiet_start: Mapped[str] = mapped_column(String(5), default="22:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    admins: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of usernames
+    reconciled_at: Mapped[datetime | None]  # last membership reconciliation (logical)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(Base):
+    """A forum user the service knows; erased to a tombstone when the forum deletes them."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("forum_id", "forum_user_id", name="uq_member_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    forum_user_id: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    erased: Mapped[bool] = mapped_column(default=False)
+
+
+class Signup(Base):
+    """A member's sign-up to a program as mentor or mentee, and their profile."""
+
+    __tablename__ = "signups"
+    __table_args__ = (UniqueConstraint("program_id", "member_id", "role", name="uq_signup"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))  # mentor|mentee
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    about: Mapped[str | None] = mapped_column(Text)
+    topics: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    age_confirmed: Mapped[bool] = mapped_column(default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[bool] = mapped_column(default=False)  # pairing ended without their doing
+    link_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None]
+
+
+class Pair(Base):
+    """A mentor and a mentee in one program, with their private thread and schedule."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (
+        Index("ix_pairs_thread", "forum_id", "thread"),
+        Index("ix_pairs_due", "state", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    thread: Mapped[str | None] = mapped_column(String(64))
+    paired_at: Mapped[datetime]
+    step_scheduled: Mapped[int] = mapped_column(Integer, default=1)  # latest step enqueued
+    step_posted: Mapped[int] = mapped_column(Integer, default=0)  # latest step the forum has
+    next_due_at: Mapped[datetime | None]  # when the scheduler should look at this pair again
+    last_activity_at: Mapped[datetime | None]
+    nudges: Mapped[int] = mapped_column(Integer, default=0)
+    last_nudge_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    paused_at: Mapped[datetime | None]
+    pause_until: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Activity(Base):
+    """Who posted in a pair's thread and when (the forum's timestamp), never what."""
+
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("pair_id", "post_id", name="uq_activity_post"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    post_id: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime]

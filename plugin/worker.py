@@ -28,6 +28,9 @@ class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
     def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
+        import plugin.events  # noqa: F401 - registers event handlers and periodic jobs
+        import plugin.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
+
         self.config = config
         self.factory = factory
         self.clock = clock
