@@ -1,0 +1,223 @@
+"""Real processes: a worker killed mid-batch, two workers at once, `serve` on the real clock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from plugin.db import transaction
+from plugin.models import Forum, ForumCall, Member, OutboxMessage, Signup
+from plugin.outbox import enqueue, marker_for
+from tests.fakes.discourse import FakeDiscourse
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fake():
+    fake = FakeDiscourse(
+        api_key="test-key", bot_username="mentor_bot", rate_limit_per_minute=10_000
+    )
+    for name in ("maya", "sam"):
+        fake.add_user(name)
+    with fake.serve():
+        yield fake
+    fake.assert_valid()
+
+
+@pytest.fixture
+def live_forum(sessions, forum, fake):
+    with transaction(sessions) as session:
+        row = session.get(Forum, forum.id)
+        row.url, row.request_budget = fake.url, 1000
+    return forum
+
+
+def env_for(config, **extra) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MENTORSHIP_DATABASE_URL": config.database_url,
+        "MENTORSHIP_SECRET_KEY": config.secret_key,
+        "MENTORSHIP_BASE_URL": config.base_url,
+        **extra,
+    }
+
+
+def worker(config, *args: str, **extra) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "worker", *args],
+        env=env_for(config, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def enqueue_threads(sessions, forum_id: int, n: int) -> list[str]:
+    keys = [f"k:{i}" for i in range(n)]
+    with transaction(sessions) as session:
+        for key in keys:
+            enqueue(
+                session,
+                forum_id=forum_id,
+                key=key,
+                kind="open_thread",
+                payload={"title": f"Thread {key}", "text": "Hello", "usernames": ["maya"]},
+            )
+    return keys
+
+
+def counts(fake, keys: list[str]) -> list[int]:
+    return [sum(marker_for(k) in p.raw for p in list(fake.posts.values())) for k in keys]
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_posts_nothing_twice(
+    config, sessions, live_forum, fake
+):
+    keys = enqueue_threads(sessions, live_forum.id, 40)
+    fake.app.before_request(lambda: time.sleep(0.03))  # slow enough to be caught mid-batch
+    proc = worker(config, MENTORSHIP_LEASE_SECONDS="2")
+    assert wait_for(lambda: len(fake.posts) >= 8, 30), proc.stderr
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < sum(counts(fake, keys)) < 40
+    time.sleep(2.5)  # the dead worker's leases run out
+    finisher = worker(config, "--once", MENTORSHIP_LEASE_SECONDS="2")
+    assert finisher.wait(60) == 0, finisher.stderr.read()
+    assert counts(fake, keys) == [1] * 40
+    with sessions() as session:
+        states = session.execute(select(OutboxMessage.state)).scalars().all()
+    assert states == ["sent"] * 40
+
+
+def test_two_workers_at_once_post_each_row_once(config, sessions, live_forum, fake):
+    keys = enqueue_threads(sessions, live_forum.id, 30)
+    procs = [worker(config, "--once") for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(60) == 0, proc.stderr.read()
+    assert counts(fake, keys) == [1] * 30
+
+
+@pytest.mark.postgres
+def test_two_workers_hold_the_request_budget_together(config, sessions, live_forum, fake):
+    if config.is_sqlite:
+        pytest.skip("several workers on several machines is the PostgreSQL setup")
+    with transaction(sessions) as session:
+        session.get(Forum, live_forum.id).request_budget = 10
+    keys = enqueue_threads(sessions, live_forum.id, 30)
+    now = "2030-01-07T12:00:00+00:00"
+    procs = [worker(config, "--once", "--now", now) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(60) == 0, proc.stderr.read()
+    assert len(fake.requests) == 10
+    assert sum(counts(fake, keys)) == 10
+    with sessions() as session:
+        assert len(session.execute(select(ForumCall)).all()) == 10
+    later = [worker(config, "--once", "--now", "2030-01-07T12:01:01+00:00") for _ in range(2)]
+    for proc in later:
+        assert proc.wait(60) == 0
+    assert sum(counts(fake, keys)) == 20
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_posts_steps_on_the_real_clock(
+    config, sessions, live_forum, fake, monkeypatch, capsys
+):
+    from plugin.cli import run
+
+    fake.add_group("community", id=40)
+    # They are in the groups, or reconciliation would rightly withdraw them.
+    fake.add_group("mentors", id=43, members=["sam"])
+    fake.add_group("mentees", id=44, members=["maya"])
+    for key, value in env_for(config).items():
+        monkeypatch.setenv(key, value)
+    # A 3-second cadence; the mentee lives where it is mid-afternoon, outside quiet hours.
+    assert (
+        run(
+            [
+                "program",
+                "create",
+                "--forum",
+                "forum",
+                "--group",
+                "community",
+                "--template",
+                "career",
+                "--mentor-group",
+                "mentors",
+                "--mentee-group",
+                "mentees",
+                "--cadence-days",
+                str(3 / 86400),
+            ]
+        )
+        == 0
+    )
+    assert run(["program", "open", "1"]) == 0
+    offset = (14 - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    with transaction(sessions) as session:
+        for name, role, tz in (("sam", "mentor", "UTC"), ("maya", "mentee", zone)):
+            uid = fake.user(name).id
+            member = Member(forum_id=live_forum.id, forum_user_id=uid, username=name, name=name)
+            session.add(member)
+            session.flush()
+            session.add(
+                Signup(
+                    program_id=1,
+                    member_id=member.id,
+                    role=role,
+                    state="ready",
+                    about="hi",
+                    topics="python",
+                    timezone=tz,
+                    age_confirmed=True,
+                    capacity=1,
+                    link_version=1,
+                )
+            )
+    assert run(["pair", "--program", "1", "--mentor", "sam", "--mentee", "maya"]) == 0
+    capsys.readouterr()
+    port = _free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env_for(config),
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("SERVE_LOG", os.devnull), "w"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    try:
+
+        def thread_posts() -> list[str]:
+            pms = [p for p in fake.private_messages() if "sam" in p["participants"]]
+            return pms[0]["posts"] if pms else []
+
+        assert wait_for(lambda: any("Step 3 of 8" in p for p in thread_posts()), 30)
+        posts = thread_posts()
+        assert ["Step 1 of 8" in p for p in posts[:3]] == [True, False, False]
+        assert "Step 2 of 8" in posts[1] and "Step 3 of 8" in posts[2]
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        serve.wait(20)
