@@ -13,9 +13,11 @@ With K = an upper bound on the number of pairs and P = min(priority mentees, K):
   more pair always beats any priority or score gain.
 
 Hence a maximum-weight matching is exactly the lexicographic optimum. Both scipy solvers
-work in float64; every weight and every partial sum stays an integer below 2^51, so float
-arithmetic on them is exact (``tier_weights`` checks this and coarsens the score resolution,
-never the first two goals, if a cohort is ever too large for that).
+work in float64. Every cost is an integer, and the solvers only add and subtract costs
+(their dual potentials and path lengths are sums of at most one cost per node), so as long
+as (nodes x largest cost) < 2^51 every value they compute is an exactly represented integer
+and their equality tests are exact. ``tier_weights`` checks that bound; a cohort too large
+for it gets a coarser score resolution (never a change to the first two goals).
 
 Mentors become capacity slots: a mentor with c free slots is c interchangeable copies. Which
 copy takes which mentee does not change the mentor-level pairing, so the symmetry needs no
@@ -41,7 +43,7 @@ def tier_weights(graph: Graph, slots: np.ndarray) -> np.ndarray:
     with_edges[graph.mentee_idx] = True
     k = int(min(slots.sum(), with_edges.sum()))
     p = int(min(graph.priority[with_edges].sum(), k))
-    # Sums and potentials inside the solvers stay within (nodes x largest cost).
+    # Solver potentials and path lengths are bounded by nodes x the largest cost.
     nodes = int(slots.sum() + with_edges.sum())
     for divisor in (1, 10, 100, 1_000, 10_000):
         units = (graph.units.astype(np.int64) + divisor // 2) // divisor
@@ -116,8 +118,12 @@ def prune_per_mentor(graph: Graph, weights: np.ndarray, k: int) -> np.ndarray:
 
 
 def _slot_matrix(
-    mentor_idx: np.ndarray, mentee_col: np.ndarray, cost: np.ndarray, slots: np.ndarray,
-    n_cols: int, dummy_cost: float,
+    mentor_idx: np.ndarray,
+    mentee_col: np.ndarray,
+    cost: np.ndarray,
+    slots: np.ndarray,
+    n_cols: int,
+    dummy_cost: float,
 ) -> sp.csr_array:
     """CSR of slots x (mentees + dummies): each slot row repeats its mentor's edges, then has
     its own dummy column, built in place to keep peak memory near the final matrix."""
