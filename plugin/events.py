@@ -38,7 +38,7 @@ def _prefetch_joiner(ctx: HandlerContext, ev: dict):
     return ctx.adapter.get_user_by_id(ev["user_id"]) if open_roles else None
 
 
-@handles("discourse", "user_added_to_group", prefetch=_prefetch_joiner)
+@handles("user_added_to_group", prefetch=_prefetch_joiner)
 def on_member_added(ctx: HandlerContext, ev: dict) -> None:
     """Joining a mentor or mentee group signs the member up and sends their link."""
     if ctx.prefetched is None:
@@ -57,7 +57,7 @@ def on_member_added(ctx: HandlerContext, ev: dict) -> None:
         )
 
 
-@handles("discourse", "user_removed_from_group")
+@handles("user_removed_from_group")
 def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
     """Leaving the group withdraws the sign-up (and ends a running pairing)."""
     member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
@@ -73,7 +73,7 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
             withdraw(ctx.session, signup, ctx.clock.now())
 
 
-@handles("discourse", "post_created")
+@handles("post_created")
 def on_post(ctx: HandlerContext, ev: dict) -> None:
     """Activity in a pair's thread; commands there or in a message to the bot."""
     from plugin.chat import handle_command

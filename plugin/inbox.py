@@ -89,12 +89,20 @@ class Registered:
 HANDLERS: dict[tuple[str, str], Registered] = {}
 
 
-def handles(kind: str, *events: str, prefetch: Prefetch | None = None):
-    """Register a handler (and a prefetch doing its API reads) for events of one forum kind."""
+FORUM_KINDS = ("discourse", "zulip")
+
+
+def handles(*events: str, kinds: tuple[str, ...] = FORUM_KINDS, prefetch: Prefetch | None = None):
+    """Register a handler (and a prefetch doing its API reads) for events.
+
+    Each forum's receiver turns what its forum sends into the same event names and
+    payloads (e.g. user_added_to_group {group_id, user_id}), so one handler serves all.
+    """
 
     def register(fn: Handler) -> Handler:
-        for event in events:
-            HANDLERS[(kind, event)] = Registered(fn, prefetch)
+        for kind in kinds:
+            for event in events:
+                HANDLERS[(kind, event)] = Registered(fn, prefetch)
         return fn
 
     return register
