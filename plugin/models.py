@@ -199,6 +199,8 @@ class Pair(Base):
     pause_until: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)  # latest step marked !done
+    checkin_alerted_at: Mapped[datetime | None]  # admins told the pair went silent
 
 
 class Activity(Base):
@@ -212,3 +214,32 @@ class Activity(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     post_id: Mapped[str] = mapped_column(String(64))
     posted_at: Mapped[datetime]
+
+
+class Report(Base):
+    """A member's `!report`: for the program's admins, never the pair's conversation."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # report|block
+    text: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open|resolved
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """A member's rating of a completed pairing (1 to 5, optional word)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("pair_id", "member_id", name="uq_feedback"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
