@@ -44,7 +44,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("steps_done", sa.Integer(), nullable=False))
+        batch_op.add_column(
+            sa.Column("steps_done", sa.Integer(), nullable=False, server_default="0")
+        )
         batch_op.add_column(sa.Column("checkin_alerted_at", sa.DateTime(), nullable=True))
 
 
