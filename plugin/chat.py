@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import or_, select
+
+from plugin import journey
 from plugin.inbox import HandlerContext
 from plugin.messages import render
-from plugin.models import Member, Pair
+from plugin.models import Member, Pair, Program, Report, Signup
 from plugin.outbox import enqueue
+from plugin.pairs import members_of, post_to_pair
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
+PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
+MAX_REPORT = 2000
 
 
 def parse(text: str) -> tuple[str, str]:
-    """('signup', rest) from '!signup ...'."""
+    """('pause', '3') from '!pause 3'."""
     match = WORD.match(text)
     return (match.group(1).lower(), match.group(2).strip()) if match else ("", "")
 
@@ -30,18 +36,152 @@ def reply(ctx: HandlerContext, thread: str, key: str, text: str) -> None:
     )
 
 
+def active_pairs_of(ctx: HandlerContext, member: Member) -> list[Pair]:
+    """The member's running pairings, in any program of this forum."""
+    signups = select(Signup.id).where(Signup.member_id == member.id)
+    return list(
+        ctx.session.execute(
+            select(Pair)
+            .where(
+                or_(Pair.mentor_id.in_(signups), Pair.mentee_id.in_(signups)),
+                Pair.state.in_(("active", "paused")),
+            )
+            .order_by(Pair.id)
+        ).scalars()
+    )
+
+
 def handle_command(
     ctx: HandlerContext, member: Member, pair: Pair | None, thread: str, text: str, post_id: str
 ) -> None:
-    """Run a member's command."""
+    """Run a member's command; commands from anyone outside the pair are ignored."""
     from plugin.events import send_fresh_links
 
-    word, _rest = parse(text)
-    if pair is None and word == "signup":
+    word, rest = parse(text)
+    if pair is not None:
+        if member.id in {m.id for m in members_of(ctx.session, pair)}:
+            run_pair_command(ctx, member, pair, thread, word, rest, post_id)
+        return
+    # A private message to the bot.
+    if word == "signup":
         if not send_fresh_links(ctx, member, thread):
-            reply(
-                ctx,
-                thread,
-                f"signup-unknown:{post_id}",
-                render("signup_unknown").text,
+            reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+    elif word in PAIR_COMMANDS and word != "help":
+        pairs = active_pairs_of(ctx, member)
+        if len(pairs) == 1:
+            run_pair_command(ctx, member, pairs[0], thread, word, rest, post_id)
+        elif pairs:
+            reply(ctx, thread, f"several:{post_id}", render("several_pairs").text)
+        else:
+            reply(ctx, thread, f"nopair:{post_id}", render("no_pair").text)
+    else:
+        reply(ctx, thread, f"help:{post_id}", render("help").text)
+
+
+def run_pair_command(
+    ctx: HandlerContext, member: Member, pair: Pair, thread: str, word: str, rest: str, post_id: str
+) -> None:
+    """A command that acts on one pair; answers go where the command was sent."""
+    session, now = ctx.session, ctx.clock.now()
+    program = session.get(Program, pair.program_id)
+    key = f"cmd:{post_id}"
+
+    def respond(text: str) -> None:
+        if thread == pair.thread:
+            post_to_pair(session, pair, key, text)
+        else:
+            reply(ctx, thread, key, text)
+
+    if word == "report":
+        _report(ctx, member, pair, program, rest, key)
+        return
+    if pair.state not in ("active", "paused") and word != "help":
+        respond(render("already_ended").text)
+        return
+    if word == "done":
+        pair.steps_done = max(pair.steps_done, pair.step_posted)
+        respond(
+            render("done", step=pair.step_posted, next=journey.next_step_text(pair, program)).text
+        )
+    elif word == "pause":
+        journey.pause(session, pair, program, now, _weeks(rest), key)
+    elif word == "resume":
+        if pair.state == "paused":
+            journey.resume(session, pair, program, now, key)
+        else:
+            respond(render("resume", next=journey.next_step_text(pair, program)).text)
+    elif word == "end":
+        journey.end(session, pair, now, by=member, reason="ended", key=key)
+    elif word == "block":
+        journey.end(session, pair, now, by=member, reason="blocked", key=key)
+        session.add(
+            Report(
+                program_id=program.id,
+                pair_id=pair.id,
+                reporter_id=member.id,
+                kind="block",
+                text=None,
+                state="open",
             )
+        )
+        journey.tell_admins(
+            session,
+            program,
+            f"block:{pair.id}",
+            render(
+                "block_admins",
+                program=program.title,
+                blocker=member.username,
+                pair=journey.pair_label(session, pair),
+            ),
+        )
+    else:  # help, and anything we do not know
+        respond(render("help").text)
+
+
+def _weeks(text: str) -> float:
+    try:
+        weeks = float(text.split()[0]) if text.strip() else journey.DEFAULT_PAUSE_WEEKS
+    except ValueError:
+        weeks = journey.DEFAULT_PAUSE_WEEKS
+    return min(max(weeks, 1 / 7), journey.MAX_PAUSE_WEEKS)
+
+
+def _report(
+    ctx: HandlerContext, member: Member, pair: Pair, program: Program, text: str, key: str
+) -> None:
+    """The report goes to the admins; the reporter is told privately; the partner, never."""
+    if not text:
+        journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty"))
+        return
+    text = text[:MAX_REPORT]
+    ctx.session.add(
+        Report(
+            program_id=program.id,
+            pair_id=pair.id,
+            reporter_id=member.id,
+            kind="report",
+            text=text,
+            state="open",
+        )
+    )
+    quoted = "\n> ".join(text.splitlines())
+    journey.tell_admins(
+        ctx.session,
+        program,
+        f"report:{key}",
+        render(
+            "report_admins",
+            program=program.title,
+            reporter=member.username,
+            pair=journey.pair_label(ctx.session, pair),
+            text=quoted,
+        ),
+    )
+    journey.tell_member(
+        ctx.session,
+        ctx.forum.id,
+        member,
+        f"report-ack:{key}",
+        render("report_ack", program=program.title),
+    )

@@ -129,6 +129,10 @@ def check_pairable(session: Session, program: Program, mentor: Signup, mentee: S
         raise InputError(f"the mentor is full ({mentor.capacity} mentee(s) already)")
     if paired_before(session, program, mentor, mentee):
         raise InputError("these two have been paired before in this program")
+    from plugin.journey import blocked_member_pairs
+
+    if (mentor.member_id, mentee.member_id) in blocked_member_pairs(session, program.forum_id):
+        raise InputError("one of these two blocked the other: they are never paired again")
 
 
 def _who(session: Session, signup: Signup) -> tuple[Member, Signup]:
@@ -219,10 +223,18 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
         partner = session.get(
             Signup, pair.mentee_id if pair.mentor_id == signup.id else pair.mentor_id
         )
-        _back_to_waiting(session, partner, priority=True)
+        back_to_waiting(session, partner, priority=True)
+        partner_name = session.get(Member, partner.member_id).username
+        post_to_pair(
+            session,
+            pair,
+            f"ended:{reason}",
+            render("ended_partner_left", partner=partner_name).text,
+        )
 
 
-def _back_to_waiting(session: Session, signup: Signup, *, priority: bool) -> None:
+def back_to_waiting(session: Session, signup: Signup, *, priority: bool) -> None:
+    """Ready to be matched again (a mentor only once no pair of theirs runs)."""
     if signup.state == "withdrawn":
         return
     if signup.role == "mentor" and active_count(session, signup) > 0:
@@ -261,27 +273,57 @@ def quiet_until(now: datetime, tz_name: str | None, start: str, end: str) -> dat
     return datetime.combine(day, q_end, tzinfo=zone)
 
 
-def advance(session: Session, pair: Pair, program: Program, now: datetime) -> bool:
-    """Post the current step if it is due (only the current one), or complete the pair."""
+def advance(session: Session, pair: Pair, program: Program, now: datetime, config) -> bool:
+    """Move a due pair along: end of a pause, the current step, a nudge, a check-in, the end."""
+    from plugin import journey
+
+    if pair.state == "paused":
+        if pair.pause_until is not None and now >= pair.pause_until:
+            journey.resume(
+                session,
+                pair,
+                program,
+                now,
+                f"pause-end:{pair.pause_until.isoformat()}",
+                by_itself=True,
+            )
+            return True
+        pair.next_due_at = pair.pause_until
+        return False
     program_steps = steps(program)
     total = len(program_steps)
-    mentee = session.get(Signup, pair.mentee_id)
     if now >= step_due(pair, program, total + 1):
-        pair.state, pair.ended_at, pair.next_due_at = "completed", now, None
-        _back_to_waiting(session, session.get(Signup, pair.mentor_id), priority=False)
+        journey.complete(
+            session, pair, program, now, secret=config.secret_key, base_url=config.base_url
+        )
         return True
+    mentee = session.get(Signup, pair.mentee_id)
+    quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
+    did = False
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
-    if due <= pair.step_scheduled:
-        pair.next_due_at = step_due(pair, program, pair.step_scheduled + 1)
-        return False
-    later = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
-    if later is not None:
-        pair.next_due_at = later
-        return False
-    post_to_pair(session, pair, f"step:{due}", render_step(program_steps, due), step=due)
-    pair.step_scheduled = due
-    pair.next_due_at = step_due(pair, program, due + 1)
-    return True
+    if due > pair.step_scheduled and quiet is None:
+        # Only the current step: a service that was down does not post a burst.
+        post_to_pair(session, pair, f"step:{due}", render_step(program_steps, due), step=due)
+        pair.step_scheduled = due
+        did = True
+    elif quiet is None and now >= journey.nudge_due_at(pair, program):
+        journey.nudge(session, pair, now)
+        did = True
+    checkin = journey.checkin_due_at(pair, program)
+    if checkin is not None and now >= checkin:
+        journey.alert_checkin(session, pair, program, now)
+        did = True
+    candidates = [step_due(pair, program, total + 1), journey.nudge_due_at(pair, program)]
+    if pair.step_scheduled < total:
+        candidates.append(step_due(pair, program, pair.step_scheduled + 1))
+    checkin = journey.checkin_due_at(pair, program)
+    if checkin is not None:
+        candidates.append(checkin)
+    next_due = min(candidates)
+    if quiet is not None and next_due <= quiet:
+        next_due = quiet
+    pair.next_due_at = max(next_due, now + timedelta(microseconds=1)) if not did else now
+    return did
 
 
 def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
@@ -291,7 +333,7 @@ def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
         due = (
             session.execute(
                 select(Pair)
-                .where(Pair.state == "active", Pair.next_due_at <= now)
+                .where(Pair.state.in_(ACTIVE), Pair.next_due_at <= now)
                 .order_by(Pair.next_due_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -299,7 +341,9 @@ def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
             .scalars()
             .all()
         )
-        return sum(advance(session, p, session.get(Program, p.program_id), now) for p in due)
+        return sum(
+            advance(session, p, session.get(Program, p.program_id), now, config) for p in due
+        )
 
 
 # -- activity ---------------------------------------------------------------------------

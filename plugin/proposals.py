@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.forums import InputError
+from plugin.journey import blocked_member_pairs
 from plugin.matching import Candidate, match, normalise_topics
 from plugin.models import Member, Pair, Program, Signup, utcnow
 from plugin.pairs import active_count, create_pair
@@ -35,8 +36,11 @@ def _waiting(session: Session, program: Program) -> list[tuple[Signup, Member]]:
     )
 
 
-def propose(session: Session, program: Program) -> dict:
-    """Proposals as {"pairs": [...], "unmatched": [...]}, best matching first by the rules."""
+def propose(session: Session, program: Program, *, max_tz_gap_hours: float | None = None) -> dict:
+    """Proposals as {"pairs": [...], "unmatched": [...]}, best matching first by the rules.
+
+    `max_tz_gap_hours` (the admin pages' option) leaves out pairs further apart than that.
+    """
     if program.state != "open":
         raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
     now = utcnow()
@@ -67,11 +71,19 @@ def propose(session: Session, program: Program) -> dict:
         (p.mentor_id, p.mentee_id)
         for p in session.execute(select(Pair).where(Pair.program_id == program.id)).scalars()
     }
+    # A block holds in every program of the forum.
+    blocked = blocked_member_pairs(session, program.forum_id)
+    forbidden |= {
+        (a.id, b.id)
+        for a in mentors
+        for b in mentees
+        if (member_of[a.id], member_of[b.id]) in blocked
+    }
     # Nobody mentors themselves, even when signed up in both roles.
     forbidden |= {
         (a.id, b.id) for a in mentors for b in mentees if member_of[a.id] == member_of[b.id]
     }
-    result = match(mentors, mentees, forbidden=forbidden)
+    result = match(mentors, mentees, forbidden=forbidden, max_tz_gap_hours=max_tz_gap_hours)
     return {
         "pairs": [
             {

@@ -28,6 +28,7 @@ class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
     def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
+        import plugin.erasure  # noqa: F401 - registers the erasure handler
         import plugin.events  # noqa: F401 - registers event handlers and periodic jobs
         import plugin.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
 

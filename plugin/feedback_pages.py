@@ -1,0 +1,64 @@
+"""GET/POST /feedback/<token>: a member rates a completed pairing (1 to 5, optional word)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from plugin.db import reading, transaction
+from plugin.journey import read_feedback_token
+from plugin.models import Feedback, Member, Pair, Program, Signup
+
+bp = Blueprint("feedback", __name__)
+FORM_SALT = "mentorship.feedback-form"
+
+
+def _lookup(session, token: str):
+    ids = read_feedback_token(current_app.config["SECRET_KEY"], token)
+    if ids is None:
+        return None
+    pair, member = session.get(Pair, ids[0]), session.get(Member, ids[1])
+    if pair is None or member is None or member.erased:
+        return None
+    members = {session.get(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
+    return (pair, member, session.get(Program, pair.program_id)) if member.id in members else None
+
+
+@bp.route("/feedback/<token>", methods=["GET", "POST"])
+def feedback(token: str):
+    """Show the rating form, or save it."""
+    services = current_app.extensions["mentorship"]
+    csrf = URLSafeTimedSerializer(services.config.secret_key, salt=FORM_SALT)
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    manager = reading if request.method == "GET" else transaction
+    with manager(services.sessions) as session:
+        found = _lookup(session, token)
+        if found is None:
+            return render_template("link_invalid.html"), 404, headers
+        pair, member, program = found
+        page = {
+            "program_title": program.title,
+            "csrf_token": csrf.dumps(pair.id),
+            "rating": request.form.get("rating", ""),
+            "comment": request.form.get("comment", ""),
+        }
+        if request.method == "GET":
+            return render_template("feedback.html", **page), 200, headers
+        try:
+            ok = csrf.loads(request.form.get("csrf_token", ""), max_age=86400) == pair.id
+        except BadSignature:
+            ok = False
+        rating = request.form.get("rating", "")
+        if not ok or rating not in {"1", "2", "3", "4", "5"}:
+            error = "Please choose a rating from 1 to 5." if ok else "Please send the form again."
+            return render_template("feedback.html", error=error, **page), 400, headers
+        row = session.execute(
+            select(Feedback).where(Feedback.pair_id == pair.id, Feedback.member_id == member.id)
+        ).scalar_one_or_none()
+        if row is None:
+            row = Feedback(pair_id=pair.id, member_id=member.id, rating=0)
+            session.add(row)
+        row.rating = int(rating)
+        row.comment = (request.form.get("comment") or "").strip()[:1000] or None
+        return render_template("feedback.html", done=True, **page), 200, headers
