@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, current_app, jsonify
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -39,6 +40,15 @@ def healthz():
     return jsonify(status="ok")
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions for people; none for forums' webhook calls (a hot path)."""
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith("/webhooks/"):
+            return None  # Flask then uses its cheap null session
+        return super().open_session(app, request)
+
+
 def _json_errors(exc: HTTPException):
     # Machines talk to this service: errors come back as JSON, never HTML pages.
     return jsonify(error=exc.description), exc.code
@@ -52,6 +62,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["mentorship"] = Services(
         config, session_factory(get_engine(config.database_url))
     )
+    app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _json_errors)
 
     from plugin.feedback_pages import bp as feedback_pages

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.adapter import BudgetExhausted, ForumAdapter, ForumError, ForumRateLimited
 from plugin.budget import pause_forum
 from plugin.clock import Clock
-from plugin.db import reading, transaction, upsert_ignore
+from plugin.db import reading, transaction
 from plugin.models import EPOCH, Forum, InboxEvent, utcnow
 from plugin.queue import backoff, claim, release, still_mine
 
@@ -37,23 +39,90 @@ class StoredEvent:
     ordering_key: str | None = None
 
 
-def store(session: Session, forum_id: int, delivery_id: str | None, ev: StoredEvent) -> bool:
-    """Write the event unless it is a duplicate; True when it is new."""
-    return upsert_ignore(
-        session,
-        InboxEvent.__table__,
-        {
-            "forum_id": forum_id,
-            "delivery_id": delivery_id,
-            "event": ev.event,
-            "content_key": ev.content_key,
-            "payload": json.dumps(ev.payload, separators=(",", ":")),
-            "ordering_key": ev.ordering_key,
-            "state": "pending",
-            "attempts": 0,
-            "run_at": EPOCH,
-            "created_at": utcnow(),
-        },
+def _insert(dialect: str):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        table = InboxEvent.__table__
+        module = postgresql if dialect == "postgresql" else sqlite
+        stmt = module.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _INSERTS[dialect] = stmt
+    return stmt
+
+
+_INSERTS: dict[str, object] = {}
+
+_SQLITE_INSERT = (
+    "INSERT INTO inbox_events (forum_id, delivery_id, event, content_key, payload, "
+    "ordering_key, state, attempts, run_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, '1970-01-01 00:00:00.000000', ?) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: StoredEvent) -> bool:
+    """store() in its own committed transaction: the receiver's acknowledgement path.
+
+    On SQLite it runs one fixed statement on the pooled driver connection (the same
+    pragmas, BEGIN IMMEDIATE and commit as everywhere else, without SQLAlchemy's
+    per-statement machinery): bench/ingest.py measured that machinery as a third of the
+    receiver's CPU time. Datetimes are written in SQLAlchemy's SQLite format.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            return store(conn, forum_id, delivery_id, ev)
+    created = utcnow().replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    payload = json.dumps(ev.payload, separators=(",", ":"))
+    raw = engine.raw_connection()
+    try:
+        db = raw.driver_connection
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                _SQLITE_INSERT,
+                (
+                    forum_id,
+                    delivery_id,
+                    ev.event,
+                    ev.content_key,
+                    payload,
+                    ev.ordering_key,
+                    created,
+                ),
+            ).fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        raw.close()
+    return row is not None
+
+
+def store(
+    db: Session | Connection, forum_id: int, delivery_id: str | None, ev: StoredEvent
+) -> bool:
+    """Write the event unless it is a duplicate (by delivery id or content); True if new."""
+    # The receiver's hot path: a prebuilt statement on a Core connection costs a fraction
+    # of an ORM flush (bench/ingest.py).
+    values = {
+        "forum_id": forum_id,
+        "delivery_id": delivery_id,
+        "event": ev.event,
+        "content_key": ev.content_key,
+        "payload": json.dumps(ev.payload, separators=(",", ":")),
+        "ordering_key": ev.ordering_key,
+        "state": "pending",
+        "attempts": 0,
+        "run_at": EPOCH,
+        "created_at": utcnow(),
+    }
+    return (
+        db.execute(
+            _insert(db.get_bind().dialect.name if isinstance(db, Session) else db.dialect.name),
+            values,
+        ).first()
+        is not None
     )
 
 

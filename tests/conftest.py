@@ -114,3 +114,13 @@ def forum(sessions):
             bot_user="mentor_bot",
             webhook_secret=SECRET,
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_forum_cache():
+    """Receivers cache forums for a few seconds; every test starts with none."""
+    from webhooks.discourse import receiver
+
+    receiver._FORUMS.clear()
+    yield
+    receiver._FORUMS.clear()

@@ -257,3 +257,32 @@ def test_healthz_answers_503_when_the_database_is_down():
 def test_secret_is_the_forums_own(client, forum, sessions):
     body, headers = discourse_request("post__post_created", secret=SECRET + "x")
     assert client.post(URL, data=body, headers=headers).status_code == 401
+
+
+def test_a_changed_webhook_secret_is_used_at_once(client, forum, sessions):
+    from plugin.db import transaction
+    from plugin.models import Forum
+
+    assert post(client, "ping__ping").status_code == 200  # the old secret is now cached
+    with transaction(sessions) as session:
+        session.get(Forum, forum.id).webhook_secret = "a-brand-new-secret-456"
+    response = post(client, "post__post_created", secret="a-brand-new-secret-456")
+    assert response.status_code == 200
+
+
+def test_a_forum_added_after_a_404_is_found_at_once(client, sessions):
+    from plugin.db import transaction
+    from plugin.forums import add_forum
+
+    assert post(client, "ping__ping").status_code == 404
+    with transaction(sessions) as session:
+        add_forum(
+            session,
+            kind="discourse",
+            name="forum",
+            url="http://127.0.0.1:9",
+            api_key="k",
+            bot_user="mentor_bot",
+            webhook_secret=SECRET,
+        )
+    assert post(client, "ping__ping").status_code == 200

@@ -11,14 +11,15 @@ import hashlib
 import hmac
 import json
 import logging
+import sqlite3
+import time
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.db import reading, transaction
 from plugin.discourse.events import BadPayload, minimise
-from plugin.inbox import store
+from plugin.inbox import store_now
 from plugin.models import Forum
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
@@ -29,33 +30,66 @@ def _answer(code: int, **body):
     return jsonify(body), code
 
 
+def _fixed(body: bytes):
+    # The common answers, built without jsonify on the hot path.
+    return lambda: Response(body, 200, mimetype="application/json")
+
+
+_STORED = _fixed(b'{"status":"stored"}\n')
+_DUPLICATE = _fixed(b'{"status":"duplicate"}\n')
+_IGNORED = _fixed(b'{"status":"ignored"}\n')
+
+
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """`sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
 
 
+# forum name -> (expires, (id, secret, bot user)); a short TTL so a changed secret or a new
+# forum is seen within seconds, and a failed signature always re-reads before refusing.
+_FORUMS: dict[tuple[str, str], tuple[float, tuple]] = {}
+FORUM_TTL = 5.0
+
+
+def _forum(engine, name: str, *, fresh: bool = False) -> tuple | None:
+    key = (str(engine.url), name)
+    cached = _FORUMS.get(key)
+    if cached is not None and not fresh and cached[0] > time.monotonic():
+        return cached[1]
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        row = conn.execute(_LOOKUP, {"name": name}).first()
+    if row is None:
+        _FORUMS.pop(key, None)  # never cache a miss: a forum added now must work now
+        return None
+    _FORUMS[key] = (time.monotonic() + FORUM_TTL, tuple(row))
+    return _FORUMS[key][1]
+
+
+_LOOKUP = select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
+    Forum.name == bindparam("name"), Forum.kind == "discourse"
+)
+
+
 @bp.post("/<forum_name>")
 def receive(forum_name: str):
     """Store one Discourse webhook event durably, or say why not."""
-    factory = current_app.extensions["mentorship"].sessions
+    engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:
-        with reading(factory) as session:
-            row = session.execute(
-                select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
-                    Forum.name == forum_name, Forum.kind == "discourse"
-                )
-            ).first()
+        forum = _forum(engine, forum_name)
     except SQLAlchemyError:
         log.exception("database unavailable")
         return _answer(503, error="database unavailable; retry later")
-    if row is None:
+    if forum is None:
         return _answer(404, error="unknown forum")
-    forum_id, secret, bot_user = row
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
-    if not signature_ok(secret, body, request.headers.get("X-Discourse-Event-Signature")):
-        log.warning("discourse/%s: bad signature", forum_name)
-        return _answer(401, error="bad signature")
+    signature = request.headers.get("X-Discourse-Event-Signature")
+    if not signature_ok(forum[1], body, signature):
+        forum = _forum(engine, forum_name, fresh=True)  # the secret may have just changed
+        if forum is None or not signature_ok(forum[1], body, signature):
+            log.warning("discourse/%s: bad signature", forum_name)
+            return _answer(401, error="bad signature")
+    forum_id, _secret, bot_user = forum
     # Discourse sends JSON even when the webhook's content type says form-urlencoded.
     try:
         payload = json.loads(body)
@@ -71,12 +105,11 @@ def receive(forum_name: str):
     except BadPayload as exc:
         return _answer(400, error=f"{event}: {exc}")
     if stored is None:
-        return _answer(200, status="ignored")
+        return _IGNORED()
     delivery_id = request.headers.get("X-Discourse-Event-Id", "").strip()[:64] or None
     try:
-        with transaction(factory) as session:
-            new = store(session, forum_id, delivery_id, stored)
-    except OperationalError:
+        new = store_now(engine, forum_id, delivery_id, stored)  # committed before we answer
+    except (SQLAlchemyError, sqlite3.Error):
         log.exception("could not store a %s event", event)
         return _answer(503, error="could not store the event; retry later")
-    return _answer(200, status="stored" if new else "duplicate")
+    return _STORED() if new else _DUPLICATE()
