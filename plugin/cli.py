@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.adapter import ForumError
+from plugin.adapter import ForumError, ForumUnavailable
 from plugin.clock import Clock, parse_instant
 from plugin.config import Config, ConfigError, load_config
 from plugin.db import ensure_schema, get_engine, session_factory, transaction, upgrade
@@ -26,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but its errors are one line (exit 2) like every other error here."""
 
     def error(self, message: str) -> NoReturn:
-        raise InputError(f"{self.prog}: {message}")
+        where = self.prog.removeprefix("mentorship").strip()
+        raise InputError(f"{where}: {message}" if where else message)
 
 
 @dataclass
@@ -66,19 +67,22 @@ def cmd_forum_add(args, env: Env):
     if missing:
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)
         raise InputError(f"forum add --kind {args.kind} needs {flags}")
-    with transaction(env.sessions) as session:
-        forum = add_forum(
-            session,
-            kind=args.kind,
-            name=args.name,
-            url=args.url,
-            api_key=args.api_key,
-            bot_user=bot,
-            webhook_secret=secret,
-            connect_secret=args.connect_secret,
-            request_budget=args.request_budget,
-        )
-        doc = describe(env.config.base_url, forum)
+    try:
+        with transaction(env.sessions) as session:
+            forum = add_forum(
+                session,
+                kind=args.kind,
+                name=args.name,
+                url=args.url,
+                api_key=args.api_key,
+                bot_user=bot,
+                webhook_secret=secret,
+                connect_secret=args.connect_secret,
+                request_budget=args.request_budget,
+            )
+            doc = describe(env.config.base_url, forum)
+    except IntegrityError:  # another `forum add` with this name won the race
+        raise InputError(f"a forum named {args.name!r} already exists") from None
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
 
 
@@ -178,6 +182,8 @@ def run(argv: list[str]) -> int:
         doc, text = args.handler(args, env)
     except (InputError, ConfigError) as exc:
         return _fail(str(exc), 2)
+    except ForumUnavailable as exc:
+        return _fail(f"the forum did not answer: {exc}", 1)
     except ForumError as exc:
         return _fail(f"the forum refused: {exc}", 1)
     except SQLAlchemyError as exc:

@@ -17,6 +17,7 @@ def _program_doc(program) -> dict:
 
 def cmd_program_create(args, env):
     admins = [a.strip() for a in (args.admins or "").split(",") if a.strip()] or None
+    service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
         forum = get_forum(session, args.forum)
     adapter = adapter_factory(env.sessions, Clock(), wait=True)(forum.id)

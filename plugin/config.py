@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,19 +50,35 @@ def _sqlite_file(url: str) -> Path | None:
 def _kept_secret_key(db_file: Path) -> str:
     """A random key created once and kept beside the SQLite file (mode 0600)."""
     key_file = db_file.with_name(db_file.name + ".secret-key")
+    existing = _read_key(key_file)
+    if existing:
+        return existing
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private temporary file, then linked into place: a reader never
+    # sees a half-written or empty key, and of two processes starting at once one wins.
+    fd, tmp = tempfile.mkstemp(dir=key_file.parent, prefix=".secret-key-")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            if not _read_key(key_file):  # an empty file left by a crash: replace it
+                os.replace(tmp, key_file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    key = _read_key(key_file)
+    if not key:
+        raise ConfigError(f"could not create the secret key file {key_file}")
+    return key
+
+
+def _read_key(key_file: Path) -> str:
     try:
         return key_file.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        pass
-    key = secrets.token_urlsafe(48)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its key
-        return key_file.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    return key
+        return ""
 
 
 def load_config(environ: dict[str, str] | None = None) -> Config:
@@ -79,5 +96,10 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         db_file = _sqlite_file(url)
         key = _kept_secret_key(db_file) if db_file else secrets.token_urlsafe(48)
     base_url = (env.get("MENTORSHIP_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    lease = float(env.get("MENTORSHIP_LEASE_SECONDS") or 120)
+    try:
+        lease = float(env.get("MENTORSHIP_LEASE_SECONDS") or 120)
+    except ValueError:
+        raise ConfigError("MENTORSHIP_LEASE_SECONDS must be a number of seconds") from None
+    if not 1 <= lease <= 86400:
+        raise ConfigError("MENTORSHIP_LEASE_SECONDS must be between 1 and 86400")
     return Config(database_url=url, secret_key=key, base_url=base_url, lease_seconds=lease)

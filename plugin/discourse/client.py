@@ -80,7 +80,9 @@ class DiscourseClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kw) -> requests.Response:
+    def _call(
+        self, method: str, path: str, *, redirect_ok: bool = False, **kw
+    ) -> requests.Response:
         """One request, counted against the budget; errors become typed exceptions."""
         self._gate()
         try:
@@ -90,8 +92,15 @@ class DiscourseClient:
             )
         except requests.RequestException as exc:
             raise ForumUnavailable(f"Discourse did not answer: {type(exc).__name__}") from None
-        if response.status_code < 400:
+        if response.status_code < 300 or (redirect_ok and response.status_code < 400):
             return response
+        if response.status_code < 400:
+            # e.g. http:// answered with a redirect to https://: the --url needs fixing.
+            raise ForumRejected(
+                f"Discourse redirected {method} {path} to "
+                f"{response.headers.get('Location', '?')}: check the forum's URL",
+                status=response.status_code,
+            )
         try:
             body = response.json()
         except ValueError:
@@ -148,7 +157,9 @@ class DiscourseClient:
     def find_thread(self, marker: str) -> SentPost | None:
         """The topic created with this marker's external_id, if Discourse has it."""
         try:
-            response = self._call("GET", f"/t/external_id/mentorship-{marker}.json")
+            response = self._call(
+                "GET", f"/t/external_id/mentorship-{marker}.json", redirect_ok=True
+            )
         except ForumNotFound:
             return None
         match = re.search(r"/(\d+)(?:\.json)?(?:[?#].*)?$", response.headers.get("Location", ""))

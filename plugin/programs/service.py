@@ -49,6 +49,10 @@ def resolve(
     host = _group(adapter, group, "--group")
     mentors = _group(adapter, mentor_group, "--mentor-group")
     mentees = _group(adapter, mentee_group, "--mentee-group")
+    if len({host.id, mentors.id, mentees.id}) != 3:  # forum names ignore case
+        raise InputError(
+            "--group, --mentor-group and --mentee-group must be three different groups"
+        )
     if admins:
         for username in admins:
             try:
@@ -70,12 +74,7 @@ def create_program(
     cadence_days: float = 7,
 ) -> Program:
     """A draft program; its groups are resolved so membership events can find it."""
-    if not cadence_days > 0:
-        raise InputError("--cadence-days must be a positive number")
-    try:
-        tpl = load_template(template)
-    except TemplateError as exc:
-        raise InputError(str(exc)) from None
+    tpl = check_inputs(template, cadence_days)
     program = Program(
         forum_id=forum.id,
         title=(title or tpl.title).strip()[:200],
@@ -94,6 +93,19 @@ def create_program(
     session.add(program)
     session.flush()
     return program
+
+
+MAX_CADENCE_DAYS = 366
+
+
+def check_inputs(template: str, cadence_days: float):
+    """The template and cadence, checked before anything asks the forum."""
+    if not (0 < cadence_days <= MAX_CADENCE_DAYS):  # also refuses nan and inf
+        raise InputError(f"--cadence-days must be more than 0 and at most {MAX_CADENCE_DAYS}")
+    try:
+        return load_template(template)
+    except TemplateError as exc:
+        raise InputError(str(exc)) from None
 
 
 def get_program(session: Session, program_id: int) -> Program:
