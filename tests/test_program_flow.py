@@ -95,8 +95,14 @@ def work(config, sessions, at: datetime | None = None) -> None:
     Worker(config, sessions, Clock(at)).run_once()
 
 
-def fill_form(client, pm_text: str, *, timezone: str, capacity: str | None = None,
-              about: str = "Ten years in data engineering") -> None:
+def fill_form(
+    client,
+    pm_text: str,
+    *,
+    timezone: str,
+    capacity: str | None = None,
+    about: str = "Ten years in data engineering",
+) -> None:
     path = LINK.search(pm_text).group(1)
     page = client.get(path)
     assert page.status_code == 200
@@ -259,10 +265,18 @@ def ready_pair(config, sessions, client, fake, cli, pid, zone_hour: int = 14) ->
     work(config, sessions)
     start = datetime.now(UTC) + timedelta(days=1)
     zone = daytime_zone(start - timedelta(hours=zone_hour - 14))
-    fill_form(client, thread_of(fake, "sam")["posts"][0], timezone="UTC",
-              about="Ten years in data engineering")
-    fill_form(client, thread_of(fake, "maya")["posts"][0], timezone=zone,
-              about="Switching careers from teaching")
+    fill_form(
+        client,
+        thread_of(fake, "sam")["posts"][0],
+        timezone="UTC",
+        about="Ten years in data engineering",
+    )
+    fill_form(
+        client,
+        thread_of(fake, "maya")["posts"][0],
+        timezone=zone,
+        about="Switching careers from teaching",
+    )
     cli("pair", "--program", pid, "--mentor", "sam", "--mentee", "maya")
     work(config, sessions)
 
@@ -352,3 +366,24 @@ def test_sqlite_file_holds_no_pair_text(config, sessions, client, fake, cli, sto
     path = Path(config.database_url.removeprefix("sqlite:///"))
     data = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert b"zanzibar-kumquat" not in data
+
+
+def test_match_proposes_ready_members_and_apply_pairs_them(
+    config, sessions, client, fake, cli, story
+):
+    pid = str(story["id"])
+    fake.add_user("lee", id=45, name="Lee")
+    join(client, fake, "mentors", 43, "sam")
+    join(client, fake, "mentees", 44, "maya")
+    join(client, fake, "mentees", 44, "lee")  # never fills the form: not ready
+    work(config, sessions)
+    fill_form(client, thread_of(fake, "sam")["posts"][0], timezone="UTC", capacity="1")
+    fill_form(client, thread_of(fake, "maya")["posts"][0], timezone="Europe/Berlin")
+    proposal = cli("match", "--program", pid)
+    assert [(p["mentor"], p["mentee"]) for p in proposal["pairs"]] == [("sam", "maya")]
+    assert 0 <= proposal["pairs"][0]["score"] <= 1 and proposal["unmatched"] == []
+    assert cli("status", "--program", pid)["pairs"] == []  # proposing changes nothing
+    cli("match", "--program", pid, "--apply")
+    [pair] = cli("status", "--program", pid)["pairs"]
+    assert (pair["mentor"], pair["mentee"], pair["state"]) == ("sam", "maya", "active")
+    assert cli("match", "--program", pid)["pairs"] == []  # the mentor is full now
