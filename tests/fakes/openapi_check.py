@@ -17,7 +17,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-DEFAULT_SPEC = Path("/work/shared/forums/discourse/openapi.json")
+
+def shared_dir() -> Path:
+    """shared/ beside the repository (as CI lays it out), else this workplace's copy."""
+    beside = Path(__file__).resolve().parents[3] / "shared"
+    return beside if (beside / "forums").is_dir() else Path("/work/shared")
+
+
+DEFAULT_SPEC = shared_dir() / "forums" / "discourse" / "openapi.json"
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 # Query parameters that Discourse reads but the spec does not declare, per operationId.
