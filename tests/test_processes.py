@@ -18,6 +18,7 @@ from plugin.db import transaction
 from plugin.models import Forum, ForumCall, Member, OutboxMessage, Signup
 from plugin.outbox import enqueue, marker_for
 from tests.fakes.discourse import FakeDiscourse
+from tests.test_program_flow import daytime_zone
 
 pytestmark = pytest.mark.slow
 
@@ -154,31 +155,11 @@ def test_serve_posts_steps_on_the_real_clock(
     for key, value in env_for(config).items():
         monkeypatch.setenv(key, value)
     # A 3-second cadence; the mentee lives where it is mid-afternoon, outside quiet hours.
-    assert (
-        run(
-            [
-                "program",
-                "create",
-                "--forum",
-                "forum",
-                "--group",
-                "community",
-                "--template",
-                "career",
-                "--mentor-group",
-                "mentors",
-                "--mentee-group",
-                "mentees",
-                "--cadence-days",
-                str(3 / 86400),
-            ]
-        )
-        == 0
-    )
+    create = "program create --forum forum --group community --template career"
+    create += f" --mentor-group mentors --mentee-group mentees --cadence-days {3 / 86400}"
+    assert run(create.split()) == 0
     assert run(["program", "open", "1"]) == 0
-    offset = (14 - datetime.now(UTC).hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    zone = daytime_zone(datetime.now(UTC))
     with transaction(sessions) as session:
         for name, role, tz in (("sam", "mentor", "UTC"), ("maya", "mentee", zone)):
             uid = fake.user(name).id
