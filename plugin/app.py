@@ -68,9 +68,11 @@ def create_app(config: Config | None = None) -> Flask:
     from plugin.feedback_pages import bp as feedback_pages
     from plugin.signup_pages import bp as signup_pages
     from webhooks.discourse import bp as discourse_webhooks
+    from webhooks.zulip import bp as zulip_webhooks
 
     app.register_blueprint(health)
     app.register_blueprint(signup_pages)
     app.register_blueprint(feedback_pages)
     app.register_blueprint(discourse_webhooks)
+    app.register_blueprint(zulip_webhooks)
     return app

@@ -132,6 +132,10 @@ def make_adapter(forum: Forum, gate: Gate) -> ForumAdapter:
         from plugin.discourse.client import DiscourseClient
 
         return DiscourseClient(forum.url, forum.api_key, forum.bot_user, gate=gate)
+    if forum.kind == "zulip":
+        from plugin.zulip.client import ZulipClient
+
+        return ZulipClient(forum.url, forum.bot_user, forum.api_key, gate=gate)
     raise InputError(f"forums of kind {forum.kind!r} are not supported yet")
 
 

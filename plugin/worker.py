@@ -22,6 +22,9 @@ POLL_SECONDS = 1.0
 # Periodic jobs (schedules, reconciliation) register here: fn(factory, adapter_for, clock,
 # config) -> number of things done. They must be safe to run from several workers at once.
 PERIODIC: list[Callable[..., int]] = []
+# Long-running listeners (e.g. Zulip's long-polled event queue) that only a worker running
+# forever starts, each in a daemon thread: fn(factory, clock, config, stopping) -> None.
+LISTENERS: list[Callable[..., None]] = []
 
 
 class Worker:
@@ -31,6 +34,7 @@ class Worker:
         import plugin.erasure  # noqa: F401 - registers the erasure handler
         import plugin.events  # noqa: F401 - registers event handlers and periodic jobs
         import plugin.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
+        import plugin.zulip.queue  # noqa: F401 - registers the Zulip event-queue poller
 
         self.config = config
         self.factory = factory
@@ -73,6 +77,9 @@ class Worker:
         """Poll until SIGTERM/SIGINT; an interrupted pass loses nothing (leases)."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
+        for listener in LISTENERS:
+            args = (self.factory, self.clock, self.config, self.stopping)
+            threading.Thread(target=listener, args=args, daemon=True).start()
         log.info("worker %s started", self.owner)
         while not self.stopping.is_set():
             try:

@@ -1,0 +1,1 @@
+"""Zulip: the REST adapter, the outgoing-webhook and event minimisers, the event-queue poller."""

@@ -1,0 +1,133 @@
+"""What Zulip tells us, in the events the domain handlers consume (plugin/events.py).
+
+Two sources (NOTES.md §1, §2): outgoing-webhook requests carry messages (post_created);
+the event queue carries membership (user_added_to_group / user_removed_from_group) and
+deactivation (user_destroyed). Message text is dropped here, before anything is written,
+unless the message is a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from plugin.inbox import StoredEvent
+from plugin.zulip.client import thread_name
+
+log = logging.getLogger(__name__)
+MAX_COMMAND_TEXT = 4000
+
+BANG_COMMAND = re.compile(r"^\s*![A-Za-z][A-Za-z_-]*")
+# In a one-to-one conversation with the bot every message is meant for it: `signup` is
+# as good as `!signup` (INTERFACE.md).
+BARE_COMMAND = re.compile(r"^\s*!?[A-Za-z][A-Za-z_-]*(\s|$)")
+
+
+class BadPayload(ValueError):
+    """The body lacks what its message needs."""
+
+
+def _object(obj: dict, key: str) -> dict:
+    value = obj.get(key)
+    if not isinstance(value, dict):
+        raise BadPayload(f"the body has no {key!r} object")
+    return value
+
+
+def _int(obj: dict, key: str) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadPayload(f"{key!r} must be an integer")
+    return value
+
+
+def _recipients(message: dict) -> list[dict]:
+    people = message.get("display_recipient")
+    if not isinstance(people, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), int) for p in people
+    ):
+        raise BadPayload("a direct message's 'display_recipient' must list users with ids")
+    return people
+
+
+def _command(text: Any, one_to_one: bool) -> str | None:
+    if not isinstance(text, str):
+        return None
+    pattern = BARE_COMMAND if one_to_one else BANG_COMMAND
+    return text.strip()[:MAX_COMMAND_TEXT] if pattern.match(text) else None
+
+
+def outgoing(body: dict, bot_email: str) -> StoredEvent | None:
+    """A message the outgoing-webhook bot was sent, or None to acknowledge and drop it."""
+    message = _object(body, "message")
+    # Pair threads and messages to the bot are direct messages ("private" on the wire);
+    # a mention in a channel is not ours to act on.
+    if message.get("type") != "private":
+        return None
+    fields: dict[str, Any] = {
+        "post_id": _int(message, "id"),
+        "user_id": _int(message, "sender_id"),
+        "created_at": datetime.fromtimestamp(_int(message, "timestamp"), UTC).isoformat(),
+    }
+    bot = bot_email.casefold()
+    if str(message.get("sender_email", "")).casefold() == bot:
+        return None  # Zulip never sends the bot's own messages; be safe all the same
+    others = [p["id"] for p in _recipients(message) if str(p.get("email", "")).casefold() != bot]
+    fields["topic_id"] = thread_name(others)
+    one_to_one = others == [fields["user_id"]]
+    text = body.get("data") if isinstance(body.get("data"), str) else message.get("content")
+    command = _command(text, one_to_one)
+    if command is not None:
+        fields["command"] = command
+    return StoredEvent(
+        event="post_created",
+        content_key=f"post_created:{fields['post_id']}",
+        payload=fields,
+        ordering_key=f"topic:{fields['topic_id']}",
+    )
+
+
+def _membership(event: dict, queue_id: str) -> list[StoredEvent]:
+    name = {"add_members": "user_added_to_group", "remove_members": "user_removed_from_group"}
+    group_id, user_ids = event.get("group_id"), event.get("user_ids")
+    if not isinstance(group_id, int) or not isinstance(user_ids, list):
+        log.warning("user_group %s event without group_id/user_ids; skipped", event.get("op"))
+        return []
+    return [
+        StoredEvent(
+            event=name[event["op"]],
+            # Event ids are unique within a queue: the same event read twice (a poll whose
+            # acknowledgement was lost) is a duplicate, the same change made again is not.
+            content_key=f"{name[event['op']]}:{group_id}:{user_id}:{queue_id}:{event.get('id')}",
+            payload={"group_id": group_id, "user_id": user_id},
+            ordering_key=f"user:{user_id}",
+        )
+        for user_id in user_ids
+        if isinstance(user_id, int)
+    ]
+
+
+def deactivated(user_id: int) -> StoredEvent:
+    """A deactivated account: the service erases what it holds about them."""
+    return StoredEvent(
+        event="user_destroyed",
+        content_key=f"user_destroyed:{user_id}",
+        payload={"user_id": user_id},
+        ordering_key=f"user:{user_id}",
+    )
+
+
+def queue_events(event: dict, queue_id: str) -> list[StoredEvent]:
+    """The stored form of one event-queue event (none for those we do not use)."""
+    kind, op = event.get("type"), event.get("op")
+    if kind == "user_group" and op in ("add_members", "remove_members"):
+        return _membership(event, queue_id)
+    if kind == "realm_user" and op == "update":
+        person = event.get("person") or {}
+        # Since FL 222 deactivation is an update with is_active false. `realm_user`
+        # `remove` only means a guest lost sight of a user (FL 228+): not a deletion.
+        if person.get("is_active") is False and isinstance(person.get("user_id"), int):
+            return [deactivated(person["user_id"])]
+    return []

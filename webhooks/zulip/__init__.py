@@ -1,0 +1,5 @@
+"""The Zulip outgoing-webhook receiver."""
+
+from webhooks.zulip.receiver import bp
+
+__all__ = ["bp"]
