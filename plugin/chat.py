@@ -11,7 +11,7 @@ from plugin.inbox import HandlerContext
 from plugin.messages import render
 from plugin.models import Member, Pair, Program, Report, Signup
 from plugin.outbox import enqueue
-from plugin.pairs import members_of, post_to_pair
+from plugin.pairs import members_of, mention_of, post_to_pair
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
 PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
@@ -131,7 +131,7 @@ def run_pair_command(
             render(
                 "block_admins",
                 program=program.title,
-                blocker=member.username,
+                blocker=mention_of(session, member),
                 pair=journey.pair_label(session, pair),
             ),
         )
@@ -173,7 +173,7 @@ def _report(
         render(
             "report_admins",
             program=program.title,
-            reporter=member.username,
+            reporter=mention_of(ctx.session, member),
             pair=journey.pair_label(ctx.session, pair),
             text=quoted,
         ),

@@ -153,3 +153,18 @@ def adapter_factory(
         return cache[forum_id]
 
     return adapter_for
+
+
+# How each forum writes a mention, and what is true of its private threads.
+PRIVACY = {
+    "discourse": "This private message is just for the two of you and me, the program's bot "
+    "(the forum's own admins can read private messages, as always on Discourse).",
+    "zulip": "This group direct message is just for the two of you and me, the program's bot.",
+}
+
+
+def mention(kind: str, username: str | None, name: str | None, user_id: int) -> str:
+    """A member named so that the forum notifies them."""
+    if kind == "zulip":
+        return f"@**{name or username}|{user_id}**"
+    return f"@{username}"

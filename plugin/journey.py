@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from plugin.messages import Message, render
 from plugin.models import Member, Pair, Program, Signup
 from plugin.outbox import enqueue
-from plugin.pairs import back_to_waiting, cadence, members_of, post_to_pair, step_due
+from plugin.pairs import (
+    back_to_waiting,
+    cadence,
+    members_of,
+    mention_of,
+    post_to_pair,
+    step_due,
+)
 from plugin.programs.service import admins, steps
 
 FEEDBACK_SALT = "mentorship.feedback"
@@ -71,7 +78,10 @@ def tell_admins(session: Session, program: Program, key: str, message: Message) 
 
 def pair_label(session: Session, pair: Pair) -> str:
     mentor, mentee = members_of(session, pair)
-    return f"pair {pair.id}: mentor @{mentor.username}, mentee @{mentee.username}"
+    return (
+        f"pair {pair.id}: mentor {mention_of(session, mentor)}, "
+        f"mentee {mention_of(session, mentee)}"
+    )
 
 
 # -- pause and resume --------------------------------------------------------------------
@@ -122,7 +132,11 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
     mentor, mentee = session.get(Signup, pair.mentor_id), session.get(Signup, pair.mentee_id)
     for signup in (mentor, mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
-    text = render("blocked").text if reason == "blocked" else render("ended", who=by.username).text
+    text = (
+        render("blocked").text
+        if reason == "blocked"
+        else render("ended", who=mention_of(session, by)).text
+    )
     post_to_pair(session, pair, key, text)
 
 
@@ -158,7 +172,9 @@ def nudge(session: Session, pair: Pair, now: datetime) -> None:
     """One short, friendly nudge, varied from templates/messages/nudge_*.md."""
     mentor, mentee = members_of(session, pair)
     variant = pair.nudges % NUDGE_VARIANTS + 1
-    text = render(f"nudge_{variant}", mentor=mentor.username, mentee=mentee.username).text
+    text = render(
+        f"nudge_{variant}", mentor=mention_of(session, mentor), mentee=mention_of(session, mentee)
+    ).text
     post_to_pair(session, pair, f"nudge:{pair.nudges + 1}", text)
     pair.nudges += 1
     pair.last_nudge_at = now
@@ -214,8 +230,8 @@ def complete(
     text = render(
         "closing",
         program=program.title,
-        mentor=mentor.username,
-        mentee=mentee.username,
+        mentor=mention_of(session, mentor),
+        mentee=mention_of(session, mentee),
         mentor_link=links[mentor.id],
         mentee_link=links[mentee.id],
         mentor_group=program.mentor_group_name,

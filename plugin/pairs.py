@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, aliased
 
 from plugin.adapter import SentPost, Undeliverable
 from plugin.db import reading, transaction, upsert_ignore
-from plugin.forums import InputError
+from plugin.forums import PRIVACY, InputError
 from plugin.messages import cadence_text, render, render_step
-from plugin.models import Activity, Member, Pair, Program, Signup
+from plugin.models import Activity, Forum, Member, Pair, Program, Signup
 from plugin.outbox import Kind, SendContext, enqueue, register_kind
 from plugin.programs.service import steps
 
@@ -135,6 +135,14 @@ def check_pairable(session: Session, program: Program, mentor: Signup, mentee: S
         raise InputError("one of these two blocked the other: they are never paired again")
 
 
+def mention_of(session: Session, member: Member) -> str:
+    """How to name a member in a post on their forum."""
+    from plugin.forums import mention
+
+    kind = session.get(Forum, member.forum_id).kind
+    return mention(kind, member.username, member.name, member.forum_user_id)
+
+
 def _who(session: Session, signup: Signup) -> tuple[Member, Signup]:
     return session.get(Member, signup.member_id), signup
 
@@ -169,8 +177,9 @@ def create_pair(
         program=program.title,
         cadence=cadence_text(program.cadence_days),
         steps=len(program_steps),
-        mentor=m_member.username,
-        mentee=e_member.username,
+        mentor=mention_of(session, m_member),
+        mentee=mention_of(session, e_member),
+        privacy=PRIVACY[session.get(Forum, program.forum_id).kind],
         mentor_name=m_member.name or m_member.username,
         mentee_name=e_member.name or e_member.username,
         mentor_about=m.about,
@@ -224,7 +233,7 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
             Signup, pair.mentee_id if pair.mentor_id == signup.id else pair.mentor_id
         )
         back_to_waiting(session, partner, priority=True)
-        partner_name = session.get(Member, partner.member_id).username
+        partner_name = mention_of(session, session.get(Member, partner.member_id))
         post_to_pair(
             session,
             pair,
