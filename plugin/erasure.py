@@ -13,7 +13,7 @@ import json
 import logging
 from datetime import datetime
 
-from sqlalchemy import Engine, event, or_, select, text, update
+from sqlalchemy import Engine, event, false, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from plugin.inbox import HandlerContext, handles
@@ -94,6 +94,21 @@ def _scrub_outbox(session: Session, member: Member, pair_keys: list[str]) -> Non
         row.payload = REDACTED
         if row.state in ("pending", "sending"):
             row.state, row.last_error = "dead", "cancelled: the member was erased"
+    # A forum's error text can quote them too (Zulip: "'x@example.com' is no longer ...").
+    for column_owner in (OutboxMessage, InboxEvent):
+        session.execute(
+            update(column_owner)
+            .where(
+                or_(
+                    *[
+                        column_owner.last_error.contains(n, autoescape=True)
+                        for n in _needles(member)
+                    ]
+                    or [false()]
+                )
+            )
+            .values(last_error="(removed: it named an erased member)")
+        )
     # The pair threads' history (introductions quote the profile) is redacted once sent;
     # what is still to be sent there (e.g. telling the partner) goes out.
     session.execute(
