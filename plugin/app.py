@@ -75,4 +75,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(feedback_pages)
     app.register_blueprint(discourse_webhooks)
     app.register_blueprint(zulip_webhooks)
+
+    from plugin.admin import init_app as init_admin
+
+    init_admin(app, config)  # the admin pages and their session cookie
     return app

@@ -258,3 +258,74 @@ class ZulipQueue(Base):
     registered_at: Mapped[datetime | None]  # real clock
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None]  # real clock: it guards against dead pollers
+
+
+# -- admin pages (issue 6) ------------------------------------------------------------------
+
+
+class AdminNonce(Base):
+    """A DiscourseConnect sign-in under way: single-use, and useless after `expires_at`."""
+
+    __tablename__ = "admin_nonces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A hash, not the nonce: a copy of the database cannot finish someone's sign-in.
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminSession(Base):
+    """A signed-in admin; the cookie carries only a random token whose hash is stored here."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(255))
+    is_forum_admin: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminLinkUse(Base):
+    """A single-use sign-in link (Zulip `!admin`) that has been used."""
+
+    __tablename__ = "admin_link_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]  # after this the link's signature refuses it anyway
+
+
+class ProposalDraft(Base):
+    """Proposed pairings an admin has not accepted yet (one current draft per program)."""
+
+    __tablename__ = "proposal_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(255))
+    max_tz_gap_hours: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProposalItem(Base):
+    """One proposed pair in a draft; it goes when either sign-up goes."""
+
+    __tablename__ = "proposal_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal_drafts.id", ondelete="CASCADE"), index=True
+    )
+    mentor_signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
+    mentee_signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
+    score: Mapped[float]
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of the engine's reason texts
+    state: Mapped[str] = mapped_column(String(16), default="proposed")  # |accepted|refused
+    note: Mapped[str | None] = mapped_column(String(300))  # why accepting it was refused

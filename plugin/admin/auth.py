@@ -1,0 +1,218 @@
+"""Who may use the admin pages, and how they sign in: DiscourseConnect or a one-time link.
+
+The browser holds a Flask session cookie (signed, HttpOnly, SameSite=Lax, Secure over https)
+carrying a random token; the token's hash names an `AdminSession` row, so signing out (or
+an expired row) really ends the session even if someone kept a copy of the cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, g, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from plugin.config import Config
+from plugin.db import reading, transaction, upsert_ignore
+from plugin.models import AdminLinkUse, AdminNonce, AdminSession, Forum, Program, utcnow
+from plugin.programs import service
+
+NONCE_TTL = timedelta(minutes=10)  # a sign-in round trip through the forum
+SESSION_TTL = timedelta(hours=8)  # absolute, whatever the activity
+IDLE_TTL = timedelta(hours=1)  # the cookie's lifetime, renewed by each request
+LINK_TTL = timedelta(minutes=10)
+LINK_SALT = "mentorship.admin-link"  # a distinct salt: no other signed token works here
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The signed-in person: who, through which forum, and whether they are its staff."""
+
+    forum_id: int
+    forum_name: str
+    username: str
+    is_forum_admin: bool  # the forum's admins and moderators administer all its programs
+
+
+# -- who may administer what ----------------------------------------------------------------
+
+
+def _same_user(a: str, b: str) -> bool:
+    # Discourse usernames (and emails) are case-insensitive.
+    return a.casefold() == b.casefold()
+
+
+def administers(admin: Admin, program: Program) -> bool:
+    """Forum staff administer every program of their forum; `--admins` their program."""
+    if program.forum_id != admin.forum_id:
+        return False
+    return admin.is_forum_admin or any(
+        _same_user(u, admin.username) for u in service.admins(program)
+    )
+
+
+def programs_of(db: Session, admin: Admin) -> list[Program]:
+    """The programs this person administers, by title."""
+    programs = db.execute(
+        select(Program).where(Program.forum_id == admin.forum_id).order_by(Program.title)
+    ).scalars()
+    return [p for p in programs if administers(admin, p)]
+
+
+def may_enter(db: Session, forum_id: int, username: str, is_forum_admin: bool) -> bool:
+    """Forum staff, or someone named in `--admins` of at least one of the forum's programs."""
+    probe = Admin(forum_id, "", username, is_forum_admin)
+    return is_forum_admin or bool(programs_of(db, probe))
+
+
+# -- DiscourseConnect nonces ----------------------------------------------------------------
+
+
+def new_nonce(db: Session, forum_id: int, now: datetime) -> str:
+    """A fresh single-use nonce for one sign-in; expired ones are swept on the way."""
+    db.execute(delete(AdminNonce).where(AdminNonce.expires_at <= now))
+    nonce = secrets.token_hex(20)
+    db.add(AdminNonce(nonce_hash=_hash(nonce), forum_id=forum_id, expires_at=now + NONCE_TTL))
+    return nonce
+
+
+def consume_nonce(db: Session, forum_id: int, nonce: str, now: datetime) -> bool:
+    """True exactly once per nonce we issued for this forum, and only before it expires."""
+    result = db.execute(
+        delete(AdminNonce).where(
+            AdminNonce.nonce_hash == _hash(nonce),
+            AdminNonce.forum_id == forum_id,
+            AdminNonce.expires_at > now,
+        )
+    )
+    return result.rowcount == 1
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def sign_in(db: Session, forum_id: int, username: str, is_forum_admin: bool, now: datetime):
+    """Start a session for this person (reusable by any sign-in route, e.g. Zulip links).
+
+    The caller has decided that they may enter (see `may_enter`). Call inside a request.
+    """
+    db.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    db.add(
+        AdminSession(
+            token_hash=_hash(token),
+            forum_id=forum_id,
+            username=username,
+            is_forum_admin=is_forum_admin,
+            expires_at=now + SESSION_TTL,
+        )
+    )
+    # A new session from scratch: nothing planted before sign-in (a CSRF token, a half-done
+    # sign-in) carries over, the classic session-fixation defence.
+    session.clear()
+    session.permanent = True
+    session["sid"] = token
+    g.pop("admin", None)
+
+
+def current_admin() -> Admin | None:
+    """The signed-in person for this request, or None."""
+    if "admin" in g:
+        return g.admin
+    token = session.get("sid")
+    admin = None
+    if isinstance(token, str):
+        with reading(current_app.extensions["mentorship"].sessions) as db:
+            row = db.execute(
+                select(AdminSession, Forum.name)
+                .join(Forum, Forum.id == AdminSession.forum_id)
+                .where(AdminSession.token_hash == _hash(token), AdminSession.expires_at > utcnow())
+            ).first()
+        if row is not None:
+            s, forum_name = row
+            admin = Admin(s.forum_id, forum_name, s.username, s.is_forum_admin)
+    g.admin = admin
+    return admin
+
+
+def sign_out() -> None:
+    """End the session here and in the database."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        with transaction(current_app.extensions["mentorship"].sessions) as db:
+            db.execute(delete(AdminSession).where(AdminSession.token_hash == _hash(token)))
+    session.clear()
+    g.pop("admin", None)
+
+
+# -- single-use sign-in links (Zulip `!admin`) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    """What a valid sign-in link says."""
+
+    forum_id: int
+    username: str
+    is_forum_admin: bool
+    jti: str
+    expires_at: datetime
+
+
+def _links(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+
+
+def mint_admin_link(config: Config, forum: Forum, username: str, *, is_forum_admin: bool) -> str:
+    """A sign-in link for this person, valid once and for 10 minutes.
+
+    For the `!admin` command: the caller decides `is_forum_admin` from the forum (Zulip:
+    organisation owners and administrators). Whoever holds the link signs in as `username`,
+    so send it only in a direct message to that person.
+    """
+    token = _links(config.secret_key).dumps(
+        {"f": forum.id, "u": username, "a": bool(is_forum_admin), "j": secrets.token_hex(16)}
+    )
+    return f"{config.base_url}/admin/link/{token}"
+
+
+def read_link(config: Config, token: str) -> LinkClaim | None:
+    """The link's claim if its signature is ours and it is not expired, else None."""
+    try:
+        data, issued = _links(config.secret_key).loads(
+            token, max_age=int(LINK_TTL.total_seconds()), return_timestamp=True
+        )
+        claim = LinkClaim(
+            forum_id=int(data["f"]),
+            username=str(data["u"]),
+            is_forum_admin=bool(data["a"]),
+            jti=str(data["j"]),
+            expires_at=issued.astimezone(UTC) + LINK_TTL,
+        )
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return claim
+
+
+def link_used(db: Session, claim: LinkClaim) -> bool:
+    """True if this link has signed someone in already."""
+    return (
+        db.execute(select(AdminLinkUse.id).where(AdminLinkUse.jti == claim.jti)).first() is not None
+    )
+
+
+def use_link(db: Session, claim: LinkClaim, now: datetime) -> bool:
+    """Mark the link used; True only for the first use (safe against two racing clicks)."""
+    db.execute(delete(AdminLinkUse).where(AdminLinkUse.expires_at <= now))
+    return upsert_ignore(
+        db, AdminLinkUse.__table__, {"jti": claim.jti, "expires_at": claim.expires_at}
+    )

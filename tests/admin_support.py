@@ -1,0 +1,146 @@
+"""Helpers for the admin page tests: a DiscourseConnect answer, programs and sign-ups."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from plugin.adapter import ForumGroup
+from plugin.db import transaction
+from plugin.models import Forum, Member, Program, Signup, utcnow
+from plugin.programs import service
+
+CONNECT_SECRET = "connect-secret-for-tests"
+_user_ids = itertools.count(500)
+
+
+def connect_answer(secret: str, fields: dict[str, str]) -> dict[str, str]:
+    """What Discourse appends to return_sso_url: {"sso": ..., "sig": ...}."""
+    sso = base64.b64encode(urlencode(fields).encode()).decode()
+    return {"sso": sso, "sig": hmac.new(secret.encode(), sso.encode(), hashlib.sha256).hexdigest()}
+
+
+def decode_request(location: str) -> dict[str, str]:
+    """The fields of the DiscourseConnect request in a redirect to the forum."""
+    query = parse_qs(urlsplit(location).query)
+    payload = base64.b64decode(query["sso"][0]).decode()
+    return {k: v[0] for k, v in parse_qs(payload).items()}
+
+
+def user_fields(nonce: str, username: str, *, admin=False, moderator=False) -> dict[str, str]:
+    """The user fields Discourse's provider mode sends back (NOTES.md §5)."""
+    return {
+        "nonce": nonce,
+        "return_sso_url": "ignored",
+        "external_id": str(next(_user_ids)),
+        "username": username,
+        "name": username.title(),
+        "email": f"{username}@example.com",
+        "admin": "true" if admin else "false",
+        "moderator": "true" if moderator else "false",
+        "groups": "trust_level_0,trust_level_1",
+    }
+
+
+def start_sign_in(client, forum: str = "forum") -> tuple[str, str]:
+    """(nonce, return path) after /admin/login sent the browser to the forum."""
+    response = client.get(f"/admin/login?forum={forum}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    fields = decode_request(response.headers["Location"])
+    return fields["nonce"], urlsplit(fields["return_sso_url"]).path
+
+
+def sign_in(client, username: str, *, admin=False, moderator=False, secret=CONNECT_SECRET):
+    """The whole round trip through a forum that says `username` signed in."""
+    nonce, path = start_sign_in(client)
+    answer = connect_answer(secret, user_fields(nonce, username, admin=admin, moderator=moderator))
+    return client.get(path, query_string=answer)
+
+
+class _Hidden(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden":
+            self.values[a["name"]] = a.get("value", "")
+
+
+def csrf(client, path: str = "/admin/") -> str:
+    """The session's CSRF token, read from a page's form like a browser would."""
+    page = client.get(path)
+    parser = _Hidden()
+    parser.feed(page.get_data(as_text=True))
+    return parser.values["csrf_token"]
+
+
+def set_connect_secret(sessions, forum_id: int, secret: str | None = CONNECT_SECRET) -> None:
+    with transaction(sessions) as db:
+        db.get(Forum, forum_id).connect_secret = secret
+
+
+def make_program(
+    sessions, forum_id: int, *, title="Career circle", admins=("pat",), state="open", cadence=7
+) -> int:
+    """A program in `forum_id` (groups as if the forum had answered)."""
+    resolved = service.Resolved(
+        ForumGroup(40, "community"),
+        ForumGroup(43, "mentors"),
+        ForumGroup(44, "mentees"),
+        list(admins),
+    )
+    with transaction(sessions) as db:
+        forum = db.get(Forum, forum_id)
+        program = service.create_program(
+            db, forum, resolved, template="career", title=title, cadence_days=cadence
+        )
+        program.state = state
+        return program.id
+
+
+def add_signup(
+    sessions,
+    program_id: int,
+    username: str,
+    role: str,
+    *,
+    topics="python, careers",
+    timezone="UTC",
+    about="About me",
+    capacity=1,
+    state="ready",
+) -> int:
+    """A member with a completed (or pending) sign-up; returns the sign-up id."""
+    with transaction(sessions) as db:
+        program = db.get(Program, program_id)
+        member = db.query(Member).filter_by(forum_id=program.forum_id, username=username).first()
+        if member is None:
+            member = Member(
+                forum_id=program.forum_id,
+                forum_user_id=next(_user_ids),
+                username=username,
+                name=username.title(),
+            )
+            db.add(member)
+            db.flush()
+        signup = Signup(
+            program_id=program_id,
+            member_id=member.id,
+            role=role,
+            state=state,
+            about=about,
+            topics=topics,
+            timezone=timezone,
+            age_confirmed=state != "pending",
+            capacity=capacity,
+            ready_at=utcnow() if state == "ready" else None,
+        )
+        db.add(signup)
+        db.flush()
+        return signup.id
