@@ -66,6 +66,8 @@ def handle_command(
     if word == "signup":
         if not send_fresh_links(ctx, member, thread):
             reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+    elif word == "admin":
+        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member))
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:
@@ -76,6 +78,22 @@ def handle_command(
             reply(ctx, thread, f"nopair:{post_id}", render("no_pair").text)
     else:
         reply(ctx, thread, f"help:{post_id}", render("help").text)
+
+
+def _admin_answer(ctx: HandlerContext, member: Member) -> str:
+    """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
+    from plugin.admin.auth import may_enter, mint_admin_link
+
+    config = ctx.settings
+    if ctx.forum.kind != "zulip":
+        return render(
+            "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
+        ).text
+    forum_admin = member.username in (ctx.prefetched or {}).get("forum_admins", [])
+    if not may_enter(ctx.session, ctx.forum.id, member.username, forum_admin):
+        return render("admin_refused").text
+    link = mint_admin_link(config, ctx.forum, member.username, is_forum_admin=forum_admin)
+    return render("admin_link", link=link).text
 
 
 def run_pair_command(

@@ -13,7 +13,7 @@ import json
 import logging
 from datetime import datetime
 
-from sqlalchemy import Engine, event, false, or_, select, text, update
+from sqlalchemy import Engine, delete, event, false, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from plugin.inbox import HandlerContext, handles
@@ -21,7 +21,16 @@ from plugin.models import Feedback, InboxEvent, Member, OutboxMessage, Pair, Rep
 from plugin.pairs import end_pairs_of
 
 log = logging.getLogger(__name__)
-TOUCHED = ("members", "signups", "reports", "feedback", "outbox_messages", "inbox_events")
+TOUCHED = (
+    "members",
+    "signups",
+    "reports",
+    "feedback",
+    "outbox_messages",
+    "inbox_events",
+    "proposal_items",
+    "admin_sessions",
+)
 REDACTED = json.dumps({"erased": True})
 
 
@@ -60,6 +69,16 @@ def erase_member(session: Session, forum_id: int, user_id: int, now: datetime) -
     _scrub_outbox(session, member, pair_keys)
     session.execute(update(Report).where(Report.reporter_id == member.id).values(text=None))
     session.execute(update(Feedback).where(Feedback.member_id == member.id).values(comment=None))
+    from plugin.admin.drafts import forget_signups
+    from plugin.models import AdminSession
+
+    forget_signups(session, signup_ids)  # draft proposals quote their topics
+    if member.username:
+        session.execute(
+            delete(AdminSession).where(
+                AdminSession.forum_id == forum_id, AdminSession.username == member.username
+            )
+        )
     member.username = member.name = None
     member.erased = True
     _scrub_files_after_commit(session)

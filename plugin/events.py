@@ -73,13 +73,28 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
             withdraw(ctx.session, signup, ctx.clock.now())
 
 
-@handles("post_created")
+def _prefetch_post(ctx: HandlerContext, ev: dict):
+    # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
+    from plugin.chat import parse
+
+    if parse(ev.get("command") or "")[0] != "admin":
+        return None
+    # An admin has usually never signed up: we may not know them yet.
+    found = {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
+    if ctx.forum.kind == "zulip":
+        found["forum_admins"] = [u.username for u in ctx.adapter.list_admins()]
+    return found
+
+
+@handles("post_created", prefetch=_prefetch_post)
 def on_post(ctx: HandlerContext, ev: dict) -> None:
     """Activity in a pair's thread; commands there or in a message to the bot."""
     from plugin.chat import handle_command
 
     thread = str(ev["topic_id"])
     member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
+    if member is None and ctx.prefetched and ctx.prefetched.get("user"):
+        member = upsert_member(ctx.session, ctx.forum.id, ctx.prefetched["user"])
     pair = pair_for_thread(ctx.session, ctx.forum.id, thread)
     if (
         pair is not None

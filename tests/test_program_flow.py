@@ -387,3 +387,18 @@ def test_match_proposes_ready_members_and_apply_pairs_them(
     [pair] = cli("status", "--program", pid)["pairs"]
     assert (pair["mentor"], pair["mentee"], pair["state"]) == ("sam", "maya", "active")
     assert cli("match", "--program", pid)["pairs"] == []  # the mentor is full now
+
+
+def test_bang_admin_on_discourse_points_to_the_forum_sign_in(
+    config, sessions, client, fake, cli, story
+):
+    join(client, fake, "mentees", 44, "maya")
+    work(config, sessions)
+    first = thread_of(fake, "maya")
+    deliver(
+        client,
+        "post__post_created",
+        pm_post(9300, topic_id=first["topic_id"], user_id=42, username="maya", raw="!admin"),
+    )
+    work(config, sessions)
+    assert "http://127.0.0.1:8000/admin/login?forum=forum" in thread_of(fake, "maya")["posts"][-1]

@@ -255,3 +255,22 @@ def test_a_deactivated_member_is_erased_and_their_pairing_ends(
     [pair] = cli("status", "--program", pid)["pairs"]
     assert pair["state"] == "ended"
     assert_no_text(sessions, MAYA)
+
+
+def test_admin_in_a_dm_gives_an_administrator_a_single_use_sign_in_link(
+    config, sessions, client, fake, cli, story
+):
+    deliver(client, fake.dm("alice@example.com", [BOT], "admin"))
+    work(config, sessions)
+    [answer] = fake.texts("alice@example.com")[1:]
+    path = re.search(r"http://127\.0\.0\.1:8000(/admin/link/\S+)", answer).group(1)
+    assert client.get(path).status_code == 200
+
+
+def test_admin_from_someone_who_administers_nothing_is_refused(
+    config, sessions, client, fake, cli, story
+):
+    deliver(client, fake.dm(MAYA, [BOT], "!admin"))
+    work(config, sessions)
+    answer = fake.texts(MAYA)[-1]
+    assert "/admin/link/" not in answer and "owners and administrators" in answer
