@@ -13,34 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from plugin.inbox import StoredEvent
+from plugin.payloads import MAX_COMMAND_TEXT, require_int, require_object, require_str
 
 COMMAND = re.compile(r"^\s*!([A-Za-z][A-Za-z_-]*)")
-MAX_COMMAND_TEXT = 4000
-
-
-class BadPayload(ValueError):
-    """The body lacks what its event needs."""
-
-
-def _object(body: dict, key: str) -> dict:
-    value = body.get(key)
-    if not isinstance(value, dict):
-        raise BadPayload(f"the body has no {key!r} object")
-    return value
-
-
-def _int(obj: dict, key: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadPayload(f"{key!r} must be an integer")
-    return value
-
-
-def _str(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadPayload(f"{key!r} must be a non-empty string")
-    return value
 
 
 def command_text(raw: Any) -> str | None:
@@ -51,12 +26,12 @@ def command_text(raw: Any) -> str | None:
 
 
 def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
-    post = _object(body, "post")
+    post = require_object(body, "post")
     fields = {
-        "post_id": _int(post, "id"),
-        "topic_id": _int(post, "topic_id"),
-        "user_id": _int(post, "user_id"),
-        "created_at": _str(post, "created_at"),
+        "post_id": require_int(post, "id"),
+        "topic_id": require_int(post, "topic_id"),
+        "user_id": require_int(post, "user_id"),
+        "created_at": require_str(post, "created_at"),
     }
     # Pair threads and messages to the bot are private messages; nothing else concerns us.
     if post.get("topic_archetype") != "private_message":
@@ -76,8 +51,8 @@ def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
 
 def _group_user(event: str) -> Callable[[dict, str], StoredEvent]:
     def minimise(body: dict, bot_username: str) -> StoredEvent:
-        gu = _object(body, "group_user")
-        fields = {"group_id": _int(gu, "group_id"), "user_id": _int(gu, "user_id")}
+        gu = require_object(body, "group_user")
+        fields = {"group_id": require_int(gu, "group_id"), "user_id": require_int(gu, "user_id")}
         membership = gu.get("id") if isinstance(gu.get("id"), int) else ""
         return StoredEvent(
             event=event,
@@ -92,7 +67,7 @@ def _group_user(event: str) -> Callable[[dict, str], StoredEvent]:
 
 
 def _user_destroyed(body: dict, bot_username: str) -> StoredEvent:
-    user_id = _int(_object(body, "user"), "id")
+    user_id = require_int(require_object(body, "user"), "id")
     return StoredEvent(
         event="user_destroyed",
         content_key=f"user_destroyed:{user_id}",

@@ -14,33 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin.inbox import StoredEvent
+from plugin.payloads import MAX_COMMAND_TEXT, BadPayload, require_int, require_object
 from plugin.zulip.client import thread_name
 
 log = logging.getLogger(__name__)
-MAX_COMMAND_TEXT = 4000
 
 BANG_COMMAND = re.compile(r"^\s*![A-Za-z][A-Za-z_-]*")
 # In a one-to-one conversation with the bot every message is meant for it: `signup` is
 # as good as `!signup` (INTERFACE.md).
 BARE_COMMAND = re.compile(r"^\s*!?[A-Za-z][A-Za-z_-]*(\s|$)")
-
-
-class BadPayload(ValueError):
-    """The body lacks what its message needs."""
-
-
-def _object(obj: dict, key: str) -> dict:
-    value = obj.get(key)
-    if not isinstance(value, dict):
-        raise BadPayload(f"the body has no {key!r} object")
-    return value
-
-
-def _int(obj: dict, key: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadPayload(f"{key!r} must be an integer")
-    return value
 
 
 def _recipients(message: dict) -> list[dict]:
@@ -61,15 +43,15 @@ def _command(text: Any, one_to_one: bool) -> str | None:
 
 def outgoing(body: dict, bot_email: str) -> StoredEvent | None:
     """A message the outgoing-webhook bot was sent, or None to acknowledge and drop it."""
-    message = _object(body, "message")
+    message = require_object(body, "message")
     # Pair threads and messages to the bot are direct messages ("private" on the wire);
     # a mention in a channel is not ours to act on.
     if message.get("type") != "private":
         return None
     fields: dict[str, Any] = {
-        "post_id": _int(message, "id"),
-        "user_id": _int(message, "sender_id"),
-        "created_at": datetime.fromtimestamp(_int(message, "timestamp"), UTC).isoformat(),
+        "post_id": require_int(message, "id"),
+        "user_id": require_int(message, "sender_id"),
+        "created_at": datetime.fromtimestamp(require_int(message, "timestamp"), UTC).isoformat(),
     }
     bot = bot_email.casefold()
     if str(message.get("sender_email", "")).casefold() == bot:

@@ -18,9 +18,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.discourse.events import BadPayload, minimise
+from plugin.discourse.events import minimise
 from plugin.inbox import store_now
 from plugin.models import Forum
+from plugin.payloads import BadPayload
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)

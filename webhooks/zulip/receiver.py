@@ -21,7 +21,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from plugin.db import reading, transaction
 from plugin.inbox import store
 from plugin.models import Forum
-from plugin.zulip.events import BadPayload, outgoing
+from plugin.payloads import BadPayload
+from plugin.zulip.events import outgoing
 
 bp = Blueprint("zulip_webhooks", __name__, url_prefix="/webhooks/zulip")
 log = logging.getLogger(__name__)
