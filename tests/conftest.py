@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -124,3 +125,22 @@ def _fresh_forum_cache():
     receiver._FORUMS.clear()
     yield
     receiver._FORUMS.clear()
+
+
+@pytest.fixture
+def cli(config, monkeypatch, capsys):
+    """Run `mentorship ... --json` in-process against this test's database; the document."""
+    from plugin.cli import run
+
+    monkeypatch.setenv("MENTORSHIP_DATABASE_URL", config.database_url)
+    monkeypatch.setenv("MENTORSHIP_SECRET_KEY", config.secret_key)
+    monkeypatch.setenv("MENTORSHIP_BASE_URL", config.base_url)
+
+    def call(*argv: str) -> dict:
+        capsys.readouterr()
+        code = run([*argv, "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return json.loads(out)
+
+    return call

@@ -14,7 +14,6 @@ from tests.helpers import pm_post
 from tests.test_program_flow import (  # noqa: F401 - fixtures
     LINK,
     assert_no_text,
-    cli,
     deliver,
     fake,
     ready_pair,

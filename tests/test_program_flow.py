@@ -6,7 +6,6 @@ Discourse, which validates it against openapi.json.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from plugin.cli import run
 from plugin.clock import Clock
 from plugin.db import transaction
 from plugin.models import Base, Forum, Pair
@@ -49,22 +47,6 @@ def fake():
     with fake.serve():
         yield fake
     fake.assert_valid()
-
-
-@pytest.fixture
-def cli(config, monkeypatch, capsys):
-    monkeypatch.setenv("MENTORSHIP_DATABASE_URL", config.database_url)
-    monkeypatch.setenv("MENTORSHIP_SECRET_KEY", config.secret_key)
-    monkeypatch.setenv("MENTORSHIP_BASE_URL", config.base_url)
-
-    def call(*argv: str) -> dict:
-        capsys.readouterr()
-        code = run([*argv, "--json"])
-        out, err = capsys.readouterr()
-        assert code == 0, err
-        return json.loads(out)
-
-    return call
 
 
 def deliver(client, name: str, body: dict) -> None:

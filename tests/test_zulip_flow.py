@@ -8,7 +8,6 @@ which validates it against zulip.yaml.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -16,7 +15,6 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select, text
 
-from plugin.cli import run
 from plugin.clock import Clock
 from plugin.models import Base, Pair
 from plugin.worker import Worker
@@ -51,22 +49,6 @@ def fake():
     with fake.serve():
         yield fake
     fake.assert_valid()
-
-
-@pytest.fixture
-def cli(config, monkeypatch, capsys):
-    monkeypatch.setenv("MENTORSHIP_DATABASE_URL", config.database_url)
-    monkeypatch.setenv("MENTORSHIP_SECRET_KEY", config.secret_key)
-    monkeypatch.setenv("MENTORSHIP_BASE_URL", config.base_url)
-
-    def call(*argv: str) -> dict:
-        capsys.readouterr()
-        code = run([*argv, "--json"])
-        out, err = capsys.readouterr()
-        assert code == 0, err
-        return json.loads(out)
-
-    return call
 
 
 def work(config, sessions, at: datetime | None = None) -> None:
