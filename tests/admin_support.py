@@ -6,13 +6,13 @@ import base64
 import hashlib
 import hmac
 import itertools
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from plugin.adapter import ForumGroup
 from plugin.db import transaction
 from plugin.models import Forum, Member, Program, Signup, utcnow
 from plugin.programs import service
+from tests.helpers import hidden_inputs
 
 CONNECT_SECRET = "connect-secret-for-tests"
 _user_ids = itertools.count(500)
@@ -61,23 +61,9 @@ def sign_in(client, username: str, *, admin=False, moderator=False, secret=CONNE
     return client.get(path, query_string=answer)
 
 
-class _Hidden(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "hidden":
-            self.values[a["name"]] = a.get("value", "")
-
-
 def csrf(client, path: str = "/admin/") -> str:
     """The session's CSRF token, read from a page's form like a browser would."""
-    page = client.get(path)
-    parser = _Hidden()
-    parser.feed(page.get_data(as_text=True))
-    return parser.values["csrf_token"]
+    return hidden_inputs(client.get(path).get_data(as_text=True))["csrf_token"]
 
 
 def set_connect_secret(sessions, forum_id: int, secret: str | None = CONNECT_SECRET) -> None:

@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import itertools
 import json
+from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
@@ -76,3 +78,52 @@ def pm_post(
         updated_at=created_at,
     )
     return body
+
+
+class _Hidden(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden":
+            self.values[a["name"]] = a.get("value", "")
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    """A page's hidden form fields (a CSRF token), as a browser would send them."""
+    parser = _Hidden()
+    parser.feed(html)
+    return parser.values
+
+
+def submit_signup(
+    client,
+    path: str,
+    *,
+    timezone: str,
+    capacity: str | None = None,
+    about: str = "Ten years in data engineering",
+) -> None:
+    """Open a sign-up link and send its form as a member would."""
+    page = client.get(path)
+    assert page.status_code == 200
+    form = {
+        "about": about,
+        "topics": "python, careers",
+        "timezone": timezone,
+        "age_confirmed": "on",
+        **hidden_inputs(page.get_data(as_text=True)),
+    }
+    if capacity:
+        form["capacity"] = capacity
+    response = client.post(path, data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def daytime_zone(at: datetime) -> str:
+    """An Etc/GMT zone where `at` falls at about 14:00, outside quiet hours."""
+    offset = (14 - at.hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

@@ -10,19 +10,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from plugin.app import create_app
 from plugin.db import reading, transaction
 from plugin.models import Forum, Program
 from tests.admin_support import CONNECT_SECRET, add_signup, make_program
-from tests.fakes.discourse import FakeDiscourse, _QuietHandler
+from tests.fakes.discourse import FakeDiscourse
 from tests.fakes.discourse_connect import ConnectSite
+from tests.fakes.server import served
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -60,21 +59,9 @@ def site(config, sessions, forum):
 def service(config, site):
     """The service on 127.0.0.1; MENTORSHIP_BASE_URL is where it really listens."""
     holder = {}
-    server = make_server(
-        "127.0.0.1",
-        0,
-        lambda environ, start: holder["app"](environ, start),
-        threaded=True,
-        request_handler=_QuietHandler,
-    )
-    base = f"http://127.0.0.1:{server.server_port}"
-    holder["app"] = create_app(replace(config, base_url=base))
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with served(lambda environ, start: holder["app"](environ, start)) as base:
+        holder["app"] = create_app(replace(config, base_url=base))
+        yield base
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from plugin.db import transaction
 from plugin.models import Forum, ForumCall, Member, OutboxMessage, Signup
 from plugin.outbox import enqueue, marker_for
 from tests.fakes.discourse import FakeDiscourse
-from tests.test_program_flow import daytime_zone
+from tests.helpers import daytime_zone
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,9 @@ from plugin.db import transaction
 from plugin.models import Base, Forum, Pair
 from plugin.worker import Worker
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import discourse_request, pm_post
+from tests.helpers import daytime_zone, discourse_request, pm_post, submit_signup
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")
-
-
-class _Inputs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "hidden":
-            self.hidden[a["name"]] = a.get("value", "")
 
 
 @pytest.fixture
@@ -85,29 +73,9 @@ def fill_form(
     capacity: str | None = None,
     about: str = "Ten years in data engineering",
 ) -> None:
-    path = LINK.search(pm_text).group(1)
-    page = client.get(path)
-    assert page.status_code == 200
-    inputs = _Inputs()
-    inputs.feed(page.get_data(as_text=True))
-    form = {
-        "about": about,
-        "topics": "python, careers",
-        "timezone": timezone,
-        "age_confirmed": "on",
-        **inputs.hidden,
-    }
-    if capacity:
-        form["capacity"] = capacity
-    response = client.post(path, data=form)
-    assert response.status_code == 200, response.get_data(as_text=True)
-
-
-def daytime_zone(at: datetime) -> str:
-    """An Etc/GMT zone where `at` falls at about 14:00, outside quiet hours."""
-    offset = (14 - at.hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    submit_signup(
+        client, LINK.search(pm_text).group(1), timezone=timezone, capacity=capacity, about=about
+    )
 
 
 def thread_of(fake, *usernames: str) -> dict:
@@ -314,18 +282,23 @@ def test_leaving_the_group_withdraws_the_signup(config, sessions, client, fake, 
     assert signup["state"] == "withdrawn"
 
 
-def test_bang_signup_in_a_message_to_the_bot_sends_a_fresh_link(
-    config, sessions, client, fake, cli, story
-):
+def message_the_bot(config, sessions, client, fake, raw: str, *, post_id: int) -> None:
+    """Maya signs up, then writes `raw` in the private message the bot sent her."""
     join(client, fake, "mentees", 44, "maya")
     work(config, sessions)
-    first = thread_of(fake, "maya")
+    topic = thread_of(fake, "maya")["topic_id"]
     deliver(
         client,
         "post__post_created",
-        pm_post(9100, topic_id=first["topic_id"], user_id=42, username="maya", raw="!signup"),
+        pm_post(post_id, topic_id=topic, user_id=42, username="maya", raw=raw),
     )
     work(config, sessions)
+
+
+def test_bang_signup_in_a_message_to_the_bot_sends_a_fresh_link(
+    config, sessions, client, fake, cli, story
+):
+    message_the_bot(config, sessions, client, fake, "!signup", post_id=9100)
     posts = thread_of(fake, "maya")["posts"]
     assert len(posts) == 2 and LINK.search(posts[1])
     old, new = LINK.search(posts[0]).group(1), LINK.search(posts[1]).group(1)
@@ -374,13 +347,5 @@ def test_match_proposes_ready_members_and_apply_pairs_them(
 def test_bang_admin_on_discourse_points_to_the_forum_sign_in(
     config, sessions, client, fake, cli, story
 ):
-    join(client, fake, "mentees", 44, "maya")
-    work(config, sessions)
-    first = thread_of(fake, "maya")
-    deliver(
-        client,
-        "post__post_created",
-        pm_post(9300, topic_id=first["topic_id"], user_id=42, username="maya", raw="!admin"),
-    )
-    work(config, sessions)
+    message_the_bot(config, sessions, client, fake, "!admin", post_id=9300)
     assert "http://127.0.0.1:8000/admin/login?forum=forum" in thread_of(fake, "maya")["posts"][-1]

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import replace
 
 import pytest
-from werkzeug.serving import make_server
 
 from plugin.app import create_app
 from plugin.db import transaction
 from plugin.models import Member, Program, Signup
 from plugin.programs.template_files import load_template, template_to_dict
 from plugin.signups import signup_token
+from tests.fakes.server import served
 from tests.test_admin_browser import By, WebDriverWait, browser  # noqa: F401 - the fixture
 
 
 @pytest.fixture
 def service(config):
     holder = {}
-    server = make_server("127.0.0.1", 0, lambda e, s: holder["app"](e, s), threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    holder["app"] = create_app(replace(config, base_url=base))
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    with served(lambda e, s: holder["app"](e, s)) as base:
+        holder["app"] = create_app(replace(config, base_url=base))
+        yield base
 
 
 @pytest.fixture

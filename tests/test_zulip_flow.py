@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select, text
@@ -20,21 +19,11 @@ from plugin.models import Base, Pair
 from plugin.worker import Worker
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN
+from tests.helpers import daytime_zone, submit_signup
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")
 BOT = "mentor-bot@zulip.example.com"
 SAM, MAYA = "sam@example.com", "maya@example.com"
-
-
-class _Inputs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "hidden":
-            self.hidden[a["name"]] = a.get("value", "")
 
 
 @pytest.fixture
@@ -62,27 +51,7 @@ def deliver(client, payload: dict | None) -> None:
 
 
 def fill_form(client, dm_text: str, *, timezone: str, capacity: str | None = None) -> None:
-    path = LINK.search(dm_text).group(1)
-    inputs = _Inputs()
-    inputs.feed(client.get(path).get_data(as_text=True))
-    form = {
-        "about": "Ten years in data engineering",
-        "topics": "python, careers",
-        "timezone": timezone,
-        "age_confirmed": "on",
-        **inputs.hidden,
-    }
-    if capacity:
-        form["capacity"] = capacity
-    response = client.post(path, data=form)
-    assert response.status_code == 200, response.get_data(as_text=True)
-
-
-def daytime_zone(at: datetime) -> str:
-    """An Etc/GMT zone where `at` falls at about 14:00, outside quiet hours."""
-    offset = (14 - at.hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    submit_signup(client, LINK.search(dm_text).group(1), timezone=timezone, capacity=capacity)
 
 
 @pytest.fixture

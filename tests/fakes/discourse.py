@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.fakes import openapi_check
 from tests.fakes.discourse_routes import HANDLERS, Answer, Call, error
 from tests.fakes.discourse_state import FakeUser, ForumState
+from tests.fakes.server import served
 
 RATE_LIMIT_WINDOW = 60.0  # seconds; RateLimiter.new(nil, "admin_api_min", limit, 60, ...)
 INVALID_KEY = (
@@ -66,13 +65,6 @@ class _Injection:
 
     def matches(self, method: str, path: str) -> bool:
         return self.method.upper() == method and re.search(self.path_regex, path) is not None
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Keeps werkzeug's per-request access log out of test output."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def rate_limit_answer(wait_seconds: int) -> Answer:
@@ -157,18 +149,12 @@ class FakeDiscourse(ForumState):
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Run the app on 127.0.0.1 on a free port; yields the base URL."""
-        server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler)
-        # A short poll interval keeps shutdown() (which waits for one poll) fast in tests.
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_port}"
-        try:
-            yield self.url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-            self.url = None
+        with served(self.app) as url:
+            self.url = url
+            try:
+                yield url
+            finally:
+                self.url = None
 
     # ----- HTTP ------------------------------------------------------------------------------
 

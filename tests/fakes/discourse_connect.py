@@ -14,15 +14,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlencode
 
 from flask import Flask, abort, redirect, request
-from werkzeug.serving import make_server
 
-from tests.fakes.discourse import FakeDiscourse, _QuietHandler
+from tests.fakes.discourse import FakeDiscourse
+from tests.fakes.server import served
 
 
 def _sign(secret: str, sso: str) -> str:
@@ -74,14 +73,9 @@ class ConnectSite:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the forum and the provider on 127.0.0.1; yields the base URL."""
-        server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        self.forum.url = f"http://127.0.0.1:{server.server_port}"
-        try:
-            yield self.forum.url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-            self.forum.url = None
+        with served(self) as url:
+            self.forum.url = url
+            try:
+                yield url
+            finally:
+                self.forum.url = None

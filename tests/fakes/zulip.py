@@ -21,7 +21,6 @@ import base64
 import json
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -30,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.fakes import zulip_spec
+from tests.fakes.server import served
 from tests.fakes.zulip_routes import HANDLERS, Answer, Call, error
 from tests.fakes.zulip_state import OrgState, ZMessage, ZUser
 
@@ -75,11 +74,6 @@ class _Injection:
 
     def matches(self, method: str, path: str) -> bool:
         return self.method.upper() == method and re.search(self.path_regex, path) is not None
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def rate_limited(retry_after: float) -> Answer:
@@ -188,17 +182,12 @@ class FakeZulip(OrgState):
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Run the app on 127.0.0.1 on a free port; yields the base URL."""
-        server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_port}"
-        try:
-            yield self.url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-            self.url = None
+        with served(self.app) as url:
+            self.url = url
+            try:
+                yield url
+            finally:
+                self.url = None
 
     # ----- HTTP -------------------------------------------------------------------------------
 
