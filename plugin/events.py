@@ -172,8 +172,8 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
                 withdraw(session, signup, now)
 
 
-def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> None:
-    """`!signup`: a fresh link for each of the member's sign-ups in open programs."""
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
     secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)

@@ -145,7 +145,6 @@ class Pass:
 
     sent: int = 0
     failed: int = 0
-    held_forums: set[int] | None = None
 
     @property
     def progressed(self) -> int:
@@ -213,10 +212,10 @@ def deliver_due(
 ) -> Pass:
     """Claim due outbox rows and deliver them, one committed step at a time."""
     held = held_forums if held_forums is not None else set()
-    result = Pass(held_forums=held)
+    result = Pass()
     with transaction(factory) as session:
         claimed = [
-            r.id
+            (r.id, r.forum_id)
             for r in claim(
                 session,
                 OutboxMessage,
@@ -227,24 +226,17 @@ def deliver_due(
                 skip_forums=frozenset(held),
             )
         ]
-    for row_id in claimed:
+    for row_id, forum_id in claimed:
+        if forum_id in held:  # its budget ran out earlier in this pass: give it back as is
+            with transaction(factory) as session:
+                release(session, OutboxMessage, row_id, owner)
+            continue
         with transaction(factory) as session:
             row = _start(session, row_id, owner)
             if row is None:
                 continue
-            forum_id, kind, uncertain = row.forum_id, KINDS[row.kind], row.uncertain
+            kind, uncertain = KINDS[row.kind], row.uncertain
             payload, marker = json.loads(row.payload), marker_for(row.key)
-        if forum_id in held:
-            with transaction(factory) as session:
-                release(
-                    session,
-                    OutboxMessage,
-                    row_id,
-                    owner,
-                    state="pending",
-                    attempts=row.attempts - 1,
-                )
-            continue
         ctx = SendContext(adapter=adapter_for(forum_id), factory=factory)
         try:
             sent = kind.find(ctx, payload, marker) if uncertain else None

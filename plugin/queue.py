@@ -48,8 +48,9 @@ def claim(
     lease_free = or_(model.lease_until.is_(None), model.lease_until < real_now)
     due = or_(
         and_(model.state == "pending", model.run_at <= now, lease_free),
-        # A row left "sending" by a dead worker: due again, and uncertain (see outbox).
-        and_(model.state == "sending", model.lease_until < real_now),
+        # A row left "sending" by a dead worker (or given back): due again, and uncertain
+        # (see outbox), whatever its run_at.
+        and_(model.state == "sending", lease_free),
     )
     stmt = (
         select(model)

@@ -239,3 +239,20 @@ def test_request_budget_holds_work_for_a_later_run(config, sessions, live_forum,
     assert len(fake.requests) == 3  # still inside the rolling minute
     run_worker(config, sessions, T0 + timedelta(seconds=61))
     assert sum(posts_with(fake, k) for k in keys) == 5
+
+
+def test_a_sending_row_given_back_without_a_lease_is_taken_up_as_uncertain(
+    config, sessions, live_forum, fake
+):
+    [key] = enqueue_posts(sessions, live_forum.id, 1)
+    fake.accept_then_fail_next("POST", r"^/posts\.json$", status=500)
+    run_worker(config, sessions)  # the forum has the post; we could not tell
+    with transaction(sessions) as session:
+        session.execute(
+            update(OutboxMessage).values(
+                state="sending", lease_owner=None, lease_until=None, run_at=T0 + timedelta(1)
+            )
+        )
+    run_worker(config, sessions)
+    assert rows(sessions)[0].state == "sent"
+    assert posts_with(fake, key) == 1
