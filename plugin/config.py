@@ -1,4 +1,4 @@
-"""Configuration from the environment (INTERFACE.md): database URL, secret key, base URL."""
+"""Configuration from the environment (INTERFACE.md): database URL, secret keys, base URL."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class Config:
     secret_key: str
     base_url: str
     lease_seconds: float = 120.0
+    # Old MENTORSHIP_SECRET_KEY values that still decrypt stored secrets until they are
+    # re-encrypted (`mentorship db rotate-secrets`); never used to encrypt or sign.
+    previous_secret_keys: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,4 +105,15 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         raise ConfigError("MENTORSHIP_LEASE_SECONDS must be a number of seconds") from None
     if not 1 <= lease <= 86400:
         raise ConfigError("MENTORSHIP_LEASE_SECONDS must be between 1 and 86400")
-    return Config(database_url=url, secret_key=key, base_url=base_url, lease_seconds=lease)
+    return Config(
+        database_url=url,
+        secret_key=key,
+        base_url=base_url,
+        lease_seconds=lease,
+        previous_secret_keys=_previous_keys(env.get("MENTORSHIP_PREVIOUS_SECRET_KEYS", "")),
+    )
+
+
+def _previous_keys(text: str) -> tuple[str, ...]:
+    """MENTORSHIP_PREVIOUS_SECRET_KEYS: comma-separated, newest first, blanks ignored."""
+    return tuple(key.strip() for key in text.split(",") if key.strip())
