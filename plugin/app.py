@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from plugin import secretbox
 from plugin.config import Config, load_config
 from plugin.db import get_engine, reading, session_factory
 from plugin.resources import data_path
+from plugin.secretbox import SecretError
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
 
@@ -54,9 +56,20 @@ def _json_errors(exc: HTTPException):
     return jsonify(error=exc.description), exc.code
 
 
+def _secret_unreadable(exc: SecretError):
+    # The service's key is wrong, not the request: 503 tells a forum to retry later, and
+    # the Zulip receiver's body stays one Zulip accepts. The log never carries the value.
+    logging.getLogger(__name__).error("%s %s: %s", request.method, request.path, exc)
+    body = {"error": "a stored secret cannot be decrypted; the service's key is misconfigured"}
+    if request.path.startswith("/webhooks/zulip/"):
+        body["response_not_required"] = True
+    return jsonify(body), 503
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the app; with no config, read it from the environment."""
     config = config or load_config()
+    secretbox.configure(config)  # Forum secrets are decrypted with these keys
     app = Flask(__name__, template_folder=str(data_path("templates/pages")))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     app.extensions["mentorship"] = Services(
@@ -64,6 +77,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _json_errors)
+    app.register_error_handler(SecretError, _secret_unreadable)
 
     from plugin.feedback_pages import bp as feedback_pages
     from plugin.signup_pages import bp as signup_pages

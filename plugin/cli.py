@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from plugin import secretbox
 from plugin.adapter import ForumError, ForumUnavailable
 from plugin.clock import Clock, parse_instant
 from plugin.config import Config, ConfigError, load_config
 from plugin.db import ensure_schema, get_engine, session_factory, transaction, upgrade
 from plugin.forums import InputError, add_forum, describe
 from plugin.models import Forum
+from plugin.secretbox import SecretError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +45,7 @@ Handler = Callable[[argparse.Namespace, Env], tuple[Any, str]]  # (JSON document
 
 def _env(migrate: bool = True) -> Env:
     config = load_config()
+    secretbox.configure(config)  # before migrating: 0007 encrypts plain-text secrets
     engine = get_engine(config.database_url)
     if migrate:
         ensure_schema(engine)
@@ -186,7 +189,11 @@ def run(argv: list[str]) -> int:
         return _fail(f"the forum did not answer: {exc}", 1)
     except ForumError as exc:
         return _fail(f"the forum refused: {exc}", 1)
+    except SecretError as exc:
+        return _fail(str(exc), 1)
     except SQLAlchemyError as exc:
+        if isinstance(getattr(exc, "orig", None), SecretError):  # raised while binding
+            return _fail(str(exc.orig), 1)
         return _fail(f"database error: {str(exc).splitlines()[0]}", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 1)

@@ -121,6 +121,28 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    # A migration that rewrote secrets names its tables: their old versions must go too.
+    scrub_old_versions(engine, sorted(cfg.attributes.get("scrub_tables", ())))
+
+
+def scrub_old_versions(engine: Engine, tables: list[str]) -> None:
+    """Make rewritten rows' old versions unreadable from the database's files.
+
+    SQLite overwrites freed pages (secure_delete) but old pages stay in the WAL until a
+    checkpoint truncates it; PostgreSQL keeps dead row versions until VACUUM FULL.
+    """
+    if not tables:
+        return
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.exec_driver_sql(f'VACUUM FULL "{table}"')
 
 
 def is_current(engine: Engine) -> bool:

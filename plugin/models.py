@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from plugin.db import UTCDateTime
+from plugin.secretbox import EncryptedText
 
 # Rows that are due at any logical time (see plugin.clock): the epoch, never NULL, so one
 # index on (state, run_at) serves every claim.
@@ -36,10 +37,11 @@ class Forum(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # "discourse" | "zulip"
     url: Mapped[str] = mapped_column(String(500))
-    api_key: Mapped[str] = mapped_column(String(500))
+    # Secrets are plain str here and encrypted in the database (plugin/secretbox.py).
+    api_key: Mapped[str] = mapped_column(EncryptedText())
     bot_user: Mapped[str] = mapped_column(String(255))  # Discourse username / Zulip bot email
-    webhook_secret: Mapped[str] = mapped_column(String(500))  # Discourse secret / Zulip token
-    connect_secret: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str] = mapped_column(EncryptedText())  # Discourse secret / Zulip token
+    connect_secret: Mapped[str | None] = mapped_column(EncryptedText())
     request_budget: Mapped[int] = mapped_column(Integer)  # forum calls per rolling minute
     paused_until: Mapped[datetime | None]  # a 429's Retry-After, on the logical clock
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin import inbox, outbox
+from plugin import inbox, outbox, secretbox
 from plugin.clock import Clock
 from plugin.config import Config
 from plugin.forums import adapter_factory
@@ -36,6 +36,7 @@ class Worker:
         import plugin.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
         import plugin.zulip.queue  # noqa: F401 - registers the Zulip event-queue poller
 
+        secretbox.configure(config)  # the forums' API keys are decrypted with these keys
         self.config = config
         self.factory = factory
         self.clock = clock

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from plugin import secretbox
 from plugin.config import Config
 from plugin.db import dispose_engines, ensure_schema, get_engine, session_factory, transaction
 from plugin.forums import add_forum
@@ -77,12 +78,21 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def config(database_url) -> Config:
-    return Config(
+    config = Config(
         database_url=database_url,
         secret_key="test-secret-key",
         base_url="http://127.0.0.1:8000",
         lease_seconds=30,
     )
+    secretbox.configure(config)  # as every entry point does: Forum secrets are encrypted
+    return config
+
+
+@pytest.fixture(autouse=True)
+def _no_keyring_between_tests():
+    """Each test configures its own keys, so none leans on a keyring another left."""
+    yield
+    secretbox.reset()
 
 
 @pytest.fixture
