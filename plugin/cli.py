@@ -18,9 +18,16 @@ from plugin import secretbox
 from plugin.adapter import ForumError, ForumUnavailable
 from plugin.clock import Clock, parse_instant
 from plugin.config import Config, ConfigError, load_config
-from plugin.db import ensure_schema, get_engine, session_factory, transaction, upgrade
+from plugin.db import (
+    ensure_schema,
+    get_engine,
+    scrub_old_versions,
+    session_factory,
+    transaction,
+    upgrade,
+)
 from plugin.forums import InputError, add_forum, describe
-from plugin.models import Forum
+from plugin.models import Base, Forum
 from plugin.secretbox import SecretError
 
 
@@ -58,6 +65,19 @@ def _env(migrate: bool = True) -> Env:
 def cmd_db_upgrade(args, env: Env):
     upgrade(get_engine(env.config.database_url))
     return {"status": "ok"}, "database is up to date"
+
+
+def cmd_db_rotate_secrets(args, env: Env):
+    # One transaction: a value no key opens leaves every value as it was.
+    engine = get_engine(env.config.database_url)
+    tables = secretbox.encrypted_columns(Base.metadata)
+    with engine.begin() as connection:
+        rotated = sum(secretbox.reseal_table(connection, t, columns) for t, columns in tables)
+    # Values sealed under the old key must not linger in the WAL or as dead row versions.
+    scrub_old_versions(engine, [t for t, _ in tables])
+    return {"status": "ok", "rotated": rotated}, (
+        f"{rotated} stored secrets re-encrypted under the current MENTORSHIP_SECRET_KEY"
+    )
 
 
 def cmd_forum_add(args, env: Env):
@@ -144,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = top.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
     _leaf(db, "upgrade", cmd_db_upgrade, "create or migrate the schema")
+    _leaf(
+        db,
+        "rotate-secrets",
+        cmd_db_rotate_secrets,
+        "re-encrypt every stored secret under the current MENTORSHIP_SECRET_KEY",
+    )
 
     p = _leaf(top, "serve", cmd_serve, "serve HTTP and run the background worker")
     p.add_argument("--host", default="127.0.0.1")

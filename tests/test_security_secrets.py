@@ -141,7 +141,7 @@ def test_the_derived_key_is_not_the_link_signing_key():
 def test_a_wrong_key_is_a_one_line_cli_error_exit_1(cli, monkeypatch, capsys):
     add_both_forums(cli)
     use_keys(monkeypatch, "not-the-key")
-    for argv in (("forum", "list"),):
+    for argv in (("forum", "list"), ("db", "rotate-secrets", "--json")):
         code, out, err = run_cli(capsys, *argv)
         assert (code, out) == (1, ""), err
         assert err.startswith("mentorship: error: ") and len(err.splitlines()) == 1
@@ -157,6 +157,48 @@ def test_receivers_answer_503_when_a_secret_cannot_be_decrypted(cli, config, cap
     assert (discourse.status_code, zulip.status_code) == (503, 503)
     assert zulip.get_json()["response_not_required"] is True
     assert not any(s in caplog.text for s in PLAIN)
+
+
+# -- rotation ---------------------------------------------------------------------------------
+
+
+def test_rotate_secrets_reencrypts_under_the_new_key(cli, config, sessions, monkeypatch):
+    use_keys(monkeypatch, OLD_KEY)
+    add_both_forums(cli)
+    use_keys(monkeypatch, NEW_KEY, OLD_KEY)
+    assert cli("db", "rotate-secrets") == {"status": "ok", "rotated": 5}
+    new_only, old_only = secretbox.Keyring(NEW_KEY), secretbox.Keyring(OLD_KEY)
+    stored = stored_secrets(config.database_url)
+    assert sorted(new_only.unseal(v) for v in stored) == sorted(PLAIN)
+    for value in stored:
+        with pytest.raises(secretbox.SecretError):
+            old_only.unseal(value)
+    use_keys(monkeypatch, NEW_KEY)  # the old key retired: everything still works
+    assert [f["name"] for f in cli("forum", "list")["forums"]] == ["disc", "zul"]
+    assert forum_secrets(sessions) == EXPECTED
+
+
+def test_previous_key_still_decrypts_until_rotated(cli, config, monkeypatch, capsys):
+    use_keys(monkeypatch, OLD_KEY)
+    add_both_forums(cli)
+    use_keys(monkeypatch, NEW_KEY)  # the key changed and the old one was not listed
+    code, out, err = run_cli(capsys, "forum", "list", "--json")
+    assert code == 1 and out == "" and "MENTORSHIP_PREVIOUS_SECRET_KEYS" in err
+    use_keys(monkeypatch, NEW_KEY, "some-other-key", OLD_KEY)
+    assert len(cli("forum", "list")["forums"]) == 2
+    app = create_app(replace(config, secret_key=NEW_KEY, previous_secret_keys=(OLD_KEY,)))
+    body, headers = discourse_request("post__post_created", secret=WEBHOOK_SECRET)
+    answer = app.test_client().post("/webhooks/discourse/disc", data=body, headers=headers)
+    assert answer.status_code == 200
+
+
+def test_a_failed_rotation_changes_nothing(cli, config, monkeypatch, capsys):
+    use_keys(monkeypatch, OLD_KEY)
+    add_both_forums(cli)
+    before = stored_secrets(config.database_url)
+    use_keys(monkeypatch, NEW_KEY)  # forgot the previous key
+    assert run_cli(capsys, "db", "rotate-secrets")[0] == 1
+    assert stored_secrets(config.database_url) == before
 
 
 # -- migration --------------------------------------------------------------------------------
