@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -55,6 +56,7 @@ def _kept_secret_key(db_file: Path) -> str:
     key_file = db_file.with_name(db_file.name + ".secret-key")
     existing = _read_key(key_file)
     if existing:
+        _owner_only(key_file)
         return existing
     key_file.parent.mkdir(parents=True, exist_ok=True)
     # Written whole to a private temporary file, then linked into place: a reader never
@@ -75,6 +77,15 @@ def _kept_secret_key(db_file: Path) -> str:
     if not key:
         raise ConfigError(f"could not create the secret key file {key_file}")
     return key
+
+
+def _owner_only(path: Path) -> None:
+    # A key file copied in or restored from a backup may have lost its 0600 mode.
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError as exc:  # e.g. another user's file: still usable, but say so
+        logging.getLogger(__name__).warning("could not make %s owner-only: %s", path, exc)
 
 
 def _read_key(key_file: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -56,12 +59,45 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _owner_only_files(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does, and tighten one that is not.
+
+    SQLite gives -wal and -shm the main file's mode, so this covers them once they are
+    recreated; existing ones are tightened here too.
+    """
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:" or parsed.query.get("uri"):
+        return
+    path = Path(parsed.database)
+    try:
+        # O_EXCL: never touch a file another process just created; an empty file is a
+        # valid empty database to SQLite.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # e.g. no such directory: SQLite reports that in its own words
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        _tighten(path.with_name(path.name + suffix))
+
+
+def _tighten(path: Path) -> None:
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # e.g. another user's file: still usable, but say so
+        logging.getLogger(__name__).warning("could not make %s owner-only: %s", path, exc)
+
+
 def get_engine(url: str) -> Engine:
     """One engine per URL and process, configured for its backend."""
     engine = _ENGINES.get(url)
     if engine is not None:
         return engine
     if url.startswith("sqlite"):
+        _owner_only_files(url)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -6,6 +6,9 @@ used to sit in the database as plain text, in a world-readable SQLite file.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import stat
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -199,6 +202,57 @@ def test_a_failed_rotation_changes_nothing(cli, config, monkeypatch, capsys):
     use_keys(monkeypatch, NEW_KEY)  # forgot the previous key
     assert run_cli(capsys, "db", "rotate-secrets")[0] == 1
     assert stored_secrets(config.database_url) == before
+
+
+# -- owner-only files -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)  # the usual default, under which files come out world-readable
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_sqlite_files_are_owner_only(tmp_path, umask_022, monkeypatch, capsys):
+    db = tmp_path / "fresh.db"
+    monkeypatch.setenv("MENTORSHIP_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.delenv("MENTORSHIP_SECRET_KEY", raising=False)
+    assert run_cli(capsys, "forum", "list")[0] == 0
+    files = [tmp_path / f"fresh.db{suffix}" for suffix in ("", "-wal", "-shm", ".secret-key")]
+    try:
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+    finally:
+        get_engine(f"sqlite:///{db}").dispose()
+
+
+def test_an_existing_world_readable_sqlite_database_is_tightened_on_open(tmp_path, umask_022):
+    db = tmp_path / "old.db"
+    keep = sqlite3.connect(db)  # an older version's database, its WAL still there
+    keep.execute("PRAGMA journal_mode=WAL")
+    keep.execute("CREATE TABLE t (x)")
+    keep.commit()
+    key_file = tmp_path / "old.db.secret-key"
+    key_file.write_text("an-old-key-written-world-readable\n", encoding="ascii")
+    files = [db, tmp_path / "old.db-wal", tmp_path / "old.db-shm"]
+    for f in [*files, key_file]:
+        f.chmod(0o644)
+    url = f"sqlite:///{db}"
+    try:
+        get_engine(url)
+        from plugin.config import load_config
+
+        assert load_config({"MENTORSHIP_DATABASE_URL": url}).secret_key.startswith("an-old-key")
+        assert {f.name: mode(f) for f in [*files, key_file]} == {
+            f.name: 0o600 for f in [*files, key_file]
+        }
+    finally:
+        keep.close()
+        get_engine(url).dispose()
 
 
 # -- migration --------------------------------------------------------------------------------
