@@ -13,7 +13,6 @@ every entry point (CLI, create_app, Worker, the tests) calls `configure(config)`
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Iterable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -24,8 +23,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
 from plugin.config import Config
-
-log = logging.getLogger(__name__)
 
 PREFIX = "enc:v1:"
 # A fixed salt and a purpose-specific info: the derived key differs from the raw
@@ -78,8 +75,8 @@ class Keyring:
 
 _UNREADABLE = (
     "a stored forum secret cannot be decrypted with MENTORSHIP_SECRET_KEY or "
-    "MENTORSHIP_PREVIOUS_SECRET_KEYS; set the key it was stored under (see README, "
-    "'Rotating the secret key')"
+    "MENTORSHIP_PREVIOUS_SECRET_KEYS; set the key it was stored under (README: "
+    "'Secrets at rest and rotating the secret key')"
 )
 _keyring: Keyring | None = None
 _configured_with: tuple[str, tuple[str, ...]] | None = None
