@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,10 +73,24 @@ def get_engine(url: str) -> Engine:
 
 
 def dispose_engines() -> None:
-    """Forget pooled connections (after fork, or between tests)."""
+    """Close pooled connections and forget the engines (before forking, between tests)."""
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+
+
+def forget_inherited_connections() -> None:
+    """In a forked child: start with empty pools, leaving the parent's connections alone."""
+    # A connection pooled before fork() is one socket shared by two processes: they
+    # interleave their statements and read each other's results (on PostgreSQL e.g.
+    # DuplicatePreparedStatement). close=False: closing would end the parent's session
+    # (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()").
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+# Every fork: gunicorn's workers, and anything else that forks after an engine was used.
+os.register_at_fork(after_in_child=forget_inherited_connections)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
