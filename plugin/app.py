@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from plugin.config import Config, load_config
-from plugin.db import get_engine, reading, session_factory
+from plugin.db import get_engine, log_database_error, reading, session_factory
 from plugin.resources import data_path
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
@@ -34,8 +34,8 @@ def healthz():
     try:
         with reading(current_app.extensions["mentorship"].sessions) as session:
             session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        logging.getLogger(__name__).exception("health check failed")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log_database_error(logging.getLogger(__name__), "health check failed", exc)
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
 

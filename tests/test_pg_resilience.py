@@ -1,20 +1,25 @@
-"""PostgreSQL under real processes: many webhooks at once, and a database that restarts."""
+"""The database under stress: many webhooks at once on PostgreSQL, a server that restarts
+under `serve` and `worker`, and receivers that answer 503 to any database error."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
+from plugin.db import transaction
+from plugin.forums import add_forum
 from plugin.models import InboxEvent
-from tests.helpers import discourse_request, pm_post
+from tests.helpers import add_test_forum, discourse_request, pm_post
 from tests.procs import serving
-
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+from tests.test_zulip_receiver import BOT, TOKEN, group_dm
+from tests.test_zulip_receiver import send as send_zulip
 
 _local = threading.local()
 
@@ -41,6 +46,7 @@ def stored_post_ids(sessions) -> Counter:
         return Counter(int(k.removeprefix("post_created:")) for k in keys)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
@@ -56,3 +62,56 @@ def test_concurrent_webhooks_on_postgres_all_stored_once(config, sessions, forum
     assert stored_post_ids(sessions) == Counter({i: 1 for i in ids})
     # Processes sharing one connection can also read each other's answers without failing.
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+# -- database errors in the receivers and the worker's loop -----------------------------------
+
+
+def _lost(statement: str) -> Exception:
+    return sa_exc.OperationalError(statement, {}, Exception("server closed the connection"))
+
+
+DATABASE_ERRORS = {
+    "operational": _lost("INSERT"),
+    "interface": sa_exc.InterfaceError("INSERT", {}, Exception("the connection is closed")),
+    "internal": sa_exc.InternalError("INSERT", {}, Exception("cache lookup failed")),
+    "pending rollback": sa_exc.PendingRollbackError("rolled back after an error"),
+    "sqlite driver": sqlite3.DatabaseError("disk I/O error"),
+}
+
+
+def _broken(error: Exception):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize("step", ["lookup", "store"])
+@pytest.mark.parametrize("error", DATABASE_ERRORS.values(), ids=DATABASE_ERRORS.keys())
+def test_receivers_answer_503_on_any_database_error(client, sessions, monkeypatch, step, error):
+    from webhooks.discourse import receiver as discourse
+    from webhooks.zulip import receiver as zulip
+
+    add_test_forum(sessions)
+    with transaction(sessions) as session:
+        add_forum(
+            session,
+            kind="zulip",
+            name="zulip",
+            url="http://127.0.0.1:9",
+            api_key="test-key",
+            bot_user=BOT,
+            webhook_secret=TOKEN,
+        )
+    if step == "lookup":
+        monkeypatch.setattr(discourse, "_forum", _broken(error))
+        monkeypatch.setattr(zulip, "reading", _broken(error))
+    else:
+        monkeypatch.setattr(discourse, "store_now", _broken(error))
+        monkeypatch.setattr(zulip, "store", _broken(error))
+    raw, headers = discourse_request("post__post_created", body=pm_post(7))
+    answer = client.post("/webhooks/discourse/forum", data=raw, headers=headers)
+    assert (answer.status_code, sorted(answer.get_json())) == (503, ["error"])
+    answer = send_zulip(client, group_dm())
+    assert answer.status_code == 503 and answer.get_json()["response_not_required"] is True
