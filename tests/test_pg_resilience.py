@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
@@ -15,7 +16,9 @@ from sqlalchemy import select
 
 from plugin.db import transaction
 from plugin.forums import add_forum
-from plugin.models import InboxEvent
+from plugin.inbox import StoredEvent, store
+from plugin.models import InboxEvent, utcnow
+from plugin.queue import claim
 from tests.helpers import add_test_forum, discourse_request, pm_post
 from tests.procs import serving
 from tests.test_zulip_receiver import BOT, TOKEN, group_dm
@@ -115,3 +118,42 @@ def test_receivers_answer_503_on_any_database_error(client, sessions, monkeypatc
     assert (answer.status_code, sorted(answer.get_json())) == (503, ["error"])
     answer = send_zulip(client, group_dm())
     assert answer.status_code == 503 and answer.get_json()["response_not_required"] is True
+
+
+def test_worker_loop_survives_database_errors_logging_one_line_each(
+    config, sessions, monkeypatch, caplog
+):
+    from plugin import worker as module
+    from plugin.clock import Clock
+
+    worker = module.Worker(config, sessions, Clock())
+    forum = add_test_forum(sessions)
+    with transaction(sessions) as session:  # a claim the failed pass leaves behind
+        store(session, forum.id, "d1", StoredEvent("post_created", "post_created:1", {}))
+        [row] = claim(
+            session, InboxEvent, owner=worker.owner, now=utcnow(), lease=timedelta(hours=1), limit=9
+        )
+    outcomes = [_lost("SELECT"), _lost("SELECT"), 3, 0]
+
+    def run_pass() -> int:
+        outcome = outcomes.pop(0)
+        if not outcomes:
+            worker.stopping.set()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(worker, "run_pass", run_pass)
+    monkeypatch.setattr(module.signal, "signal", lambda *args: None)  # keep pytest's handlers
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(module, "LISTENERS", [])
+    with caplog.at_level("INFO", logger="plugin.worker"):
+        worker.run_forever()
+    assert outcomes == []  # it went on after both failures, until told to stop
+    with sessions() as session:  # and gave back what it had claimed, long before the lease ends
+        assert session.get(InboxEvent, row.id).lease_owner is None
+    failed = [r for r in caplog.records if "pass failed" in r.getMessage()]
+    assert [r.levelname for r in failed] == ["WARNING", "WARNING"]
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in failed)
+    assert [module.retry_delay(n) for n in (1, 2, 3, 4)] == [0.01, 0.02, 0.04, 0.08]
+    assert module.retry_delay(100) == module.MAX_RETRY_SECONDS
