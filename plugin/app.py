@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from plugin import secretbox
 from plugin.config import Config, load_config
-from plugin.db import get_engine, reading, session_factory
+from plugin.db import get_engine, log_database_error, reading, session_factory
 from plugin.resources import data_path
 from plugin.secretbox import SecretError
 
@@ -36,8 +36,8 @@ def healthz():
     try:
         with reading(current_app.extensions["mentorship"].sessions) as session:
             session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        logging.getLogger(__name__).exception("health check failed")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log_database_error(logging.getLogger(__name__), "health check failed", exc)
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
 

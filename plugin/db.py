@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,11 +13,19 @@ from pathlib import Path
 from sqlalchemy import DateTime, Engine, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
+# Seconds to wait for a PostgreSQL server to accept a connection: one that does not answer
+# (a host down, a firewall dropping packets) gets a 503 in time, not a gunicorn timeout.
+PG_CONNECT_TIMEOUT = 5
+
+# Whatever a failing database raises: SQLAlchemy's wrapped errors, and sqlite3's own on
+# the receiver's raw-driver fast path (inbox.store_now).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
 
 
 class UTCDateTime(TypeDecorator):
@@ -102,16 +111,54 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # pool_pre_ping: a connection the server dropped (a restart) is replaced on checkout
+        # instead of failing the request that drew it; SQLAlchemy also invalidates the
+        # whole pool when a statement hits a disconnect.
+        connect_args = {}
+        if "connect_timeout" not in make_url(url).query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args
+        )
     _ENGINES[url] = engine
     return engine
 
 
 def dispose_engines() -> None:
-    """Forget pooled connections (after fork, or between tests)."""
+    """Close pooled connections and forget the engines (before forking, between tests)."""
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+
+
+def forget_inherited_connections() -> None:
+    """In a forked child: start with empty pools, leaving the parent's connections alone."""
+    # A connection pooled before fork() is one socket shared by two processes: they
+    # interleave their statements and read each other's results (on PostgreSQL e.g.
+    # DuplicatePreparedStatement). close=False: closing would end the parent's session
+    # (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()").
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+# Every fork: gunicorn's workers, and anything else that forks after an engine was used.
+os.register_at_fork(after_in_child=forget_inherited_connections)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database is down, restarting or unreachable (not a wrong statement)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | sqlite3.OperationalError)
+
+
+def log_database_error(log: logging.Logger, what: str, exc: BaseException) -> None:
+    """One line when the database is unavailable (a traceback adds nothing); else all."""
+    if is_unavailable(exc):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("%s: database unavailable: %s", what, first)
+    else:
+        log.error("%s", what, exc_info=exc)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

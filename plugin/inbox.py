@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.adapter import BudgetExhausted, ForumAdapter, ForumError, ForumRateLimited
 from plugin.budget import pause_forum
 from plugin.clock import Clock
-from plugin.db import reading, transaction
+from plugin.db import log_database_error, reading, transaction
 from plugin.models import EPOCH, Forum, InboxEvent, utcnow
 from plugin.queue import backoff, claim, release, still_mine
 
@@ -267,7 +267,7 @@ def process_due(
             held.add(forum_id)
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
             if not isinstance(exc, ForumError):
-                log.exception("inbox event %s failed", row_id)
+                log_database_error(log, f"inbox event {row_id} failed", exc)
             with transaction(factory) as session:
                 _record_failure(session, row_id, owner, exc, now)
             result.failed += 1

@@ -85,6 +85,14 @@ def release(session: Session, model, row_id: int, owner: str, **values) -> None:
     )
 
 
+def release_all(session: Session, model, owner: str) -> int:
+    """Give back every row `owner` holds, as they are; how many."""
+    result = session.execute(
+        update(model).where(model.lease_owner == owner).values(lease_owner=None, lease_until=None)
+    )
+    return result.rowcount
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at one hour."""
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))

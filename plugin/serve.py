@@ -10,6 +10,8 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
+from plugin.db import dispose_engines
+
 
 class _Server(BaseApplication):
     """Gunicorn with our options and our application factory, no config file."""
@@ -57,6 +59,9 @@ def serve(host: str, port: int, *, with_worker: bool, workers: int | None = None
         "loglevel": "info",
         "proc_name": "mentorship",
     }
+    # The master never queries again: hand back what upgrading the schema left pooled, so
+    # it holds no idle server connection for its whole life (children start empty anyway).
+    dispose_engines()
     worker = start_worker() if with_worker else None
     try:
         _Server(options).run()

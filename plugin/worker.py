@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin import inbox, outbox, secretbox
 from plugin.clock import Clock
 from plugin.config import Config
+from plugin.db import DATABASE_ERRORS, log_database_error, transaction
 from plugin.forums import adapter_factory
-from plugin.queue import worker_name
+from plugin.models import InboxEvent, OutboxMessage
+from plugin.queue import release_all, worker_name
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
+MAX_RETRY_SECONDS = 5.0
 
 # Periodic jobs (schedules, reconciliation) register here: fn(factory, adapter_for, clock,
 # config) -> number of things done. They must be safe to run from several workers at once.
@@ -44,6 +47,16 @@ class Worker:
         self.lease = timedelta(seconds=config.lease_seconds)
         self.adapter_for = adapter_factory(factory, clock)
         self.stopping = threading.Event()
+        self.stranded = False  # a pass failed on the database: it may have left claims
+
+    def release_stranded(self) -> None:
+        """Give back the rows claimed in a pass that the database cut short."""
+        # This worker no longer works on them, and nobody else may take them before the
+        # lease runs out (minutes): due again now, an outbox row in "sending" as uncertain.
+        with transaction(self.factory) as session:
+            for model in (InboxEvent, OutboxMessage):
+                release_all(session, model, self.owner)
+        self.stranded = False
 
     def run_pass(self) -> int:
         """One pass over everything that is due; returns how much progressed."""
@@ -82,12 +95,34 @@ class Worker:
             args = (self.factory, self.clock, self.config, self.stopping)
             threading.Thread(target=listener, args=args, daemon=True).start()
         log.info("worker %s started", self.owner)
+        failures = 0
         while not self.stopping.is_set():
-            try:
-                busy = self.run_pass()
-            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again
-                log.exception("worker pass failed")
-                busy = 0
-            if not busy:
-                self.stopping.wait(POLL_SECONDS)
+            failures = self._pass_or_pause(failures)
         log.info("worker %s stopped", self.owner)
+
+    def _pass_or_pause(self, failures: int) -> int:
+        """One pass, then a pause if idle or failed; how many passes in a row have failed."""
+        try:
+            if self.stranded:
+                self.release_stranded()
+            busy = self.run_pass()
+        except DATABASE_ERRORS as exc:  # e.g. the database restarting: wait, then go on
+            self.stranded = True
+            delay = retry_delay(failures + 1)
+            log_database_error(log, f"worker pass failed (retrying in {delay:g} s)", exc)
+            self.stopping.wait(delay)
+            return failures + 1
+        except Exception:  # noqa: BLE001 - a bug in one pass must not stop the service
+            log.exception("worker pass failed")
+            self.stopping.wait(POLL_SECONDS)
+            return failures + 1
+        if not busy:
+            self.stopping.wait(POLL_SECONDS)
+        return 0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after `failures` failed passes in a row: doubling, at most 5 s."""
+    # Short: a restarting database is usually back within seconds, and every second
+    # waited is a second of delay for events already acknowledged.
+    return min(POLL_SECONDS * 2 ** (failures - 1), MAX_RETRY_SECONDS)

@@ -12,10 +12,9 @@ from sqlalchemy import create_engine, text
 
 from plugin import secretbox
 from plugin.config import Config
-from plugin.db import dispose_engines, ensure_schema, get_engine, session_factory, transaction
-from plugin.forums import add_forum
+from plugin.db import dispose_engines, ensure_schema, get_engine, session_factory
 from plugin.models import Base
-from tests.helpers import SECRET
+from tests.helpers import add_test_forum
 
 PG_ADMIN_URL = os.environ.get(
     "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -115,16 +114,7 @@ def client(app):
 @pytest.fixture
 def forum(sessions):
     """A connected Discourse forum named `forum` whose bot is mentor_bot."""
-    with transaction(sessions) as session:
-        return add_forum(
-            session,
-            kind="discourse",
-            name="forum",
-            url="http://127.0.0.1:9",
-            api_key="test-key",
-            bot_user="mentor_bot",
-            webhook_secret=SECRET,
-        )
+    return add_test_forum(sessions)
 
 
 @pytest.fixture(autouse=True)

@@ -56,6 +56,23 @@ def discourse_request(
     return raw, headers
 
 
+def add_test_forum(sessions):
+    """Connect a Discourse forum named `forum` whose bot is mentor_bot; the Forum row."""
+    from plugin.db import transaction
+    from plugin.forums import add_forum
+
+    with transaction(sessions) as session:
+        return add_forum(
+            session,
+            kind="discourse",
+            name="forum",
+            url="http://127.0.0.1:9",
+            api_key="test-key",
+            bot_user="mentor_bot",
+            webhook_secret=SECRET,
+        )
+
+
 def pm_post(
     post_id: int,
     *,

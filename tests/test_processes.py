@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from plugin.models import Forum, ForumCall, Member, OutboxMessage, Signup
 from plugin.outbox import enqueue, marker_for
 from tests.fakes.discourse import FakeDiscourse
 from tests.helpers import daytime_zone
+from tests.procs import env_for, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +41,6 @@ def live_forum(sessions, forum, fake):
         row = session.get(Forum, forum.id)
         row.url, row.request_budget = fake.url, 1000
     return forum
-
-
-def env_for(config, **extra) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MENTORSHIP_DATABASE_URL": config.database_url,
-        "MENTORSHIP_SECRET_KEY": config.secret_key,
-        "MENTORSHIP_BASE_URL": config.base_url,
-        **extra,
-    }
 
 
 def worker(config, *args: str, **extra) -> subprocess.Popen:
@@ -78,15 +68,6 @@ def enqueue_threads(sessions, forum_id: int, n: int) -> list[str]:
 
 def counts(fake, keys: list[str]) -> list[int]:
     return [sum(marker_for(k) in p.raw for p in list(fake.posts.values())) for k in keys]
-
-
-def wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_worker_killed_mid_batch_loses_nothing_and_posts_nothing_twice(
@@ -137,12 +118,6 @@ def test_two_workers_hold_the_request_budget_together(config, sessions, live_for
     assert sum(counts(fake, keys)) == 20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_posts_steps_on_the_real_clock(
     config, sessions, live_forum, fake, monkeypatch, capsys
 ):
@@ -182,7 +157,7 @@ def test_serve_posts_steps_on_the_real_clock(
             )
     assert run(["pair", "--program", "1", "--mentor", "sam", "--mentee", "maya"]) == 0
     capsys.readouterr()
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "plugin.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env_for(config),

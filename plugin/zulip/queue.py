@@ -25,7 +25,7 @@ from sqlalchemy import select
 from plugin.adapter import BudgetExhausted, ForumError, ForumRateLimited
 from plugin.budget import pause_forum
 from plugin.clock import Clock
-from plugin.db import reading, transaction, upsert_ignore
+from plugin.db import log_database_error, reading, transaction, upsert_ignore
 from plugin.forums import budget_gate, make_adapter
 from plugin.inbox import store
 from plugin.models import Forum, Member, Program, ZulipQueue, utcnow
@@ -177,8 +177,8 @@ def _listen_forum(factory, forum_id: int, clock: Clock, stopping: threading.Even
         while not stopping.is_set():
             try:
                 polled = poll_forum(factory, client, forum_id, clock, owner=owner, block=True)
-            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again
-                log.exception("zulip forum %s: listener pass failed", forum_id)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: try again
+                log_database_error(log, f"zulip forum {forum_id}: listener pass failed", exc)
                 polled = None
             if polled is None:
                 stopping.wait(RETRY_SECONDS)

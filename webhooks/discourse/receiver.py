@@ -11,13 +11,12 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import SQLAlchemyError
 
+from plugin.db import DATABASE_ERRORS, log_database_error
 from plugin.discourse.events import minimise
 from plugin.inbox import store_now
 from plugin.models import Forum
@@ -78,15 +77,19 @@ def receive(forum_name: str):
     engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:
         forum = _forum(engine, forum_name)
-    except SQLAlchemyError:
-        log.exception("database unavailable")
+    except DATABASE_ERRORS as exc:
+        log_database_error(log, f"discourse/{forum_name}: could not look the forum up", exc)
         return _answer(503, error="database unavailable; retry later")
     if forum is None:
         return _answer(404, error="unknown forum")
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     signature = request.headers.get("X-Discourse-Event-Signature")
     if not signature_ok(forum[1], body, signature):
-        forum = _forum(engine, forum_name, fresh=True)  # the secret may have just changed
+        try:  # the secret may have just changed
+            forum = _forum(engine, forum_name, fresh=True)
+        except DATABASE_ERRORS as exc:
+            log_database_error(log, f"discourse/{forum_name}: could not re-read it", exc)
+            return _answer(503, error="database unavailable; retry later")
         if forum is None or not signature_ok(forum[1], body, signature):
             log.warning("discourse/%s: bad signature", forum_name)
             return _answer(401, error="bad signature")
@@ -110,7 +113,7 @@ def receive(forum_name: str):
     delivery_id = request.headers.get("X-Discourse-Event-Id", "").strip()[:64] or None
     try:
         new = store_now(engine, forum_id, delivery_id, stored)  # committed before we answer
-    except (SQLAlchemyError, sqlite3.Error):
-        log.exception("could not store a %s event", event)
+    except DATABASE_ERRORS as exc:
+        log_database_error(log, f"discourse/{forum_name}: could not store a {event} event", exc)
         return _answer(503, error="could not store the event; retry later")
     return _STORED() if new else _DUPLICATE()

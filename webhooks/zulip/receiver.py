@@ -15,10 +15,9 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from plugin.db import reading, transaction
+from plugin.db import DATABASE_ERRORS, log_database_error, reading, transaction
 from plugin.inbox import store
 from plugin.models import Forum
 from plugin.payloads import BadPayload
@@ -52,8 +51,8 @@ def receive(forum_name: str):
                     Forum.name == forum_name, Forum.kind == "zulip"
                 )
             ).first()
-    except SQLAlchemyError:
-        log.exception("database unavailable")
+    except DATABASE_ERRORS as exc:
+        log_database_error(log, f"zulip/{forum_name}: could not look the forum up", exc)
         return _answer(503, "database unavailable")
     if row is None:
         return _answer(404, "unknown forum")
@@ -80,7 +79,7 @@ def receive(forum_name: str):
     try:
         with transaction(factory) as session:
             store(session, forum_id, None, stored)  # deduplicated by message id
-    except OperationalError:
-        log.exception("could not store a Zulip message event")
+    except DATABASE_ERRORS as exc:  # any of them, not only a lost connection: 503, not 500
+        log_database_error(log, f"zulip/{forum_name}: could not store a message event", exc)
         return _answer(503, "could not store the message")
     return _answer(200)
