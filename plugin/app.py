@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,14 @@ from plugin.db import get_engine, reading, session_factory
 from plugin.resources import data_path
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
+# Pages carry personal links in their URLs and forms: never sniffed, framed or referred.
+PROTECTIVE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+FRAME_BAN = "frame-ancestors 'none'"
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: the base URL may share a domain
 
 health = Blueprint("health", __name__)
 
@@ -54,6 +62,21 @@ def _json_errors(exc: HTTPException):
     return jsonify(error=exc.description), exc.code
 
 
+def _protective_headers(response: Response, *, https: bool) -> Response:
+    """Headers every answer carries, whatever view, blueprint or error produced it."""
+    for name, value in PROTECTIVE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    policy = response.headers.get("Content-Security-Policy")
+    if not policy:
+        response.headers["Content-Security-Policy"] = FRAME_BAN
+    elif "frame-ancestors" not in policy:
+        # A page's own, stricter policy stays; it only gains the framing ban.
+        response.headers["Content-Security-Policy"] = f"{policy}; {FRAME_BAN}"
+    if https:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the app; with no config, read it from the environment."""
     config = config or load_config()
@@ -64,6 +87,8 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _json_errors)
+    https = config.base_url.lower().startswith("https://")
+    app.after_request(lambda response: _protective_headers(response, https=https))
 
     from plugin.feedback_pages import bp as feedback_pages
     from plugin.signup_pages import bp as signup_pages

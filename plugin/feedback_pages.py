@@ -30,7 +30,7 @@ def feedback(token: str):
     """Show the rating form, or save it."""
     services = current_app.extensions["mentorship"]
     csrf = URLSafeTimedSerializer(services.config.secret_key, salt=FORM_SALT)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    headers = {"Cache-Control": "no-store"}
     manager = reading if request.method == "GET" else transaction
     with manager(services.sessions) as session:
         found = _lookup(session, token)

@@ -43,12 +43,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Reachable without a session: the steps of signing in.
 PUBLIC = {"admin.login", "admin.sso", "admin.link", "admin.link_use"}
 
+# nosniff, no-referrer and the framing ban come from the app factory, for every page.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    # The sign-in answer and one-time links sit in URLs: never hand them to another site.
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
     # No scripts at all; styles are inline in the layout.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
