@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +57,14 @@ class _SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class _App(Flask):
+    """Flask whose error log names the route, never the URL: paths carry personal links."""
+
+    def log_exception(self, exc_info) -> None:
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        self.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
+
+
 def _json_errors(exc: HTTPException):
     # Machines talk to this service: errors come back as JSON, never HTML pages.
     return jsonify(error=exc.description), exc.code
@@ -80,7 +88,7 @@ def _protective_headers(response: Response, *, https: bool) -> Response:
 def create_app(config: Config | None = None) -> Flask:
     """Build the app; with no config, read it from the environment."""
     config = config or load_config()
-    app = Flask(__name__, template_folder=str(data_path("templates/pages")))
+    app = _App(__name__, template_folder=str(data_path("templates/pages")))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     app.extensions["mentorship"] = Services(
         config, session_factory(get_engine(config.database_url))
