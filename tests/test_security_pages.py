@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
+from plugin.admin import auth
 from plugin.app import create_app
-from plugin.models import Feedback, Signup
+from plugin.models import AdminNonce, Feedback, Signup, utcnow
 from tests.admin_support import make_program, set_connect_secret, sign_in
 from tests.helpers import hidden_inputs
 from tests.pages_support import feedback_path, signup_path
@@ -302,3 +305,82 @@ def test_signup_token_never_logged(client, app, sessions, signup_link, caplog, c
 
 def _raise(*args, **kwargs):
     raise RuntimeError("a bug")
+
+
+# -- finding 12: anonymous sign-in starts are bounded ------------------------------------------
+
+
+@pytest.fixture
+def connect_forum(sessions, forum) -> int:
+    """The forum with a DiscourseConnect secret and one program, so sign-ins can start."""
+    set_connect_secret(sessions, forum.id)
+    make_program(sessions, forum.id)
+    return forum.id
+
+
+def start_from(client, address: str):
+    return client.get("/admin/login?forum=forum", environ_base={"REMOTE_ADDR": address})
+
+
+def open_nonces(sessions) -> list[AdminNonce]:
+    with sessions() as db:
+        return list(db.query(AdminNonce))
+
+
+def test_admin_login_nonces_are_bounded_per_client(client, app, sessions, connect_forum):
+    for _ in range(auth.NONCES_PER_CLIENT):
+        assert start_from(client, "203.0.113.7").status_code == 302
+    refused = start_from(client, "203.0.113.7")
+    assert refused.status_code == 429
+    assert "Too many sign-ins" in refused.get_data(as_text=True)
+    assert 0 < int(refused.headers["Retry-After"]) <= 600
+    assert_protected(refused)
+    assert len(open_nonces(sessions)) == auth.NONCES_PER_CLIENT  # the refusal wrote nothing
+    # Someone else, elsewhere, still signs in.
+    other = app.test_client()
+    assert start_from(other, "198.51.100.9").status_code == 302
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64(client, connect_forum):
+    for n in range(auth.NONCES_PER_CLIENT):
+        assert start_from(client, f"2001:db8:1:2::{n + 1:x}").status_code == 302
+    assert start_from(client, "2001:db8:1:2:ffff::1").status_code == 429
+    assert start_from(client, "2001:db8:1:3::1").status_code == 302
+
+
+def test_expired_nonces_are_pruned(client, sessions, connect_forum, monkeypatch):
+    start = utcnow()
+    monkeypatch.setattr("plugin.admin.views.utcnow", lambda: start)
+    for _ in range(auth.NONCES_PER_CLIENT):
+        assert start_from(client, "203.0.113.7").status_code == 302
+    assert start_from(client, "203.0.113.7").status_code == 429
+    later = start + auth.NONCE_TTL + timedelta(seconds=1)
+    monkeypatch.setattr("plugin.admin.views.utcnow", lambda: later)
+    assert start_from(client, "203.0.113.7").status_code == 302
+    assert len(open_nonces(sessions)) == 1  # the expired ones are gone, not just ignored
+
+
+def test_a_finished_sign_in_frees_its_place(client, app, sessions, connect_forum):
+    other_tab = app.test_client()
+    for _ in range(auth.NONCES_PER_CLIENT - 1):
+        assert start_from(other_tab, "127.0.0.1").status_code == 302
+    assert sign_in(client, "alice", admin=True).status_code == 302  # the tenth, finished
+    assert client.get("/admin/").status_code == 200
+    assert start_from(client, "127.0.0.1").status_code == 302
+
+
+def test_all_clients_together_are_capped_per_forum(client, sessions, connect_forum, monkeypatch):
+    monkeypatch.setattr(auth, "NONCES_PER_FORUM", 3)
+    for n in range(3):
+        assert start_from(client, f"192.0.2.{n + 1}").status_code == 302
+    assert start_from(client, "192.0.2.200").status_code == 429
+    assert len(open_nonces(sessions)) == 3
+
+
+def test_the_client_address_is_kept_only_as_a_keyed_hash(client, sessions, connect_forum):
+    assert start_from(client, "198.51.100.23").status_code == 302
+    (row,) = open_nonces(sessions)
+    stored = " ".join(str(v) for v in vars(row).values())
+    assert "198.51.100.23" not in stored
+    assert hashlib.sha256(b"198.51.100.23").hexdigest() not in stored  # keyed: no lookup table
+    assert len(row.client_hash) == 64
