@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +18,14 @@ from plugin.resources import data_path
 from plugin.secretbox import SecretError
 
 MAX_BODY = 1024 * 1024  # 1 MiB: larger webhook bodies are refused with 413
+# Pages carry personal links in their URLs and forms: never sniffed, framed or referred.
+PROTECTIVE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+FRAME_BAN = "frame-ancestors 'none'"
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: the base URL may share a domain
 
 health = Blueprint("health", __name__)
 
@@ -51,6 +59,14 @@ class _SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class _App(Flask):
+    """Flask whose error log names the route, never the URL: paths carry personal links."""
+
+    def log_exception(self, exc_info) -> None:
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        self.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
+
+
 def _json_errors(exc: HTTPException):
     # Machines talk to this service: errors come back as JSON, never HTML pages.
     return jsonify(error=exc.description), exc.code
@@ -66,11 +82,26 @@ def _secret_unreadable(exc: SecretError):
     return jsonify(body), 503
 
 
+def _protective_headers(response: Response, *, https: bool) -> Response:
+    """Headers every answer carries, whatever view, blueprint or error produced it."""
+    for name, value in PROTECTIVE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    policy = response.headers.get("Content-Security-Policy")
+    if not policy:
+        response.headers["Content-Security-Policy"] = FRAME_BAN
+    elif "frame-ancestors" not in policy:
+        # A page's own, stricter policy stays; it only gains the framing ban.
+        response.headers["Content-Security-Policy"] = f"{policy}; {FRAME_BAN}"
+    if https:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the app; with no config, read it from the environment."""
     config = config or load_config()
     secretbox.configure(config)  # Forum secrets are decrypted with these keys
-    app = Flask(__name__, template_folder=str(data_path("templates/pages")))
+    app = _App(__name__, template_folder=str(data_path("templates/pages")))
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
     app.extensions["mentorship"] = Services(
         config, session_factory(get_engine(config.database_url))
@@ -78,6 +109,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.session_interface = _SessionInterface()
     app.register_error_handler(HTTPException, _json_errors)
     app.register_error_handler(SecretError, _secret_unreadable)
+    https = config.base_url.lower().startswith("https://")
+    app.after_request(lambda response: _protective_headers(response, https=https))
 
     from plugin.feedback_pages import bp as feedback_pages
     from plugin.signup_pages import bp as signup_pages

@@ -269,12 +269,19 @@ class AdminNonce(Base):
     """A DiscourseConnect sign-in under way: single-use, and useless after `expires_at`."""
 
     __tablename__ = "admin_nonces"
+    __table_args__ = (
+        Index("ix_admin_nonces_client", "forum_id", "client_hash"),
+        Index("ix_admin_nonces_expires_at", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A hash, not the nonce: a copy of the database cannot finish someone's sign-in.
     nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]
+    # Who started it, as a keyed hash of their address (never the address): counted to bound
+    # the sign-ins one client may leave open, and gone with the row.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

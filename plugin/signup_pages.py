@@ -46,7 +46,7 @@ def _page(signup, program, member, *, form=None, errors=None, done=False, status
         timezones=_timezones(),
         csrf_token=_csrf(secret).dumps(signup.id),
     )
-    return html, status, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return html, status, {"Cache-Control": "no-store"}
 
 
 def _invalid():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -19,6 +22,9 @@ LINK_DAYS = 14
 ROLES = ("mentor", "mentee")
 MAX_ABOUT = 2000
 MAX_TOPICS = 500
+MAX_TIMEZONE = 64  # the longest IANA name is 32 characters
+MAX_CAPACITY = 10
+MAX_TOKEN = 512  # a real link's token is under 100 characters
 
 
 class ProfileError(ValueError):
@@ -40,6 +46,8 @@ def signup_token(secret: str, signup: Signup) -> str:
 
 def signup_from_token(session: Session, secret: str, token: str) -> Signup | None:
     """The sign-up a token opens, or None if it is forged, expired or superseded."""
+    if len(token) > MAX_TOKEN or not token.isascii():
+        return None  # not one of ours, whatever it is: no need to check a signature
     try:
         data = _links(secret).loads(token, max_age=LINK_DAYS * 86400)
     except BadSignature:  # includes SignatureExpired
@@ -177,7 +185,8 @@ def withdraw(session: Session, signup: Signup, now: datetime) -> None:
 
 def valid_timezone(name: str) -> bool:
     """An IANA time zone name."""
-    if name not in available_timezones():
+    # Cheap checks first: the name comes from a form and may be anything, of any length.
+    if not name or len(name) > MAX_TIMEZONE or not name.isascii() or name not in _zones():
         return False
     try:
         ZoneInfo(name)
@@ -186,38 +195,73 @@ def valid_timezone(name: str) -> bool:
     return True
 
 
-def save_profile(signup: Signup, form: dict[str, str], now: datetime) -> None:
-    """Validate and store the sign-up form; the member becomes `ready`."""
-    about = (form.get("about") or "").strip()
-    topics = ", ".join(t.strip() for t in (form.get("topics") or "").split(",") if t.strip())
-    timezone = (form.get("timezone") or "").strip()
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_capacity(raw: str) -> int | None:
+    """A mentor's capacity from the form: a whole number from 1 to 10, else None."""
+    raw = raw.strip()
+    # str.isdigit() is True for '²' (int() refuses it) and for other scripts' digits, and
+    # int() refuses more than 4300 digits: plain ASCII digits of sane length only.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_CAPACITY else None
+
+
+def typeable(text: str) -> bool:
+    """No control characters but tab and line breaks (PostgreSQL refuses NUL in text)."""
+    return not any(unicodedata.category(c) in {"Cc", "Cs"} and c not in "\t\n\r" for c in text)
+
+
+def text_error(value: str, limit: int, what: str) -> str | None:
+    """Why a free-text answer cannot be kept, or None."""
+    if len(value) > limit:
+        return f"Please keep {what} under {limit} characters."
+    if not typeable(value):
+        return f"Please remove the control characters from {what}."
+    return None
+
+
+def _form_errors(
+    role: str, about: str, topics: str, timezone: str, form: Mapping[str, str]
+) -> dict[str, str]:
+    """Field name to message for every answer that cannot be kept."""
     errors: dict[str, str] = {}
     if not about:
         errors["about"] = "Please say a few words about yourself."
-    elif len(about) > MAX_ABOUT:
-        errors["about"] = f"Please keep this under {MAX_ABOUT} characters."
+    elif problem := text_error(about, MAX_ABOUT, "this"):
+        errors["about"] = problem
     if not topics:
         errors["topics"] = "Please name at least one topic."
-    elif len(topics) > MAX_TOPICS:
-        errors["topics"] = f"Please keep topics under {MAX_TOPICS} characters."
+    elif problem := text_error(topics, MAX_TOPICS, "topics"):
+        errors["topics"] = problem
     if not valid_timezone(timezone):
         errors["timezone"] = "Please choose a time zone from the list (e.g. Europe/Berlin)."
     if form.get("age_confirmed") != "on":
         errors["age_confirmed"] = (
             "Mentorship here is for adults: please confirm you are 18 or older."
         )
-    capacity = signup.capacity
-    if signup.role == "mentor":
-        raw = (form.get("capacity") or "1").strip()
-        if not raw.isdigit() or not 1 <= int(raw) <= 10:
-            errors["capacity"] = "Please choose how many mentees you can take (1 to 10)."
-        else:
-            capacity = int(raw)
+    if role == "mentor" and parse_capacity(form.get("capacity") or "1") is None:
+        errors["capacity"] = "Please choose how many mentees you can take (1 to 10)."
+    return errors
+
+
+def save_profile(signup: Signup, form: Mapping[str, str], now: datetime) -> None:
+    """Validate and store the sign-up form; the member becomes `ready`."""
+    # Browsers send a textarea's line breaks as CRLF but count them as one toward maxlength.
+    about = (form.get("about") or "").replace("\r\n", "\n").strip()
+    topics = ", ".join(t.strip() for t in (form.get("topics") or "").split(",") if t.strip())
+    timezone = (form.get("timezone") or "").strip()
+    errors = _form_errors(signup.role, about, topics, timezone, form)
     if errors:
         raise ProfileError(errors)
     signup.about, signup.topics, signup.timezone = about, topics, timezone
     signup.age_confirmed = True
-    signup.capacity = capacity
+    if signup.role == "mentor":
+        signup.capacity = parse_capacity(form.get("capacity") or "1") or 1
     if signup.state == "pending":
         signup.state = "ready"
         signup.ready_at = now

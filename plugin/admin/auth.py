@@ -8,13 +8,15 @@ an expired row) really ends the session even if someone kept a copy of the cooki
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from plugin.config import Config
@@ -77,11 +79,76 @@ def may_enter(db: Session, forum_id: int, username: str, is_forum_admin: bool) -
 # -- DiscourseConnect nonces ----------------------------------------------------------------
 
 
-def new_nonce(db: Session, forum_id: int, now: datetime) -> str:
-    """A fresh single-use nonce for one sign-in; expired ones are swept on the way."""
-    db.execute(delete(AdminNonce).where(AdminNonce.expires_at <= now))
+# Every anonymous GET /admin/login writes a row: bound what one client, and everyone
+# together, may leave open within NONCE_TTL (a finished sign-in deletes its nonce).
+NONCES_PER_CLIENT = 10
+NONCES_PER_FORUM = 500
+
+
+class TooManySignIns(Exception):
+    """Too many sign-ins under way for this client or forum; retry after `retry_after`."""
+
+    def __init__(self, retry_after: timedelta):
+        super().__init__(f"too many sign-ins under way; retry after {retry_after}")
+        self.retry_after = retry_after
+
+
+def client_hash(secret: str, address: str | None) -> str:
+    """A keyed hash naming a client's network: enough to count it, useless to read back."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        network = "unknown"
+    else:
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        # One IPv6 host usually holds a whole /64: count the /64, or rotating is free.
+        network = str(ipaddress.ip_network(f"{ip}/64", strict=False) if ip.version == 6 else ip)
+    return hmac.new(secret.encode(), network.encode(), hashlib.sha256).hexdigest()
+
+
+def _open_nonces(
+    db: Session, forum_id: int, now: datetime, client: str | None = None
+) -> tuple[int, datetime | None]:
+    """How many unexpired nonces (of this client, or all), and when the first one expires."""
+    query = select(func.count(), func.min(AdminNonce.expires_at)).where(
+        AdminNonce.forum_id == forum_id, AdminNonce.expires_at > now
+    )
+    if client is not None:
+        query = query.where(AdminNonce.client_hash == client)
+    count, soonest = db.execute(query).one()
+    return int(count), soonest
+
+
+def _check_limits(db: Session, forum_id: int, now: datetime, client: str | None) -> None:
+    """Raise TooManySignIns past either bound (a race may pass it by a request or two)."""
+    bounds = [(None, NONCES_PER_FORUM)]
+    if client is not None:
+        bounds.insert(0, (client, NONCES_PER_CLIENT))
+    for who, limit in bounds:
+        count, soonest = _open_nonces(db, forum_id, now, who)
+        if count >= limit:
+            wait = (soonest - now) if soonest is not None else NONCE_TTL
+            raise TooManySignIns(max(wait, timedelta(seconds=1)))
+
+
+def new_nonce(db: Session, forum_id: int, now: datetime, client: str | None = None) -> str:
+    """A fresh single-use nonce for one sign-in; expired ones are swept on the way.
+
+    `client` (see `client_hash`) is counted against NONCES_PER_CLIENT; every nonce counts
+    against NONCES_PER_FORUM. Past either, TooManySignIns and nothing is written.
+    """
+    db.execute(delete(AdminNonce).where(AdminNonce.expires_at <= now))  # indexed: cheap
+    _check_limits(db, forum_id, now, client)
     nonce = secrets.token_hex(20)
-    db.add(AdminNonce(nonce_hash=_hash(nonce), forum_id=forum_id, expires_at=now + NONCE_TTL))
+    db.add(
+        AdminNonce(
+            nonce_hash=_hash(nonce),
+            forum_id=forum_id,
+            expires_at=now + NONCE_TTL,
+            client_hash=client,
+        )
+    )
     return nonce
 
 

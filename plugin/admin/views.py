@@ -7,6 +7,7 @@ POST needs the session's CSRF token. Page routes live in the *_views modules bes
 from __future__ import annotations
 
 import hmac
+import math
 
 from flask import (
     Blueprint,
@@ -24,6 +25,8 @@ from werkzeug.exceptions import HTTPException
 
 from plugin.admin import connect, csrf
 from plugin.admin.auth import (
+    TooManySignIns,
+    client_hash,
     consume_nonce,
     current_admin,
     link_used,
@@ -43,12 +46,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Reachable without a session: the steps of signing in.
 PUBLIC = {"admin.login", "admin.sso", "admin.link", "admin.link_use"}
 
+# nosniff, no-referrer and the framing ban come from the app factory, for every page.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    # The sign-in answer and one-time links sit in URLs: never hand them to another site.
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
     # No scripts at all; styles are inline in the layout.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
@@ -129,6 +129,22 @@ def _forum(db, name: str) -> Forum:
     return forum
 
 
+def _too_many(exc: TooManySignIns):
+    """429: too many sign-ins started and not finished; say when to try again."""
+    minutes = max(1, math.ceil(exc.retry_after.total_seconds() / 60))
+    body, status = page(
+        "message.html",
+        429,
+        title="Too many sign-ins",
+        text=(
+            "Too many sign-ins were started here and not finished. Finish the one open in "
+            f"another tab, or try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        ),
+        retry=True,
+    )
+    return body, status, {"Retry-After": str(math.ceil(exc.retry_after.total_seconds()))}
+
+
 @bp.get("/login")
 def login():
     """Without ?forum=: choose a forum. With it: go and sign in there."""
@@ -138,10 +154,14 @@ def login():
             forums = db.execute(select(Forum).order_by(Forum.name)).scalars().all()
         return page("login.html", forums=forums, next=_safe_next(request.args.get("next")))
     config = services().config
-    with transaction(services().sessions) as db:
-        forum = _forum(db, name)
-        nonce = new_nonce(db, forum.id, utcnow())
-        url, secret, forum_name = forum.url, forum.connect_secret, forum.name
+    client = client_hash(config.secret_key, request.remote_addr)
+    try:
+        with transaction(services().sessions) as db:
+            forum = _forum(db, name)
+            nonce = new_nonce(db, forum.id, utcnow(), client)
+            url, secret, forum_name = forum.url, forum.connect_secret, forum.name
+    except TooManySignIns as exc:
+        return _too_many(exc)
     # The nonce is also bound to this browser: an answer started elsewhere (a sign-in link
     # an attacker got for their own account) cannot sign this browser in.
     session["sso_nonce"] = nonce
