@@ -1,8 +1,9 @@
 """POST /webhooks/discourse/<forum>: exactly as Discourse sends (NOTES.md §1).
 
 Checks in a fixed order: which forum (404), size (413), signature over the raw bytes
-(401), JSON (400), what the event needs (400); then stores the minimised event and
-commits before answering 2xx. No forum is called on this path.
+(401; the previous secret too, for a while after it was replaced), JSON (400), what the
+event needs (400); then stores the minimised event and commits before answering 2xx.
+Every rejection is logged with its reason. No forum is called on this path.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import sqlite3
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.discourse.events import minimise
 from plugin.inbox import store_now
 from plugin.models import Forum
 from plugin.payloads import BadPayload
+from webhooks.common import loggable, previous_secret, rejected
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)
@@ -44,11 +48,13 @@ _IGNORED = _fixed(b'{"status":"ignored"}\n')
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """`sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+    given = (header or "").strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(expected.encode(), given)
 
 
-# forum name -> (expires, (id, secret, bot user)); a short TTL so a changed secret or a new
-# forum is seen within seconds, and a failed signature always re-reads before refusing.
+# forum name -> (expires, (id, secret, bot user, previous secret, replaced at)); a short TTL
+# so a changed secret or a new forum is seen within seconds, and a failed signature always
+# re-reads before refusing.
 _FORUMS: dict[tuple[str, str], tuple[float, tuple]] = {}
 FORUM_TTL = 5.0
 
@@ -67,9 +73,53 @@ def _forum(engine, name: str, *, fresh: bool = False) -> tuple | None:
     return _FORUMS[key][1]
 
 
-_LOOKUP = select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
-    Forum.name == bindparam("name"), Forum.kind == "discourse"
-)
+_LOOKUP = select(
+    Forum.id,
+    Forum.webhook_secret,
+    Forum.bot_user,
+    Forum.previous_webhook_secret,
+    Forum.webhook_secret_replaced_at,
+).where(Forum.name == bindparam("name"), Forum.kind == "discourse")
+
+
+def _signed_by(engine, name: str, forum: tuple, body: bytes, signature: str | None):
+    """The forum row whose current (or recently replaced) secret signed the body, or None."""
+    if signature_ok(forum[1], body, signature):
+        return forum  # the hot path: the cached row's current secret
+    forum = _forum(engine, name, fresh=True)  # the secret may have just changed
+    if forum is None:
+        return None
+    if signature_ok(forum[1], body, signature):
+        return forum
+    previous = previous_secret(forum[3], forum[4])
+    if previous is not None and signature_ok(previous, body, signature):
+        return forum  # signed just before the secret changed: still within the overlap
+    return None
+
+
+def _reject(forum_name: str, code: int, reason: str):
+    rejected("discourse", forum_name, code, reason)
+    return _answer(code, error=reason)
+
+
+def _parse(body: bytes) -> tuple[dict | None, str]:
+    """(the body's JSON object, '') or (None, why not)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, "the body is not JSON"
+    if not isinstance(payload, dict):
+        return None, "the body is not a JSON object"
+    return payload, ""
+
+
+def _delivery_id() -> str | None:
+    """X-Discourse-Event-Id when it looks like one (kept for diagnosis only)."""
+    value = request.headers.get("X-Discourse-Event-Id", "").strip()
+    return value if DELIVERY_ID.fullmatch(value) else None
+
+
+DELIVERY_ID = re.compile(r"[!-~]{1,64}")  # printable ASCII: any column and log takes it
 
 
 @bp.post("/<forum_name>")
@@ -78,38 +128,35 @@ def receive(forum_name: str):
     engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:
         forum = _forum(engine, forum_name)
+        if forum is None:
+            return _reject(forum_name, 404, "unknown forum")
+        try:
+            body = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return _reject(forum_name, 413, "body over 1 MiB")
+        signature = request.headers.get("X-Discourse-Event-Signature")
+        forum = _signed_by(engine, forum_name, forum, body, signature)
     except SQLAlchemyError:
         log.exception("database unavailable")
         return _answer(503, error="database unavailable; retry later")
     if forum is None:
-        return _answer(404, error="unknown forum")
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
-    signature = request.headers.get("X-Discourse-Event-Signature")
-    if not signature_ok(forum[1], body, signature):
-        forum = _forum(engine, forum_name, fresh=True)  # the secret may have just changed
-        if forum is None or not signature_ok(forum[1], body, signature):
-            log.warning("discourse/%s: bad signature", forum_name)
-            return _answer(401, error="bad signature")
-    forum_id, _secret, bot_user = forum
+        return _reject(forum_name, 401, "bad signature")
+    forum_id, bot_user = forum[0], forum[2]
     # Discourse sends JSON even when the webhook's content type says form-urlencoded.
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _answer(400, error="the body is not JSON")
-    if not isinstance(payload, dict):
-        return _answer(400, error="the body is not a JSON object")
+    payload, reason = _parse(body)
+    if payload is None:
+        return _reject(forum_name, 400, reason)
     event = request.headers.get("X-Discourse-Event", "").strip()
     if not event:
-        return _answer(400, error="missing X-Discourse-Event header")
+        return _reject(forum_name, 400, "missing X-Discourse-Event header")
     try:
         stored = minimise(event, payload, bot_user)
     except BadPayload as exc:
-        return _answer(400, error=f"{event}: {exc}")
+        return _reject(forum_name, 400, f"{loggable(event)}: {exc}")
     if stored is None:
         return _IGNORED()
-    delivery_id = request.headers.get("X-Discourse-Event-Id", "").strip()[:64] or None
     try:
-        new = store_now(engine, forum_id, delivery_id, stored)  # committed before we answer
+        new = store_now(engine, forum_id, _delivery_id(), stored)  # committed before we answer
     except (SQLAlchemyError, sqlite3.Error):
         log.exception("could not store a %s event", event)
         return _answer(503, error="could not store the event; retry later")

@@ -1,10 +1,12 @@
 """POST /webhooks/zulip/<forum>: an outgoing-webhook bot's requests (NOTES.md §1).
 
 The token sits inside the JSON body, so the body is parsed first and the token compared
-second (in constant time). Then the minimised message is stored and committed before the
-2xx. Zulip posts the text of any non-JSON or non-object answer into the conversation, so
-every answer is a JSON object; a 2xx is always {"response_not_required": true}, since the
-worker does the replying. Zulip retries only timeouts and connection errors, never a 5xx.
+second (in constant time; the token it replaced too, for a while after a change). Every
+rejection is logged with its reason, never the body or the token. Then the minimised
+message is stored and committed before the 2xx. Zulip posts the text of any non-JSON or
+non-object answer into the conversation, so every answer is a JSON object; a 2xx is
+always {"response_not_required": true}, since the worker does the replying. Zulip retries
+only timeouts and connection errors, never a 5xx.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import sqlite3
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.db import reading, transaction
@@ -23,6 +26,7 @@ from plugin.inbox import store
 from plugin.models import Forum
 from plugin.payloads import BadPayload
 from plugin.zulip.events import outgoing
+from webhooks.common import previous_secret, rejected
 
 bp = Blueprint("zulip_webhooks", __name__, url_prefix="/webhooks/zulip")
 log = logging.getLogger(__name__)
@@ -38,7 +42,41 @@ def token_ok(expected: str, given) -> bool:
     """The body's token equals the forum's, compared in constant time."""
     if not isinstance(given, str):
         return False
-    return hmac.compare_digest(expected.encode(), given.encode())
+    # surrogatepass: a JSON "\\ud800" in the token is a wrong token, not an exception.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
+_LOOKUP = select(
+    Forum.id,
+    Forum.webhook_secret,
+    Forum.bot_user,
+    Forum.previous_webhook_secret,
+    Forum.webhook_secret_replaced_at,
+)
+
+
+def _reject(forum_name: str, code: int, reason: str):
+    rejected("zulip", forum_name, code, reason)
+    return _answer(code, reason)
+
+
+def _parse(raw: bytes) -> tuple[dict | None, str]:
+    """(the body's JSON object, '') or (None, why not)."""
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, "the body is not JSON"
+    if not isinstance(payload, dict):
+        return None, "the body is not a JSON object"
+    return payload, ""
+
+
+def _token_accepted(row, given) -> bool:
+    """The current token, or the one it replaced while within the overlap window."""
+    if token_ok(row.webhook_secret, given):
+        return True
+    previous = previous_secret(row.previous_webhook_secret, row.webhook_secret_replaced_at)
+    return previous is not None and token_ok(previous, given)
 
 
 @bp.post("/<forum_name>")
@@ -48,39 +86,32 @@ def receive(forum_name: str):
     try:
         with reading(factory) as session:
             row = session.execute(
-                select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
-                    Forum.name == forum_name, Forum.kind == "zulip"
-                )
+                _LOOKUP.where(Forum.name == forum_name, Forum.kind == "zulip")
             ).first()
     except SQLAlchemyError:
         log.exception("database unavailable")
         return _answer(503, "database unavailable")
     if row is None:
-        return _answer(404, "unknown forum")
-    forum_id, token, bot_email = row
+        return _reject(forum_name, 404, "unknown forum")
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _answer(413, "body over 1 MiB")
+        return _reject(forum_name, 413, "body over 1 MiB")
+    payload, reason = _parse(raw)
+    if payload is None:
+        return _reject(forum_name, 400, reason)
+    if not _token_accepted(row, payload.get("token")):
+        return _reject(forum_name, 401, "bad token")
     try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _answer(400, "the body is not JSON")
-    if not isinstance(payload, dict):
-        return _answer(400, "the body is not a JSON object")
-    if not token_ok(token, payload.get("token")):
-        log.warning("zulip/%s: bad token", forum_name)
-        return _answer(401, "bad token")
-    try:
-        stored = outgoing(payload, bot_email)
+        stored = outgoing(payload, row.bot_user)
     except BadPayload as exc:
-        return _answer(400, str(exc))
+        return _reject(forum_name, 400, str(exc))
     if stored is None:
         return _answer(200)
     try:
         with transaction(factory) as session:
-            store(session, forum_id, None, stored)  # deduplicated by message id
-    except OperationalError:
+            store(session, row.id, None, stored)  # deduplicated by message id
+    except (SQLAlchemyError, sqlite3.Error):
         log.exception("could not store a Zulip message event")
         return _answer(503, "could not store the message")
     return _answer(200)
