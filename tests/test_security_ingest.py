@@ -485,6 +485,23 @@ def test_every_rejection_is_logged_with_reason_and_no_body(client, forum, zforum
     assert MARKER not in logged and SECRET not in logged and TOKEN not in logged
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["a%00b", "x" * 300, "%C3%A9t%C3%A9", "%ED%A0%80", "..", "a b"],
+    ids=[
+        "nul-in-forum-name",
+        "long-forum-name",
+        "non-ascii-forum-name",
+        "bad-utf8-forum-name",
+        "dot-forum-name",
+        "space-forum-name",
+    ],
+)
+@pytest.mark.parametrize("kind", ["discourse", "zulip"])
+def test_odd_forum_names_are_404_without_a_5xx(kind, name, client, forum, zforum):
+    assert client.post(f"/webhooks/{kind}/{name}", data=b"{}").status_code == 404
+
+
 def test_a_forum_name_with_control_characters_is_logged_on_one_line(client, caplog):
     client.post("/webhooks/discourse/a%0Ab%1Bc", data=b"{}")
     [record] = caplog.records

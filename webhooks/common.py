@@ -6,12 +6,18 @@ import logging
 import os
 from datetime import datetime, timedelta
 
+from plugin.forums import NAME
 from plugin.models import utcnow
 
 log = logging.getLogger(__name__)
 OVERLAP_ENV = "MENTORSHIP_SECRET_OVERLAP_SECONDS"
 DEFAULT_OVERLAP = 3600.0
 MAX_OVERLAP = 7 * 86400.0
+
+
+def known_name(forum_name: str) -> bool:
+    """Whether the name could be a forum's at all (NUL and the like never reach the DB)."""
+    return NAME.fullmatch(forum_name) is not None
 
 
 def secret_overlap() -> timedelta:

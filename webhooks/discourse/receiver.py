@@ -25,7 +25,7 @@ from plugin.discourse.events import minimise
 from plugin.inbox import store_now
 from plugin.models import Forum
 from plugin.payloads import BadPayload
-from webhooks.common import loggable, previous_secret, rejected
+from webhooks.common import known_name, loggable, previous_secret, rejected
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def receive(forum_name: str):
     """Store one Discourse webhook event durably, or say why not."""
     engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:
-        forum = _forum(engine, forum_name)
+        forum = _forum(engine, forum_name) if known_name(forum_name) else None
         if forum is None:
             return _reject(forum_name, 404, "unknown forum")
         try:

@@ -26,7 +26,7 @@ from plugin.inbox import store
 from plugin.models import Forum
 from plugin.payloads import BadPayload
 from plugin.zulip.events import outgoing
-from webhooks.common import previous_secret, rejected
+from webhooks.common import known_name, previous_secret, rejected
 
 bp = Blueprint("zulip_webhooks", __name__, url_prefix="/webhooks/zulip")
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def _token_accepted(row, given) -> bool:
 def receive(forum_name: str):
     """Store one message the bot was sent, or say why not."""
     factory = current_app.extensions["mentorship"].sessions
+    if not known_name(forum_name):
+        return _reject(forum_name, 404, "unknown forum")
     try:
         with reading(factory) as session:
             row = session.execute(
