@@ -12,6 +12,7 @@ from plugin.messages import render
 from plugin.models import Member, Pair, Program, Report, Signup
 from plugin.outbox import enqueue
 from plugin.pairs import members_of, mention_of, post_to_pair
+from plugin.payloads import COMMAND_WORDS
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
 PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
@@ -19,9 +20,11 @@ MAX_REPORT = 2000
 
 
 def parse(text: str) -> tuple[str, str]:
-    """('pause', '3') from '!pause 3'."""
+    """('pause', '3') from '!pause 3'; ('', '') when it starts with no command word."""
     match = WORD.match(text)
-    return (match.group(1).lower(), match.group(2).strip()) if match else ("", "")
+    if match is None or match.group(1).lower() not in COMMAND_WORDS:
+        return "", ""  # the receivers keep only these words' text: the same set, one place
+    return match.group(1).lower(), match.group(2).strip()
 
 
 def reply(ctx: HandlerContext, thread: str, key: str, text: str) -> None:

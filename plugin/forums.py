@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -78,6 +79,19 @@ def add_forum(
     session.add(forum)
     session.flush()
     return forum
+
+
+def set_webhook_secret(forum: Forum, new: str, now: datetime) -> None:
+    """Replace the webhook secret (Zulip: token); the old one stays valid for a while.
+
+    Deliveries the forum signed just before the change still arrive with the old secret;
+    the receivers accept it until MENTORSHIP_SECRET_OVERLAP_SECONDS after `now`.
+    """
+    if new == forum.webhook_secret:
+        return  # saving the same secret again must not restart or end the overlap
+    forum.previous_webhook_secret = forum.webhook_secret
+    forum.webhook_secret_replaced_at = now
+    forum.webhook_secret = new
 
 
 def get_forum(session: Session, name: str) -> Forum:

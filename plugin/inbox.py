@@ -1,8 +1,10 @@
 """The inbox: webhook events stored before they are acknowledged, processed by the worker.
 
-The receiver writes one row per event (deduplicated by delivery id and by content) and
-commits before it answers 2xx. The worker claims rows and runs each event's handler in the
-same transaction that marks it done, so an event is either fully handled or not at all.
+The receiver writes one row per event (deduplicated by content: what the event is, not
+which delivery carried it; the delivery id is kept for diagnosis only) and commits before
+it answers 2xx. The worker claims rows and runs each event's handler in the same
+transaction that marks it done, so an event is either fully handled or not at all. An
+event that fails for good keeps no member text.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from plugin.budget import pause_forum
 from plugin.clock import Clock
 from plugin.db import log_database_error, reading, transaction
 from plugin.models import EPOCH, Forum, InboxEvent, utcnow
+from plugin.payloads import bounded, command_word
 from plugin.queue import backoff, claim, release, still_mine
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,12 @@ class StoredEvent:
     content_key: str
     payload: dict[str, Any]
     ordering_key: str | None = None
+
+    def __post_init__(self) -> None:
+        # The columns' sizes (200, 120): a longer key is stored as its digest, never a 5xx.
+        object.__setattr__(self, "content_key", bounded(self.content_key, 200))
+        if self.ordering_key is not None:
+            object.__setattr__(self, "ordering_key", bounded(self.ordering_key, 120))
 
 
 def _insert(dialect: str):
@@ -102,7 +111,7 @@ def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: Stored
 def store(
     db: Session | Connection, forum_id: int, delivery_id: str | None, ev: StoredEvent
 ) -> bool:
-    """Write the event unless it is a duplicate (by delivery id or content); True if new."""
+    """Write the event unless it is a duplicate (the same content key); True if new."""
     # The receiver's hot path: a prebuilt statement on a Core connection costs a fraction
     # of an ORM flush (bench/ingest.py).
     values = {
@@ -189,6 +198,20 @@ class Pass:
         return self.done + self.failed
 
 
+def diagnosis_payload(payload: str | None) -> str | None:
+    """What a failed event keeps: who, where and when, and the command word, never its text."""
+    try:
+        fields = json.loads(payload or "null")
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    command = fields.pop("command", None)
+    if isinstance(command, str):
+        fields["command_word"] = command_word(command)
+    return json.dumps(fields, separators=(",", ":"))
+
+
 def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, now: datetime):
     row = session.get(InboxEvent, row_id)
     row.attempts += 1
@@ -199,6 +222,7 @@ def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, n
         values["run_at"] = until
     elif row.attempts >= MAX_ATTEMPTS or (isinstance(exc, ForumError) and not exc.retryable):
         values["state"] = "failed"
+        values["payload"] = diagnosis_payload(row.payload)
     else:
         values["run_at"] = now + backoff(row.attempts)
     release(session, InboxEvent, row_id, owner, **values)

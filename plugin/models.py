@@ -41,6 +41,10 @@ class Forum(Base):
     api_key: Mapped[str] = mapped_column(EncryptedText())
     bot_user: Mapped[str] = mapped_column(String(255))  # Discourse username / Zulip bot email
     webhook_secret: Mapped[str] = mapped_column(EncryptedText())  # Discourse secret / Zulip token
+    # The secret it replaced, still accepted for a while after `webhook_secret_replaced_at`
+    # (MENTORSHIP_SECRET_OVERLAP_SECONDS): deliveries signed just before a change still count.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())
+    webhook_secret_replaced_at: Mapped[datetime | None]
     connect_secret: Mapped[str | None] = mapped_column(EncryptedText())
     request_budget: Mapped[int] = mapped_column(Integer)  # forum calls per rolling minute
     paused_until: Mapped[datetime | None]  # a 429's Retry-After, on the logical clock
@@ -67,14 +71,14 @@ class InboxEvent(_QueueRow, Base):
 
     __tablename__ = "inbox_events"
     __table_args__ = (
-        UniqueConstraint("forum_id", "delivery_id", name="uq_inbox_delivery"),
+        # Deduplicated by what the event is; a delivery id can be reused (a restored forum).
         UniqueConstraint("forum_id", "content_key", name="uq_inbox_content"),
         Index("ix_inbox_due", "state", "run_at"),
         Index("ix_inbox_ordering", "ordering_key", "id"),
     )
 
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
-    delivery_id: Mapped[str | None] = mapped_column(String(64))
+    delivery_id: Mapped[str | None] = mapped_column(String(64))  # for logs and diagnosis
     event: Mapped[str] = mapped_column(String(64))
     content_key: Mapped[str] = mapped_column(String(200))
     # Only the fields the service uses; cleared once the event is processed.

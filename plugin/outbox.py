@@ -176,6 +176,22 @@ def _finish(session: Session, row_id: int, owner: str, sent: SentPost) -> None:
     release(session, OutboxMessage, row_id, owner, state="sent")
 
 
+# What a given-up call keeps for diagnosis: where it was going, never what it said or to whom.
+DIAGNOSIS_FIELDS = ("pair_id", "step", "thread", "thread_of")
+
+
+def diagnosis_payload(payload: str) -> str:
+    """The payload of a dead call without message text, titles or usernames."""
+    try:
+        fields = json.loads(payload)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        fields = {}
+    kept = {k: fields[k] for k in DIAGNOSIS_FIELDS if k in fields}
+    return json.dumps({**kept, "cleared": True}, separators=(",", ":"))
+
+
 def _fail(session: Session, row_id: int, owner: str, exc: Exception, now: datetime) -> bool:
     """Record a failed attempt; True when the row was given up."""
     row = session.get(OutboxMessage, row_id)
@@ -196,6 +212,7 @@ def _fail(session: Session, row_id: int, owner: str, exc: Exception, now: dateti
         kind = KINDS.get(row.kind)
         if kind and kind.on_dead:
             kind.on_dead(session, row, json.loads(row.payload), error)
+        values["payload"] = diagnosis_payload(row.payload)  # after on_dead, which reads it
     release(session, OutboxMessage, row_id, owner, **values)
     return values["state"] == "dead"
 

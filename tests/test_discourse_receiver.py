@@ -47,7 +47,7 @@ def test_pm_reply_is_stored(client, forum, sessions):
     assert (row.event, row.state, row.content_key) == (
         "post_created",
         "pending",
-        "post_created:5123",
+        "post_created:5123:2026-03-02T14:05:11.482Z",  # the post's id and time: the event
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from plugin.models import Forum
+from plugin.forums import set_webhook_secret
+from plugin.models import Forum, utcnow
 from plugin.resources import manifest
 
 # manifest setting -> Forum column, per forum kind.
@@ -121,5 +122,8 @@ def apply(forum: Forum, form) -> dict[str, str]:
             changes[setting.column] = value
     if not errors:
         for column, value in changes.items():
-            setattr(forum, column, value)
+            if column == "webhook_secret":
+                set_webhook_secret(forum, value, utcnow())  # the old one overlaps a while
+            else:
+                setattr(forum, column, value)
     return errors

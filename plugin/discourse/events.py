@@ -3,35 +3,41 @@
 A minimiser checks that the payload has what its event needs (else BadPayload: 400) and
 returns only the fields the service uses (StoredEvent), or None when the event is
 acknowledged and dropped. Post text is dropped here, before anything is written, unless
-the post is a command.
+the post starts with a command word. Content keys name the event itself (post id and time,
+membership row), never the delivery: a reused X-Discourse-Event-Id must not hide an event.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from plugin.inbox import StoredEvent
-from plugin.payloads import MAX_COMMAND_TEXT, require_int, require_object, require_str
+from plugin.payloads import (
+    MAX_INT32,
+    MAX_INT64,
+    command_text,
+    require_id,
+    require_instant,
+    require_object,
+)
 
-COMMAND = re.compile(r"^\s*!([A-Za-z][A-Za-z_-]*)")
 
-
-def command_text(raw: Any) -> str | None:
-    """The post's text if it is a command (`!word ...`), else None."""
-    if isinstance(raw, str) and COMMAND.match(raw):
-        return raw.strip()[:MAX_COMMAND_TEXT]
-    return None
+def _system_user(post: dict) -> bool:
+    """Discourse's own users (system -1, discobot -2) post with ids at or below zero."""
+    user_id = post.get("user_id")
+    return type(user_id) is int and -MAX_INT32 <= user_id <= 0
 
 
 def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
     post = require_object(body, "post")
-    fields = {
-        "post_id": require_int(post, "id"),
-        "topic_id": require_int(post, "topic_id"),
-        "user_id": require_int(post, "user_id"),
-        "created_at": require_str(post, "created_at"),
+    if _system_user(post):
+        return None  # notices from the forum itself are nobody's activity
+    fields: dict[str, Any] = {
+        "post_id": require_id(post, "id", MAX_INT64),
+        "topic_id": require_id(post, "topic_id", MAX_INT64),
+        "user_id": require_id(post, "user_id"),
+        "created_at": require_instant(post, "created_at"),
     }
     # Pair threads and messages to the bot are private messages; nothing else concerns us.
     if post.get("topic_archetype") != "private_message":
@@ -43,7 +49,8 @@ def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
         fields["command"] = command
     return StoredEvent(
         event="post_created",
-        content_key=f"post_created:{fields['post_id']}",
+        # A restored forum may reuse a post id for another post; its time tells them apart.
+        content_key=f"post_created:{fields['post_id']}:{fields['created_at']}",
         payload=fields,
         ordering_key=f"topic:{fields['topic_id']}",
     )
@@ -52,13 +59,14 @@ def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
 def _group_user(event: str) -> Callable[[dict, str], StoredEvent]:
     def minimise(body: dict, bot_username: str) -> StoredEvent:
         gu = require_object(body, "group_user")
-        fields = {"group_id": require_int(gu, "group_id"), "user_id": require_int(gu, "user_id")}
-        membership = gu.get("id") if isinstance(gu.get("id"), int) else ""
+        fields = {"group_id": require_id(gu, "group_id"), "user_id": require_id(gu, "user_id")}
+        membership = require_id(gu, "id", MAX_INT64)
+        joined = require_instant(gu, "created_at")
         return StoredEvent(
             event=event,
-            # The same membership row added or removed again is the same event (a retry).
-            content_key=f"{event}:{fields['group_id']}:{fields['user_id']}:{membership}:"
-            f"{gu.get('created_at', '')}",
+            # The same membership row added or removed again is the same event (a retry);
+            # joining again makes a new row, so a new event.
+            content_key=f"{event}:{fields['group_id']}:{fields['user_id']}:{membership}:{joined}",
             payload=fields,
             ordering_key=f"user:{fields['user_id']}",
         )
@@ -67,10 +75,13 @@ def _group_user(event: str) -> Callable[[dict, str], StoredEvent]:
 
 
 def _user_destroyed(body: dict, bot_username: str) -> StoredEvent:
-    user_id = require_int(require_object(body, "user"), "id")
+    user = require_object(body, "user")
+    user_id = require_id(user, "id")
+    # The account's creation time: after a restore the id may be another person's.
+    created = require_instant(user, "created_at") if "created_at" in user else ""
     return StoredEvent(
         event="user_destroyed",
-        content_key=f"user_destroyed:{user_id}",
+        content_key=f"user_destroyed:{user_id}:{created}",
         payload={"user_id": user_id},
         ordering_key=f"user:{user_id}",
     )

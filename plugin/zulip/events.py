@@ -3,42 +3,40 @@
 Two sources (NOTES.md §1, §2): outgoing-webhook requests carry messages (post_created);
 the event queue carries membership (user_added_to_group / user_removed_from_group) and
 deactivation (user_destroyed). Message text is dropped here, before anything is written,
-unless the message is a command.
+unless the message starts with a command word.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 from plugin.inbox import StoredEvent
-from plugin.payloads import MAX_COMMAND_TEXT, BadPayload, require_int, require_object
+from plugin.payloads import (
+    MAX_INT32,
+    MAX_INT64,
+    BadPayload,
+    bounded,
+    command_text,
+    require_id,
+    require_object,
+    require_timestamp,
+)
 from plugin.zulip.client import thread_name
 
 log = logging.getLogger(__name__)
-
-BANG_COMMAND = re.compile(r"^\s*![A-Za-z][A-Za-z_-]*")
-# In a one-to-one conversation with the bot every message is meant for it: `signup` is
-# as good as `!signup` (INTERFACE.md).
-BARE_COMMAND = re.compile(r"^\s*!?[A-Za-z][A-Za-z_-]*(\s|$)")
+# Pair.thread holds 64 characters; a pair's thread ("mentor,mentee") is far shorter.
+MAX_THREAD = 64
 
 
 def _recipients(message: dict) -> list[dict]:
     people = message.get("display_recipient")
     if not isinstance(people, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("id"), int) for p in people
+        isinstance(p, dict) and type(p.get("id")) is int and 0 < p["id"] <= MAX_INT32
+        for p in people
     ):
         raise BadPayload("a direct message's 'display_recipient' must list users with ids")
     return people
-
-
-def _command(text: Any, one_to_one: bool) -> str | None:
-    if not isinstance(text, str):
-        return None
-    pattern = BARE_COMMAND if one_to_one else BANG_COMMAND
-    return text.strip()[:MAX_COMMAND_TEXT] if pattern.match(text) else None
 
 
 def outgoing(body: dict, bot_email: str) -> StoredEvent | None:
@@ -49,18 +47,21 @@ def outgoing(body: dict, bot_email: str) -> StoredEvent | None:
     if message.get("type") != "private":
         return None
     fields: dict[str, Any] = {
-        "post_id": require_int(message, "id"),
-        "user_id": require_int(message, "sender_id"),
-        "created_at": datetime.fromtimestamp(require_int(message, "timestamp"), UTC).isoformat(),
+        "post_id": require_id(message, "id", MAX_INT64),
+        "user_id": require_id(message, "sender_id"),
+        "created_at": require_timestamp(message, "timestamp"),
     }
     bot = bot_email.casefold()
     if str(message.get("sender_email", "")).casefold() == bot:
         return None  # Zulip never sends the bot's own messages; be safe all the same
     others = [p["id"] for p in _recipients(message) if str(p.get("email", "")).casefold() != bot]
-    fields["topic_id"] = thread_name(others)
+    thread = thread_name(others)
+    # A large group conversation is never a pair's thread, and a digest of it could not be
+    # answered: keep who and when under a bounded key, and no command.
+    fields["topic_id"] = bounded(thread, MAX_THREAD)
     one_to_one = others == [fields["user_id"]]
     text = body.get("data") if isinstance(body.get("data"), str) else message.get("content")
-    command = _command(text, one_to_one)
+    command = command_text(text, bare_allowed=one_to_one) if len(thread) <= MAX_THREAD else None
     if command is not None:
         fields["command"] = command
     return StoredEvent(

@@ -1,8 +1,9 @@
 """POST /webhooks/discourse/<forum>: exactly as Discourse sends (NOTES.md §1).
 
 Checks in a fixed order: which forum (404), size (413), signature over the raw bytes
-(401), JSON (400), what the event needs (400); then stores the minimised event and
-commits before answering 2xx. No forum is called on this path.
+(401; the previous secret too, for a while after it was replaced), JSON (400), what the
+event needs (400); then stores the minimised event and commits before answering 2xx.
+Every rejection is logged with its reason. No forum is called on this path.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import bindparam, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.db import DATABASE_ERRORS, log_database_error
 from plugin.discourse.events import minimise
 from plugin.inbox import store_now
 from plugin.models import Forum
 from plugin.payloads import BadPayload
+from webhooks.common import known_name, loggable, previous_secret, rejected
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)
@@ -43,11 +47,13 @@ _IGNORED = _fixed(b'{"status":"ignored"}\n')
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """`sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), (header or "").strip().encode())
+    given = (header or "").strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(expected.encode(), given)
 
 
-# forum name -> (expires, (id, secret, bot user)); a short TTL so a changed secret or a new
-# forum is seen within seconds, and a failed signature always re-reads before refusing.
+# forum name -> (expires, (id, secret, bot user, previous secret, replaced at)); a short TTL
+# so a changed secret or a new forum is seen within seconds, and a failed signature always
+# re-reads before refusing.
 _FORUMS: dict[tuple[str, str], tuple[float, tuple]] = {}
 FORUM_TTL = 5.0
 
@@ -66,9 +72,53 @@ def _forum(engine, name: str, *, fresh: bool = False) -> tuple | None:
     return _FORUMS[key][1]
 
 
-_LOOKUP = select(Forum.id, Forum.webhook_secret, Forum.bot_user).where(
-    Forum.name == bindparam("name"), Forum.kind == "discourse"
-)
+_LOOKUP = select(
+    Forum.id,
+    Forum.webhook_secret,
+    Forum.bot_user,
+    Forum.previous_webhook_secret,
+    Forum.webhook_secret_replaced_at,
+).where(Forum.name == bindparam("name"), Forum.kind == "discourse")
+
+
+def _signed_by(engine, name: str, forum: tuple, body: bytes, signature: str | None):
+    """The forum row whose current (or recently replaced) secret signed the body, or None."""
+    if signature_ok(forum[1], body, signature):
+        return forum  # the hot path: the cached row's current secret
+    forum = _forum(engine, name, fresh=True)  # the secret may have just changed
+    if forum is None:
+        return None
+    if signature_ok(forum[1], body, signature):
+        return forum
+    previous = previous_secret(forum[3], forum[4])
+    if previous is not None and signature_ok(previous, body, signature):
+        return forum  # signed just before the secret changed: still within the overlap
+    return None
+
+
+def _reject(forum_name: str, code: int, reason: str):
+    rejected("discourse", forum_name, code, reason)
+    return _answer(code, error=reason)
+
+
+def _parse(body: bytes) -> tuple[dict | None, str]:
+    """(the body's JSON object, '') or (None, why not)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, "the body is not JSON"
+    if not isinstance(payload, dict):
+        return None, "the body is not a JSON object"
+    return payload, ""
+
+
+def _delivery_id() -> str | None:
+    """X-Discourse-Event-Id when it looks like one (kept for diagnosis only)."""
+    value = request.headers.get("X-Discourse-Event-Id", "").strip()
+    return value if DELIVERY_ID.fullmatch(value) else None
+
+
+DELIVERY_ID = re.compile(r"[!-~]{1,64}")  # printable ASCII: any column and log takes it
 
 
 @bp.post("/<forum_name>")
@@ -76,44 +126,38 @@ def receive(forum_name: str):
     """Store one Discourse webhook event durably, or say why not."""
     engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:
-        forum = _forum(engine, forum_name)
+        forum = _forum(engine, forum_name) if known_name(forum_name) else None
+        if forum is None:
+            return _reject(forum_name, 404, "unknown forum")
+        try:
+            body = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return _reject(forum_name, 413, "body over 1 MiB")
+        signature = request.headers.get("X-Discourse-Event-Signature")
+        forum = _signed_by(engine, forum_name, forum, body, signature)
     except DATABASE_ERRORS as exc:
-        log_database_error(log, f"discourse/{forum_name}: could not look the forum up", exc)
+        where = f"discourse/{loggable(forum_name)}"
+        log_database_error(log, f"{where}: could not look the forum up", exc)
         return _answer(503, error="database unavailable; retry later")
     if forum is None:
-        return _answer(404, error="unknown forum")
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
-    signature = request.headers.get("X-Discourse-Event-Signature")
-    if not signature_ok(forum[1], body, signature):
-        try:  # the secret may have just changed
-            forum = _forum(engine, forum_name, fresh=True)
-        except DATABASE_ERRORS as exc:
-            log_database_error(log, f"discourse/{forum_name}: could not re-read it", exc)
-            return _answer(503, error="database unavailable; retry later")
-        if forum is None or not signature_ok(forum[1], body, signature):
-            log.warning("discourse/%s: bad signature", forum_name)
-            return _answer(401, error="bad signature")
-    forum_id, _secret, bot_user = forum
+        return _reject(forum_name, 401, "bad signature")
+    forum_id, bot_user = forum[0], forum[2]
     # Discourse sends JSON even when the webhook's content type says form-urlencoded.
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _answer(400, error="the body is not JSON")
-    if not isinstance(payload, dict):
-        return _answer(400, error="the body is not a JSON object")
+    payload, reason = _parse(body)
+    if payload is None:
+        return _reject(forum_name, 400, reason)
     event = request.headers.get("X-Discourse-Event", "").strip()
     if not event:
-        return _answer(400, error="missing X-Discourse-Event header")
+        return _reject(forum_name, 400, "missing X-Discourse-Event header")
     try:
         stored = minimise(event, payload, bot_user)
     except BadPayload as exc:
-        return _answer(400, error=f"{event}: {exc}")
+        return _reject(forum_name, 400, f"{loggable(event)}: {exc}")
     if stored is None:
         return _IGNORED()
-    delivery_id = request.headers.get("X-Discourse-Event-Id", "").strip()[:64] or None
     try:
-        new = store_now(engine, forum_id, delivery_id, stored)  # committed before we answer
+        new = store_now(engine, forum_id, _delivery_id(), stored)  # committed before we answer
     except DATABASE_ERRORS as exc:
-        log_database_error(log, f"discourse/{forum_name}: could not store a {event} event", exc)
+        log_database_error(log, f"discourse/{loggable(forum_name)}: could not store an event", exc)
         return _answer(503, error="could not store the event; retry later")
     return _STORED() if new else _DUPLICATE()
