@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugin.matching import Candidate, MatchResult, greedy_match, match, score_units  # noqa: E402
-from plugin.matching.scoring import SCORE_UNITS  # noqa: E402
+from plugin.domain.matching import Candidate, MatchResult, greedy_match, match, score_units  # noqa: E402
+from plugin.domain.matching.scoring import SCORE_UNITS  # noqa: E402
 
 # ~60 community topics, most popular first (popularity falls off Zipf-like with the rank).
 VOCABULARY = tuple(

@@ -10,7 +10,7 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
-from plugin.db import dispose_engines
+from plugin.storage.db import dispose_engines
 
 
 class _Server(BaseApplication):
@@ -25,7 +25,7 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from plugin.app import create_app
+        from plugin.web.app import create_app
 
         return create_app()
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin import inbox, outbox, secretbox
-from plugin.clock import Clock
 from plugin.config import Config
-from plugin.db import DATABASE_ERRORS, log_database_error, transaction
-from plugin.forums import adapter_factory
-from plugin.models import InboxEvent, OutboxMessage
-from plugin.queue import release_all, worker_name
+from plugin.engine import inbox, outbox
+from plugin.engine.clock import Clock
+from plugin.engine.leases import release_all, worker_name
+from plugin.forums.connections import adapter_factory
+from plugin.storage import secretbox
+from plugin.storage.db import DATABASE_ERRORS, log_database_error, transaction
+from plugin.storage.models import InboxEvent, OutboxMessage
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -34,10 +35,10 @@ class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
     def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
-        import plugin.erasure  # noqa: F401 - registers the erasure handler
-        import plugin.events  # noqa: F401 - registers event handlers and periodic jobs
-        import plugin.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
-        import plugin.zulip.queue  # noqa: F401 - registers the Zulip event-queue poller
+        import plugin.domain.erasure  # noqa: F401 - registers the erasure handler
+        import plugin.domain.handlers  # noqa: F401 - registers event handlers and periodic jobs
+        import plugin.domain.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
+        import plugin.zulip.poller  # noqa: F401 - registers the Zulip event-queue poller
 
         secretbox.configure(config)  # the forums' API keys are decrypted with these keys
         self.config = config

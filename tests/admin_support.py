@@ -8,10 +8,10 @@ import hmac
 import itertools
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from plugin.adapter import ForumGroup
-from plugin.db import transaction
-from plugin.models import Forum, Member, Program, Signup, utcnow
-from plugin.programs import service
+from plugin.domain.programs import service
+from plugin.engine.adapter import ForumGroup
+from plugin.storage.db import transaction
+from plugin.storage.models import Forum, Member, Program, Signup, utcnow
 from tests.helpers import hidden_inputs
 
 CONNECT_SECRET = "connect-secret-for-tests"

@@ -10,10 +10,10 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from plugin import secretbox
 from plugin.config import Config
-from plugin.db import dispose_engines, ensure_schema, get_engine, session_factory
-from plugin.models import Base
+from plugin.storage import secretbox
+from plugin.storage.db import dispose_engines, ensure_schema, get_engine, session_factory
+from plugin.storage.models import Base
 from tests.helpers import add_test_forum
 
 PG_ADMIN_URL = os.environ.get(
@@ -101,7 +101,7 @@ def sessions(config):
 
 @pytest.fixture
 def app(config):
-    from plugin.app import create_app
+    from plugin.web.app import create_app
 
     return create_app(config)
 

@@ -58,8 +58,8 @@ def discourse_request(
 
 def add_test_forum(sessions):
     """Connect a Discourse forum named `forum` whose bot is mentor_bot; the Forum row."""
-    from plugin.db import transaction
-    from plugin.forums import add_forum
+    from plugin.forums.connections import add_forum
+    from plugin.storage.db import transaction
 
     with transaction(sessions) as session:
         return add_forum(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from plugin.models import InboxEvent
+from plugin.storage.models import InboxEvent
 from tests.helpers import SECRET, discourse_request, sign
 
 ZULIP_FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "zulip" / "fixtures"
@@ -19,8 +19,8 @@ ZULIP_URL = "/webhooks/zulip/zulip"
 
 def add_zulip_forum(sessions):
     """A Zulip forum named `zulip` whose outgoing webhook uses the fixtures' token."""
-    from plugin.db import transaction
-    from plugin.forums import add_forum
+    from plugin.forums.connections import add_forum
+    from plugin.storage.db import transaction
 
     with transaction(sessions) as session:
         return add_forum(

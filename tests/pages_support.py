@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 
-from plugin.db import transaction
-from plugin.journey import feedback_token
-from plugin.models import Member, Pair, Program, Signup, utcnow
-from plugin.programs.template_files import load_template, template_to_dict
-from plugin.signups import signup_token
+from plugin.domain.journey import feedback_token
+from plugin.domain.programs.template_files import load_template, template_to_dict
+from plugin.domain.signups import signup_token
+from plugin.storage.db import transaction
+from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
 _user_ids = itertools.count(7000)
 

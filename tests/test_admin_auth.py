@@ -10,12 +10,12 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import update
 
-from plugin.admin import connect
-from plugin.admin.auth import LINK_SALT, consume_nonce, mint_admin_link, new_nonce
-from plugin.app import create_app
-from plugin.db import transaction
-from plugin.forums import add_forum
-from plugin.models import AdminSession, Forum, utcnow
+from plugin.forums.connections import add_forum
+from plugin.storage.db import transaction
+from plugin.storage.models import AdminSession, Forum, utcnow
+from plugin.web.admin import connect
+from plugin.web.admin.auth import LINK_SALT, consume_nonce, mint_admin_link, new_nonce
+from plugin.web.app import create_app
 from tests.admin_support import (
     CONNECT_SECRET,
     connect_answer,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from plugin.app import create_app
-from plugin.db import reading, transaction
-from plugin.models import Forum, Program
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Forum, Program
+from plugin.web.app import create_app
 from tests.admin_support import CONNECT_SECRET, add_signup, make_program
 from tests.fakes.discourse import FakeDiscourse
 from tests.fakes.discourse_connect import ConnectSite

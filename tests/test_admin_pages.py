@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from plugin.admin.health import health
-from plugin.db import reading, transaction
-from plugin.models import Forum, Pair, Program, ProposalItem, Report, Signup, utcnow
-from plugin.pairs import create_pair
-from plugin.proposals import propose
+from plugin.domain.pairs import create_pair
+from plugin.domain.proposals import propose
 from plugin.resources import manifest
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Forum, Pair, Program, ProposalItem, Report, Signup, utcnow
+from plugin.web.admin.health import health
 from tests.admin_support import (
     CONNECT_SECRET,
     add_signup,

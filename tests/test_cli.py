@@ -18,8 +18,8 @@ import pytest
 
 from plugin.cli import run
 from plugin.config import load_config
-from plugin.db import get_engine
-from plugin.programs.template_files import templates_dir
+from plugin.domain.programs.template_files import templates_dir
+from plugin.storage.db import get_engine
 from tests.fakes.discourse import FakeDiscourse
 from tests.helpers import SECRET
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from plugin.adapter import (
+from plugin.discourse.client import DiscourseClient, marker_comment
+from plugin.engine.adapter import (
     BudgetExhausted,
     ForumAuthError,
     ForumError,
@@ -19,7 +20,6 @@ from plugin.adapter import (
     ForumUser,
     SentPost,
 )
-from plugin.discourse.client import DiscourseClient, marker_comment
 from tests.fakes import discourse_shapes as shapes
 from tests.fakes.discourse import INVALID_KEY, FakeDiscourse
 from tests.fakes.discourse_routes import TARGET_USER_NOT_FOUND

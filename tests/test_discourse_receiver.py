@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from plugin.models import InboxEvent
+from plugin.storage.models import InboxEvent
 from tests.helpers import SECRET, discourse_request, fixture, pm_post, sign
 
 URL = "/webhooks/discourse/forum"
@@ -232,8 +232,8 @@ def test_concurrent_duplicates_store_one_row(app, forum, sessions):
 
 
 def test_database_down_answers_503_not_2xx(forum):
-    from plugin.app import create_app
     from plugin.config import Config
+    from plugin.web.app import create_app
 
     down = Config("postgresql+psycopg://postgres@127.0.0.1:1/none", "k", "http://x")
     body, headers = discourse_request("post__post_created")
@@ -247,8 +247,8 @@ def test_healthz_answers_ok(client):
 
 
 def test_healthz_answers_503_when_the_database_is_down():
-    from plugin.app import create_app
     from plugin.config import Config
+    from plugin.web.app import create_app
 
     down = Config("postgresql+psycopg://postgres@127.0.0.1:1/none", "k", "http://x")
     assert create_app(down).test_client().get("/healthz").status_code == 503
@@ -260,8 +260,8 @@ def test_secret_is_the_forums_own(client, forum, sessions):
 
 
 def test_a_changed_webhook_secret_is_used_at_once(client, forum, sessions):
-    from plugin.db import transaction
-    from plugin.models import Forum
+    from plugin.storage.db import transaction
+    from plugin.storage.models import Forum
 
     assert post(client, "ping__ping").status_code == 200  # the old secret is now cached
     with transaction(sessions) as session:
@@ -271,8 +271,8 @@ def test_a_changed_webhook_secret_is_used_at_once(client, forum, sessions):
 
 
 def test_a_forum_added_after_a_404_is_found_at_once(client, sessions):
-    from plugin.db import transaction
-    from plugin.forums import add_forum
+    from plugin.forums.connections import add_forum
+    from plugin.storage.db import transaction
 
     assert post(client, "ping__ping").status_code == 404
     with transaction(sessions) as session:

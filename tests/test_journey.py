@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from plugin.models import Pair
+from plugin.storage.models import Pair
 from tests.helpers import pm_post
 from tests.test_program_flow import (  # noqa: F401 - fixtures
     LINK,
@@ -148,7 +148,7 @@ def test_end_requeues_both_and_the_partner_first(
     assert doc["pairs"][0]["state"] == "ended"
     assert {s["user"]: s["state"] for s in doc["signups"]} == {"sam": "ready", "maya": "ready"}
     with sessions() as session:
-        from plugin.models import Signup
+        from plugin.storage.models import Signup
 
         priority = dict(session.execute(select(Signup.role, Signup.priority)).all())
     assert priority == {"mentor": False, "mentee": True}

@@ -7,7 +7,7 @@ from functools import cache
 
 import pytest
 
-from plugin.matching import (
+from plugin.domain.matching import (
     Candidate,
     MatchResult,
     greedy_match,
@@ -18,7 +18,7 @@ from plugin.matching import (
     solvers,
     tz_gap_minutes,
 )
-from plugin.matching.graph import build_graph
+from plugin.domain.matching.graph import build_graph
 
 REGIMES = ("dense", "sparse")
 VOCAB = ("python", "rust", "careers", "sql", "design", "writing")

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from plugin.clock import Clock
 from plugin.config import Config
-from plugin.db import transaction
-from plugin.models import Forum, OutboxMessage
-from plugin.outbox import enqueue, marker_for
+from plugin.engine.clock import Clock
+from plugin.engine.outbox import enqueue, marker_for
+from plugin.storage.db import transaction
+from plugin.storage.models import Forum, OutboxMessage
 from plugin.worker import Worker
 from tests.fakes.discourse import FakeDiscourse
 
@@ -157,7 +157,7 @@ def test_death_between_the_forums_answer_and_the_commit(
     config, sessions, live_forum, fake, monkeypatch
 ):
     [key] = enqueue_posts(sessions, live_forum.id, 1)
-    import plugin.outbox as outbox
+    import plugin.engine.outbox as outbox
 
     def die(*args, **kwargs):
         raise SystemExit("killed")  # the process dies before recording the answer

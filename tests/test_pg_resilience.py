@@ -17,11 +17,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from plugin.config import Config
-from plugin.db import ensure_schema, get_engine, session_factory, transaction
-from plugin.forums import add_forum
-from plugin.inbox import StoredEvent, store
-from plugin.models import InboxEvent, utcnow
-from plugin.queue import claim
+from plugin.engine.inbox import StoredEvent, store
+from plugin.engine.leases import claim
+from plugin.forums.connections import add_forum
+from plugin.storage.db import ensure_schema, get_engine, session_factory, transaction
+from plugin.storage.models import InboxEvent, utcnow
 from tests.helpers import add_test_forum, discourse_request, pm_post
 from tests.pgcluster import Cluster, Unavailable
 from tests.procs import healthy, mentorship, serving, wait_for
@@ -128,7 +128,7 @@ def test_worker_loop_survives_database_errors_logging_one_line_each(
     config, sessions, monkeypatch, caplog
 ):
     from plugin import worker as module
-    from plugin.clock import Clock
+    from plugin.engine.clock import Clock
 
     worker = module.Worker(config, sessions, Clock())
     forum = add_test_forum(sessions)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from plugin.db import transaction
-from plugin.models import Forum, ForumCall, Member, OutboxMessage, Signup
-from plugin.outbox import enqueue, marker_for
+from plugin.engine.outbox import enqueue, marker_for
+from plugin.storage.db import transaction
+from plugin.storage.models import Forum, ForumCall, Member, OutboxMessage, Signup
 from tests.fakes.discourse import FakeDiscourse
 from tests.helpers import daytime_zone
 from tests.procs import env_for, free_port, wait_for

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from plugin.clock import Clock
-from plugin.db import transaction
-from plugin.models import Base, Forum, Pair
+from plugin.engine.clock import Clock
+from plugin.storage.db import transaction
+from plugin.storage.models import Base, Forum, Pair
 from plugin.worker import Worker
 from tests.fakes.discourse import FakeDiscourse
 from tests.helpers import daytime_zone, discourse_request, pm_post, submit_signup

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from plugin.programs.template_files import (
+from plugin.domain.programs.template_files import (
     BUILTIN,
     ProgramTemplate,
     TemplateError,

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from plugin.adapter import ForumRejected
-from plugin.clock import Clock
-from plugin.db import transaction
-from plugin.inbox import HANDLERS, Registered, process_due
-from plugin.models import Forum, OutboxMessage
-from plugin.payloads import COMMAND_WORDS
+from plugin.engine.adapter import ForumRejected
+from plugin.engine.clock import Clock
+from plugin.engine.inbox import HANDLERS, Registered, process_due
+from plugin.engine.payloads import COMMAND_WORDS
+from plugin.storage.db import transaction
+from plugin.storage.models import Forum, OutboxMessage
 from tests.helpers import SECRET, fixture, pm_post
 from tests.ingest_support import (
     TOKEN,
@@ -235,7 +235,7 @@ def test_command_words_are_the_ones_the_interface_names():
 
 
 def test_chat_acts_only_on_the_shared_command_words():
-    from plugin.chat import parse
+    from plugin.domain.commands import parse
 
     assert parse("!pause 3") == ("pause", "3")
     assert parse("!important stuff") == ("", "")
@@ -257,7 +257,7 @@ def test_failed_event_payload_is_cleared(client, forum, sessions, monkeypatch):
 
 
 def test_failed_call_payload_is_cleared(forum, sessions, monkeypatch):
-    from plugin.outbox import KINDS, Kind, deliver_due, enqueue
+    from plugin.engine.outbox import KINDS, Kind, deliver_due, enqueue
 
     def refused(ctx, payload, marker):
         raise ForumRejected("422: the forum refused it")
@@ -338,9 +338,9 @@ def test_migration_0008_upgrades_a_0005_database_with_events(tmp_path):
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from plugin import secretbox
     from plugin.config import Config
-    from plugin.db import MIGRATIONS, get_engine
+    from plugin.storage import secretbox
+    from plugin.storage.db import MIGRATIONS, get_engine
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     # Migration 0007 seals the forum's secrets on the way up: it needs the keyring.
@@ -387,7 +387,7 @@ NEW_SECRET = "a-brand-new-secret-456"
 
 
 def _rotate(sessions, forum_id: int, new: str, at: datetime) -> None:
-    from plugin.forums import set_webhook_secret
+    from plugin.forums.connections import set_webhook_secret
 
     with transaction(sessions) as session:
         set_webhook_secret(session.get(Forum, forum_id), new, at)
@@ -438,7 +438,7 @@ def test_saving_the_same_secret_again_keeps_the_overlap(sessions, forum):
 
 
 def test_admin_settings_save_keeps_the_previous_secret_valid(sessions, forum):
-    from plugin.admin.settings import apply
+    from plugin.web.admin.settings import apply
 
     with transaction(sessions) as session:
         row = session.get(Forum, forum.id)

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from plugin.admin import auth
-from plugin.app import create_app
-from plugin.models import AdminNonce, Feedback, Signup, utcnow
+from plugin.storage.models import AdminNonce, Feedback, Signup, utcnow
+from plugin.web.admin import auth
+from plugin.web.app import create_app
 from tests.admin_support import make_program, set_connect_secret, sign_in
 from tests.helpers import hidden_inputs
 from tests.pages_support import feedback_path, signup_path
@@ -295,7 +295,7 @@ def test_signup_token_never_logged(client, app, sessions, signup_link, caplog, c
     for changes in (*(c for c, _ in HOSTILE_SIGNUP_VALUES.values()), {}):
         assert client.post(signup_link, data={**form, **changes}).status_code < 500
     # Even a bug's error log names the route, not the URL that holds the personal link.
-    monkeypatch.setattr("plugin.signup_pages.save_profile", _raise)
+    monkeypatch.setattr("plugin.web.signup_pages.save_profile", _raise)
     assert client.post(signup_link, data=form).status_code == 500
     assert "Exception on /signup/<token> [POST]" in caplog.text
     logged = caplog.text + "".join(capsys.readouterr())
@@ -350,12 +350,12 @@ def test_an_ipv6_client_is_counted_by_its_slash_64(client, connect_forum):
 
 def test_expired_nonces_are_pruned(client, sessions, connect_forum, monkeypatch):
     start = utcnow()
-    monkeypatch.setattr("plugin.admin.views.utcnow", lambda: start)
+    monkeypatch.setattr("plugin.web.admin.views.utcnow", lambda: start)
     for _ in range(auth.NONCES_PER_CLIENT):
         assert start_from(client, "203.0.113.7").status_code == 302
     assert start_from(client, "203.0.113.7").status_code == 429
     later = start + auth.NONCE_TTL + timedelta(seconds=1)
-    monkeypatch.setattr("plugin.admin.views.utcnow", lambda: later)
+    monkeypatch.setattr("plugin.web.admin.views.utcnow", lambda: later)
     assert start_from(client, "203.0.113.7").status_code == 302
     assert len(open_nonces(sessions)) == 1  # the expired ones are gone, not just ignored
 

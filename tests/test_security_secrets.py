@@ -18,12 +18,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, select, text
 
-from plugin import secretbox
-from plugin.app import create_app
 from plugin.cli import run
-from plugin.db import MIGRATIONS, get_engine, session_factory, transaction, upgrade
-from plugin.forums import add_forum
-from plugin.models import Forum
+from plugin.forums.connections import add_forum
+from plugin.storage import secretbox
+from plugin.storage.db import MIGRATIONS, get_engine, session_factory, transaction, upgrade
+from plugin.storage.models import Forum
+from plugin.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
 from tests.helpers import discourse_request
 

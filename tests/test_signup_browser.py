@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from plugin.app import create_app
-from plugin.db import transaction
-from plugin.models import Member, Program, Signup
-from plugin.programs.template_files import load_template, template_to_dict
-from plugin.signups import signup_token
+from plugin.domain.programs.template_files import load_template, template_to_dict
+from plugin.domain.signups import signup_token
+from plugin.storage.db import transaction
+from plugin.storage.models import Member, Program, Signup
+from plugin.web.app import create_app
 from tests.fakes.server import served
 from tests.test_admin_browser import By, WebDriverWait, browser  # noqa: F401 - the fixture
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plugin.models import Feedback, Signup
-from plugin.signups import valid_timezone
+from plugin.domain.signups import valid_timezone
+from plugin.storage.models import Feedback, Signup
 from tests.helpers import hidden_inputs
 from tests.pages_support import feedback_path, signup_path
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from plugin.adapter import (
+from plugin.engine.adapter import (
     BudgetExhausted,
     ForumAuthError,
     ForumGroup,

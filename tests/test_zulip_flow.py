@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from plugin.clock import Clock
-from plugin.models import Base, Pair
+from plugin.engine.clock import Clock
+from plugin.storage.models import Base, Pair
 from plugin.worker import Worker
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from plugin.adapter import ForumUser
-from plugin.clock import Clock
-from plugin.db import transaction
-from plugin.forums import adapter_factory, add_forum
-from plugin.models import Forum, InboxEvent, ZulipQueue
-from plugin.signups import upsert_member
-from plugin.zulip.queue import listen, poll_zulip
+from plugin.domain.signups import upsert_member
+from plugin.engine.adapter import ForumUser
+from plugin.engine.clock import Clock
+from plugin.forums.connections import adapter_factory, add_forum
+from plugin.storage.db import transaction
+from plugin.storage.models import Forum, InboxEvent, ZulipQueue
+from plugin.zulip.poller import listen, poll_zulip
 from tests.fakes.zulip import FakeZulip
 
 BOT = "mentor-bot@zulip.example.com"

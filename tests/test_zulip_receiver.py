@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from plugin.db import transaction
-from plugin.forums import add_forum
-from plugin.models import InboxEvent
+from plugin.forums.connections import add_forum
+from plugin.storage.db import transaction
+from plugin.storage.models import InboxEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "zulip" / "fixtures"
 TOKEN = "xvOzfurIutdRRVLzpXrIIHXJvNfaJLJ0"  # the fixtures' token
@@ -242,8 +242,8 @@ def test_a_body_over_one_mib_is_413_and_nothing_stored(client, zforum, sessions)
 
 
 def test_database_down_answers_503_with_json(zforum):
-    from plugin.app import create_app
     from plugin.config import Config
+    from plugin.web.app import create_app
 
     down = Config("postgresql+psycopg://postgres@127.0.0.1:1/none", "k", "http://x")
     response = create_app(down).test_client().post(URL, json=group_dm())

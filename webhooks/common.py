@@ -6,8 +6,8 @@ import logging
 import os
 from datetime import datetime, timedelta
 
-from plugin.forums import NAME
-from plugin.models import utcnow
+from plugin.forums.connections import NAME
+from plugin.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 OVERLAP_ENV = "MENTORSHIP_SECRET_OVERLAP_SECONDS"

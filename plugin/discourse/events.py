@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugin.inbox import StoredEvent
-from plugin.payloads import (
+from plugin.engine.inbox import StoredEvent
+from plugin.engine.payloads import (
     MAX_INT32,
     MAX_INT64,
     command_text,

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from plugin.adapter import (
+from plugin.engine.adapter import (
     ForumAuthError,
     ForumError,
     ForumGroup,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from plugin.inbox import StoredEvent
-from plugin.payloads import (
+from plugin.engine.inbox import StoredEvent
+from plugin.engine.payloads import (
     MAX_INT32,
     MAX_INT64,
     BadPayload,

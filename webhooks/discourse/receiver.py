@@ -19,11 +19,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from plugin.db import DATABASE_ERRORS, log_database_error
 from plugin.discourse.events import minimise
-from plugin.inbox import store_now
-from plugin.models import Forum
-from plugin.payloads import BadPayload
+from plugin.engine.inbox import store_now
+from plugin.engine.payloads import BadPayload
+from plugin.storage.db import DATABASE_ERRORS, log_database_error
+from plugin.storage.models import Forum
 from webhooks.common import known_name, loggable, previous_secret, rejected
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")

@@ -19,10 +19,10 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from plugin.db import DATABASE_ERRORS, log_database_error, reading, transaction
-from plugin.inbox import store
-from plugin.models import Forum
-from plugin.payloads import BadPayload
+from plugin.engine.inbox import store
+from plugin.engine.payloads import BadPayload
+from plugin.storage.db import DATABASE_ERRORS, log_database_error, reading, transaction
+from plugin.storage.models import Forum
 from plugin.zulip.events import outgoing
 from webhooks.common import known_name, loggable, previous_secret, rejected
 

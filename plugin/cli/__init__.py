@@ -1,0 +1,243 @@
+"""The `mentorship` command (INTERFACE.md): one-line errors, exit 2 for bad input, 1 else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.config import Config, ConfigError, load_config
+from plugin.engine.adapter import ForumError, ForumUnavailable
+from plugin.engine.clock import Clock, parse_instant
+from plugin.forums.connections import InputError, add_forum, describe
+from plugin.storage import secretbox
+from plugin.storage.db import (
+    ensure_schema,
+    get_engine,
+    scrub_old_versions,
+    session_factory,
+    transaction,
+    upgrade,
+)
+from plugin.storage.models import Base, Forum
+from plugin.storage.secretbox import SecretError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line (exit 2) like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("mentorship").strip()
+        raise InputError(f"{where}: {message}" if where else message)
+
+
+@dataclass
+class Env:
+    """What a command runs with."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
+
+Handler = Callable[[argparse.Namespace, Env], tuple[Any, str]]  # (JSON document, text)
+
+
+def _env(migrate: bool = True) -> Env:
+    config = load_config()
+    secretbox.configure(config)  # before migrating: 0007 encrypts plain-text secrets
+    engine = get_engine(config.database_url)
+    if migrate:
+        ensure_schema(engine)
+    return Env(config, session_factory(engine))
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args, env: Env):
+    upgrade(get_engine(env.config.database_url))
+    return {"status": "ok"}, "database is up to date"
+
+
+def cmd_db_rotate_secrets(args, env: Env):
+    # One transaction: a value no key opens leaves every value as it was.
+    engine = get_engine(env.config.database_url)
+    tables = secretbox.encrypted_columns(Base.metadata)
+    with engine.begin() as connection:
+        rotated = sum(secretbox.reseal_table(connection, t, columns) for t, columns in tables)
+    # Values sealed under the old key must not linger in the WAL or as dead row versions.
+    scrub_old_versions(engine, [t for t, _ in tables])
+    return {"status": "ok", "rotated": rotated}, (
+        f"{rotated} stored secrets re-encrypted under the current MENTORSHIP_SECRET_KEY"
+    )
+
+
+def cmd_forum_add(args, env: Env):
+    if args.kind == "discourse":
+        missing = [f for f in ("api_username", "webhook_secret") if not getattr(args, f)]
+        bot, secret = args.api_username, args.webhook_secret
+    else:
+        missing = [f for f in ("bot_email", "webhook_token") if not getattr(args, f)]
+        bot, secret = args.bot_email, args.webhook_token
+    if missing:
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        raise InputError(f"forum add --kind {args.kind} needs {flags}")
+    try:
+        with transaction(env.sessions) as session:
+            forum = add_forum(
+                session,
+                kind=args.kind,
+                name=args.name,
+                url=args.url,
+                api_key=args.api_key,
+                bot_user=bot,
+                webhook_secret=secret,
+                connect_secret=args.connect_secret,
+                request_budget=args.request_budget,
+            )
+            doc = describe(env.config.base_url, forum)
+    except IntegrityError:  # another `forum add` with this name won the race
+        raise InputError(f"a forum named {args.name!r} already exists") from None
+    return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
+
+
+def cmd_forum_list(args, env: Env):
+    with env.sessions() as session:
+        forums = session.execute(select(Forum).order_by(Forum.name)).scalars().all()
+        docs = [describe(env.config.base_url, f) for f in forums]
+    text = "\n".join(f"{d['name']}\t{d['kind']}\t{d['url']}\t{d['webhook_url']}" for d in docs)
+    return {"forums": docs}, text or "no forums yet"
+
+
+def cmd_worker(args, env: Env):
+    from plugin.worker import Worker
+
+    if args.now and not args.once:
+        raise InputError("--now only goes with --once")
+    clock = Clock(parse_instant(args.now) if args.now else None)
+    worker = Worker(env.config, env.sessions, clock)
+    if args.once:
+        worker.run_once()
+        return {"status": "ok"}, "nothing more is due"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    worker.run_forever()
+    return {"status": "stopped"}, "worker stopped"
+
+
+def cmd_serve(args, env: Env):
+    from plugin.serve import serve
+
+    serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
+    return {"status": "stopped"}, "stopped"
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def _leaf(sub, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _instant(text: str) -> str:
+    try:
+        parse_instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from None
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = _Parser(prog="mentorship", description="Guided mentorship on your forum.")
+    top = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    db = top.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
+    _leaf(db, "upgrade", cmd_db_upgrade, "create or migrate the schema")
+    _leaf(
+        db,
+        "rotate-secrets",
+        cmd_db_rotate_secrets,
+        "re-encrypt every stored secret under the current MENTORSHIP_SECRET_KEY",
+    )
+
+    p = _leaf(top, "serve", cmd_serve, "serve HTTP and run the background worker")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-worker", action="store_true", help="HTTP only; run workers elsewhere")
+    p.add_argument("--workers", type=int, default=None, help="HTTP processes (default: cores)")
+
+    p = _leaf(top, "worker", cmd_worker, "process events, schedules and forum calls")
+    p.add_argument("--once", action="store_true", help="work until nothing is due, then exit")
+    p.add_argument("--now", type=_instant, help="with --once: the logical time (ISO-8601)")
+
+    forum = top.add_parser("forum", help="connected forums").add_subparsers(
+        dest="sub", required=True
+    )
+    p = _leaf(forum, "add", cmd_forum_add, "connect a forum")
+    p.add_argument("--kind", required=True, choices=("discourse", "zulip"))
+    p.add_argument("--name", required=True)
+    p.add_argument("--url", required=True)
+    p.add_argument("--api-key", required=True)
+    p.add_argument("--api-username", help="Discourse: the bot's username")
+    p.add_argument("--webhook-secret", help="Discourse: the webhooks' secret")
+    p.add_argument("--connect-secret", help="Discourse: DiscourseConnect provider secret")
+    p.add_argument("--bot-email", help="Zulip: the bot's email")
+    p.add_argument("--webhook-token", help="Zulip: the outgoing webhook's token")
+    p.add_argument("--request-budget", type=int, help="API calls per minute (default: manifest)")
+    _leaf(forum, "list", cmd_forum_list, "list connected forums")
+
+    from plugin.cli import programs as commands  # program, pair, match, status
+
+    commands.register(top, _leaf)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    """Parse, run, print; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        env = _env(migrate=args.handler is not cmd_db_upgrade)
+        doc, text = args.handler(args, env)
+    except (InputError, ConfigError) as exc:
+        return _fail(str(exc), 2)
+    except ForumUnavailable as exc:
+        return _fail(f"the forum did not answer: {exc}", 1)
+    except ForumError as exc:
+        return _fail(f"the forum refused: {exc}", 1)
+    except SecretError as exc:
+        return _fail(str(exc), 1)
+    except SQLAlchemyError as exc:
+        if isinstance(getattr(exc, "orig", None), SecretError):  # raised while binding
+            return _fail(str(exc.orig), 1)
+        return _fail(f"database error: {str(exc).splitlines()[0]}", 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 1)
+    except Exception as exc:  # noqa: BLE001 - never a traceback, always one line
+        return _fail(f"{type(exc).__name__}: {exc}", 1)
+    if args.json:
+        print(json.dumps(doc, default=str))
+    elif text:
+        print(text)
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print("mentorship: error: " + " ".join(message.split()), file=sys.stderr)
+    return code
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run(sys.argv[1:]))
+

@@ -1,0 +1,174 @@
+"""Commands that manage programs, pairs and matching (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from plugin.domain.programs import service
+from plugin.engine.clock import Clock
+from plugin.forums.connections import adapter_factory, get_forum
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Member, Pair, Signup, utcnow
+
+
+def _program_doc(program) -> dict:
+    return service.describe(program)
+
+
+def cmd_program_create(args, env):
+    admins = [a.strip() for a in (args.admins or "").split(",") if a.strip()] or None
+    service.check_inputs(args.template, args.cadence_days)
+    with reading(env.sessions) as session:
+        forum = get_forum(session, args.forum)
+    adapter = adapter_factory(env.sessions, Clock(), wait=True)(forum.id)
+    # The forum is asked first, outside any write transaction (see plugin.storage.db.reading).
+    resolved = service.resolve(
+        adapter,
+        group=args.group,
+        mentor_group=args.mentor_group,
+        mentee_group=args.mentee_group,
+        admins=admins,
+    )
+    with transaction(env.sessions) as session:
+        program = service.create_program(
+            session,
+            forum,
+            resolved,
+            template=args.template,
+            title=args.title,
+            cadence_days=args.cadence_days,
+        )
+        doc = _program_doc(program)
+    short = {k: doc[k] for k in ("id", "title", "steps", "state")}
+    return short | doc, f"program {doc['id']} created as a draft: {doc['title']}"
+
+
+def _set_state(state: str):
+    def cmd(args, env):
+        with transaction(env.sessions) as session:
+            program = service.set_state(session, service.get_program(session, args.id), state)
+            doc = _program_doc(program)
+        return doc, f"program {doc['id']} is {doc['state']}"
+
+    return cmd
+
+
+def cmd_program_list(args, env):
+    with reading(env.sessions) as session:
+        docs = [
+            {"id": p.id, "title": p.title, "state": p.state} for p in service.list_programs(session)
+        ]
+    text = "\n".join(f"{d['id']}\t{d['state']}\t{d['title']}" for d in docs)
+    return {"programs": docs}, text or "no programs yet"
+
+
+def cmd_pair(args, env):
+    from plugin.domain.pairs import describe, pair_by_usernames
+
+    with transaction(env.sessions) as session:
+        program = service.get_program(session, args.program)
+        pair = pair_by_usernames(session, program, args.mentor, args.mentee, utcnow())
+        doc = describe(session, pair)
+    return doc, f"paired {doc['mentor']} with {doc['mentee']} (pair {doc['id']})"
+
+
+def cmd_match(args, env):
+    from plugin.domain.proposals import apply_proposals, propose
+
+    with transaction(env.sessions) as session:
+        program = service.get_program(session, args.program)
+        result = propose(session, program)
+        if args.apply:
+            apply_proposals(session, program, result, utcnow())
+    text = "\n".join(f"{p['mentor']} + {p['mentee']}  {p['score']}" for p in result["pairs"])
+    return result, text or "nobody can be paired right now"
+
+
+def cmd_status(args, env):
+    from plugin.domain.pairs import describe
+
+    with reading(env.sessions) as session:
+        program = service.get_program(session, args.program)
+        signups = session.execute(
+            select(Signup, Member)
+            .join(Member, Signup.member_id == Member.id)
+            .where(Signup.program_id == program.id)
+            .order_by(Signup.id)
+        ).all()
+        pairs = (
+            session.execute(select(Pair).where(Pair.program_id == program.id).order_by(Pair.id))
+            .scalars()
+            .all()
+        )
+        doc = {
+            "program": _program_doc(program),
+            "signups": [
+                {
+                    "user": m.username,
+                    "role": s.role,
+                    "state": s.state,
+                    "topics": s.topics,
+                    "timezone": s.timezone,
+                    "capacity": s.capacity if s.role == "mentor" else None,
+                    "age_confirmed": s.age_confirmed,
+                }
+                for s, m in signups
+            ],
+            "pairs": [describe(session, p) for p in pairs],
+            "reports": _report_count(session, program.id),
+        }
+    lines = [f"{doc['program']['title']} ({doc['program']['state']})"]
+    lines += [f"  {s['role']:6} {s['user']}: {s['state']}" for s in doc["signups"]]
+    lines += [
+        f"  pair {p['id']}: {p['mentor']} + {p['mentee']}, {p['state']}, step {p['step']}"
+        for p in doc["pairs"]
+    ]
+    return doc, "\n".join(lines)
+
+
+def _report_count(session, program_id: int) -> int:
+    try:
+        from plugin.storage.models import Report
+    except ImportError:
+        return 0
+    return session.execute(
+        select(func.count()).select_from(Report).where(Report.program_id == program_id)
+    ).scalar_one()
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
+
+
+def register(top, leaf) -> None:
+    """Add program, pair, match and status to the parser."""
+    program = top.add_parser("program", help="mentorship programs").add_subparsers(
+        dest="sub", required=True
+    )
+    p = leaf(program, "create", cmd_program_create, "create a program from a template")
+    p.add_argument("--forum", required=True)
+    p.add_argument("--group", required=True)
+    p.add_argument("--template", required=True)
+    p.add_argument("--mentor-group", required=True)
+    p.add_argument("--mentee-group", required=True)
+    p.add_argument("--title")
+    p.add_argument("--cadence-days", type=float, default=7.0)
+    p.add_argument("--admins", help="usernames, comma-separated")
+    for name, state in (("open", "open"), ("close", "closed")):
+        p = leaf(program, name, _set_state(state), f"{name} a program")
+        p.add_argument("id", type=_positive_int)
+    leaf(program, "list", cmd_program_list, "list programs")
+
+    p = leaf(top, "pair", cmd_pair, "pair a ready mentor and mentee")
+    p.add_argument("--program", required=True, type=_positive_int)
+    p.add_argument("--mentor", required=True)
+    p.add_argument("--mentee", required=True)
+
+    p = leaf(top, "match", cmd_match, "propose (and with --apply, create) pairings")
+    p.add_argument("--program", required=True, type=_positive_int)
+    p.add_argument("--apply", action="store_true")
+
+    p = leaf(top, "status", cmd_status, "a program's sign-ups and pairs")
+    p.add_argument("--program", required=True, type=_positive_int)

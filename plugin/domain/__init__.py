@@ -1,0 +1,1 @@
+"""The mentorship domain: programs, sign-ups, matching, pairs, the journey, commands, erasure."""

@@ -1,0 +1,208 @@
+"""Commands members send: in a pair's thread, or in a private message to the bot."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import or_, select
+
+from plugin.domain import journey
+from plugin.domain.messages import render
+from plugin.domain.pairs import members_of, mention_of, post_to_pair
+from plugin.engine.inbox import HandlerContext
+from plugin.engine.outbox import enqueue
+from plugin.engine.payloads import COMMAND_WORDS
+from plugin.storage.models import Member, Pair, Program, Report, Signup
+
+WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
+PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
+MAX_REPORT = 2000
+
+
+def parse(text: str) -> tuple[str, str]:
+    """('pause', '3') from '!pause 3'; ('', '') when it starts with no command word."""
+    match = WORD.match(text)
+    if match is None or match.group(1).lower() not in COMMAND_WORDS:
+        return "", ""  # the receivers keep only these words' text: the same set, one place
+    return match.group(1).lower(), match.group(2).strip()
+
+
+def reply(ctx: HandlerContext, thread: str, key: str, text: str) -> None:
+    """Answer in the thread the command came from (once per command post)."""
+    enqueue(
+        ctx.session,
+        forum_id=ctx.forum.id,
+        key=f"reply:{ctx.forum.id}:{thread}:{key}",
+        kind="post",
+        payload={"thread": thread, "text": text},
+        ordering_key=f"thread:{thread}",
+    )
+
+
+def active_pairs_of(ctx: HandlerContext, member: Member) -> list[Pair]:
+    """The member's running pairings, in any program of this forum."""
+    signups = select(Signup.id).where(Signup.member_id == member.id)
+    return list(
+        ctx.session.execute(
+            select(Pair)
+            .where(
+                or_(Pair.mentor_id.in_(signups), Pair.mentee_id.in_(signups)),
+                Pair.state.in_(("active", "paused")),
+            )
+            .order_by(Pair.id)
+        ).scalars()
+    )
+
+
+def handle_command(
+    ctx: HandlerContext, member: Member, pair: Pair | None, thread: str, text: str, post_id: str
+) -> None:
+    """Run a member's command; commands from anyone outside the pair are ignored."""
+    from plugin.domain.handlers import send_fresh_links
+
+    word, rest = parse(text)
+    if pair is not None:
+        if member.id in {m.id for m in members_of(ctx.session, pair)}:
+            run_pair_command(ctx, member, pair, thread, word, rest, post_id)
+        return
+    # A private message to the bot.
+    if word == "signup":
+        if not send_fresh_links(ctx, member, thread):
+            reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+    elif word == "admin":
+        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member))
+    elif word in PAIR_COMMANDS and word != "help":
+        pairs = active_pairs_of(ctx, member)
+        if len(pairs) == 1:
+            run_pair_command(ctx, member, pairs[0], thread, word, rest, post_id)
+        elif pairs:
+            reply(ctx, thread, f"several:{post_id}", render("several_pairs").text)
+        else:
+            reply(ctx, thread, f"nopair:{post_id}", render("no_pair").text)
+    else:
+        reply(ctx, thread, f"help:{post_id}", render("help").text)
+
+
+def _admin_answer(ctx: HandlerContext, member: Member) -> str:
+    """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
+    from plugin.web.admin.auth import may_enter, mint_admin_link
+
+    config = ctx.settings
+    if ctx.forum.kind != "zulip":
+        return render(
+            "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
+        ).text
+    forum_admin = member.username in (ctx.prefetched or {}).get("forum_admins", [])
+    if not may_enter(ctx.session, ctx.forum.id, member.username, forum_admin):
+        return render("admin_refused").text
+    link = mint_admin_link(config, ctx.forum, member.username, is_forum_admin=forum_admin)
+    return render("admin_link", link=link).text
+
+
+def run_pair_command(
+    ctx: HandlerContext, member: Member, pair: Pair, thread: str, word: str, rest: str, post_id: str
+) -> None:
+    """A command that acts on one pair; answers go where the command was sent."""
+    session, now = ctx.session, ctx.clock.now()
+    program = session.get(Program, pair.program_id)
+    key = f"cmd:{post_id}"
+
+    def respond(text: str) -> None:
+        if thread == pair.thread:
+            post_to_pair(session, pair, key, text)
+        else:
+            reply(ctx, thread, key, text)
+
+    if word == "report":
+        _report(ctx, member, pair, program, rest, key)
+        return
+    if pair.state not in ("active", "paused") and word != "help":
+        respond(render("already_ended").text)
+        return
+    if word == "done":
+        pair.steps_done = max(pair.steps_done, pair.step_posted)
+        respond(
+            render("done", step=pair.step_posted, next=journey.next_step_text(pair, program)).text
+        )
+    elif word == "pause":
+        journey.pause(session, pair, program, now, _weeks(rest), key)
+    elif word == "resume":
+        if pair.state == "paused":
+            journey.resume(session, pair, program, now, key)
+        else:
+            respond(render("resume", next=journey.next_step_text(pair, program)).text)
+    elif word == "end":
+        journey.end(session, pair, now, by=member, reason="ended", key=key)
+    elif word == "block":
+        journey.end(session, pair, now, by=member, reason="blocked", key=key)
+        session.add(
+            Report(
+                program_id=program.id,
+                pair_id=pair.id,
+                reporter_id=member.id,
+                kind="block",
+                text=None,
+                state="open",
+            )
+        )
+        journey.tell_admins(
+            session,
+            program,
+            f"block:{pair.id}",
+            render(
+                "block_admins",
+                program=program.title,
+                blocker=mention_of(session, member),
+                pair=journey.pair_label(session, pair),
+            ),
+        )
+    else:  # help, and anything we do not know
+        respond(render("help").text)
+
+
+def _weeks(text: str) -> float:
+    try:
+        weeks = float(text.split()[0]) if text.strip() else journey.DEFAULT_PAUSE_WEEKS
+    except ValueError:
+        weeks = journey.DEFAULT_PAUSE_WEEKS
+    return min(max(weeks, 1 / 7), journey.MAX_PAUSE_WEEKS)
+
+
+def _report(
+    ctx: HandlerContext, member: Member, pair: Pair, program: Program, text: str, key: str
+) -> None:
+    """The report goes to the admins; the reporter is told privately; the partner, never."""
+    if not text:
+        journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty"))
+        return
+    text = text[:MAX_REPORT]
+    ctx.session.add(
+        Report(
+            program_id=program.id,
+            pair_id=pair.id,
+            reporter_id=member.id,
+            kind="report",
+            text=text,
+            state="open",
+        )
+    )
+    quoted = "\n> ".join(text.splitlines())
+    journey.tell_admins(
+        ctx.session,
+        program,
+        f"report:{key}",
+        render(
+            "report_admins",
+            program=program.title,
+            reporter=mention_of(ctx.session, member),
+            pair=journey.pair_label(ctx.session, pair),
+            text=quoted,
+        ),
+    )
+    journey.tell_member(
+        ctx.session,
+        ctx.forum.id,
+        member,
+        f"report-ack:{key}",
+        render("report_ack", program=program.title),
+    )

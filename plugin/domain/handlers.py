@@ -1,0 +1,197 @@
+"""What the worker does with each stored event (the inbox's handlers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from plugin.domain.pairs import members_of, pair_for_thread, record_activity
+from plugin.domain.signups import (
+    member_by_user_id,
+    programs_for_group,
+    send_link,
+    sign_up,
+    upsert_member,
+    withdraw,
+)
+from plugin.engine.clock import parse_instant
+from plugin.engine.inbox import HandlerContext, handles
+from plugin.storage.db import transaction
+from plugin.storage.models import Member, Program, Signup
+from plugin.worker import PERIODIC
+
+RECONCILE_EVERY_HOURS = 6
+
+
+def _settings(ctx: HandlerContext) -> tuple[str, str]:
+    return ctx.settings.secret_key, ctx.settings.base_url
+
+
+def _prefetch_joiner(ctx: HandlerContext, ev: dict):
+    # Only look the user up (an API call) when the group belongs to an open program.
+    open_roles = [
+        (p.id, r)
+        for p, r in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"])
+        if p.state == "open"
+    ]
+    return ctx.adapter.get_user_by_id(ev["user_id"]) if open_roles else None
+
+
+@handles("user_added_to_group", prefetch=_prefetch_joiner)
+def on_member_added(ctx: HandlerContext, ev: dict) -> None:
+    """Joining a mentor or mentee group signs the member up and sends their link."""
+    if ctx.prefetched is None:
+        return
+    member = upsert_member(ctx.session, ctx.forum.id, ctx.prefetched)
+    secret, base_url = _settings(ctx)
+    for program, role in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"]):
+        sign_up(
+            ctx.session,
+            program,
+            member,
+            role,
+            secret=secret,
+            base_url=base_url,
+            now=ctx.clock.now(),
+        )
+
+
+@handles("user_removed_from_group")
+def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
+    """Leaving the group withdraws the sign-up (and ends a running pairing)."""
+    member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
+    if member is None:
+        return
+    for program, role in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"]):
+        signup = ctx.session.execute(
+            select(Signup).where(
+                Signup.program_id == program.id, Signup.member_id == member.id, Signup.role == role
+            )
+        ).scalar_one_or_none()
+        if signup is not None:
+            withdraw(ctx.session, signup, ctx.clock.now())
+
+
+def _prefetch_post(ctx: HandlerContext, ev: dict):
+    # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
+    from plugin.domain.commands import parse
+
+    if parse(ev.get("command") or "")[0] != "admin":
+        return None
+    # An admin has usually never signed up: we may not know them yet.
+    found = {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
+    if ctx.forum.kind == "zulip":
+        found["forum_admins"] = [u.username for u in ctx.adapter.list_admins()]
+    return found
+
+
+@handles("post_created", prefetch=_prefetch_post)
+def on_post(ctx: HandlerContext, ev: dict) -> None:
+    """Activity in a pair's thread; commands there or in a message to the bot."""
+    from plugin.domain.commands import handle_command
+
+    thread = str(ev["topic_id"])
+    member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
+    if member is None and ctx.prefetched and ctx.prefetched.get("user"):
+        member = upsert_member(ctx.session, ctx.forum.id, ctx.prefetched["user"])
+    pair = pair_for_thread(ctx.session, ctx.forum.id, thread)
+    if (
+        pair is not None
+        and member is not None
+        and member.id in {m.id for m in members_of(ctx.session, pair)}
+    ):
+        record_activity(
+            ctx.session, pair, member, str(ev["post_id"]), parse_instant(ev["created_at"])
+        )
+    if ev.get("command") and member is not None:
+        handle_command(ctx, member, pair, thread, ev["command"], str(ev["post_id"]))
+
+
+def reconcile(factory, adapter_for, clock, config) -> int:
+    """Periodic job: sign up whoever is in the groups, withdraw whoever left.
+
+    Catches members who joined before a program opened and any webhook the forum
+    dropped (Discourse does not retry by default).
+    """
+    now = clock.now()
+    done = 0
+    with transaction(factory) as session:
+        stale = now.timestamp() - RECONCILE_EVERY_HOURS * 3600
+        programs = [
+            p
+            for p in session.execute(select(Program).where(Program.state == "open")).scalars()
+            if p.reconciled_at is None or p.reconciled_at.timestamp() <= stale
+        ]
+        for p in programs:
+            p.reconciled_at = now  # claim it: another worker skips it meanwhile
+    for program in programs:
+        try:
+            _reconcile_program(factory, adapter_for(program.forum_id), program, now, config)
+            done += 1
+        except Exception:
+            with transaction(factory) as session:  # try again on the next pass
+                session.get(Program, program.id).reconciled_at = None
+            raise
+    return done
+
+
+def _reconcile_program(factory, adapter, program: Program, now: datetime, config) -> None:
+    listed = {
+        role: list(adapter.group_members(name))
+        for role, name in (
+            ("mentor", program.mentor_group_name),
+            ("mentee", program.mentee_group_name),
+        )
+    }
+    with transaction(factory) as session:
+        program = session.get(Program, program.id)
+        for role, users in listed.items():
+            present = set()
+            for user in users:
+                member = upsert_member(session, program.forum_id, user)
+                present.add(member.id)
+                sign_up(
+                    session,
+                    program,
+                    member,
+                    role,
+                    secret=config.secret_key,
+                    base_url=config.base_url,
+                    now=now,
+                )
+            gone = session.execute(
+                select(Signup).where(
+                    Signup.program_id == program.id,
+                    Signup.role == role,
+                    Signup.state != "withdrawn",
+                    Signup.member_id.not_in(present or {-1}),
+                )
+            ).scalars()
+            for signup in gone:
+                withdraw(session, signup, now)
+
+
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
+    secret, base_url = _settings(ctx)
+    signups = ctx.session.execute(
+        select(Signup, Program)
+        .join(Program, Signup.program_id == Program.id)
+        .where(Signup.member_id == member.id, Signup.state != "withdrawn", Program.state == "open")
+    ).all()
+    for signup, program in signups:
+        send_link(
+            ctx.session,
+            signup,
+            program,
+            member,
+            secret=secret,
+            base_url=base_url,
+            template="signup_fresh",
+            thread=thread,
+        )
+    return bool(signups)
+
+
+PERIODIC.append(reconcile)

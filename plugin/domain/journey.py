@@ -1,0 +1,239 @@
+"""A pair's journey after pairing: pause and resume, ending, blocking, nudges, completion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.domain.messages import Message, render
+from plugin.domain.pairs import (
+    back_to_waiting,
+    cadence,
+    members_of,
+    mention_of,
+    post_to_pair,
+    step_due,
+)
+from plugin.domain.programs.service import admins, steps
+from plugin.engine.outbox import enqueue
+from plugin.storage.models import Member, Pair, Program, Signup
+
+FEEDBACK_SALT = "mentorship.feedback"
+FEEDBACK_DAYS = 30
+DEFAULT_PAUSE_WEEKS = 2
+MAX_PAUSE_WEEKS = 12
+NUDGE_VARIANTS = 4
+SILENT_CADENCES = 3
+
+
+def when(at: datetime) -> str:
+    """A date members read: 'on Mon 7 Dec (UTC)'."""
+    return f"on {at:%a} {at.day} {at:%b} ({at:%H:%M} UTC)"
+
+
+def next_step_text(pair: Pair, program: Program) -> str:
+    """What comes next, in one sentence."""
+    total = len(steps(program))
+    if pair.step_scheduled >= total:
+        return (
+            "That was the last step; the program closes "
+            + when(step_due(pair, program, total + 1))
+            + "."
+        )
+    upcoming = pair.step_scheduled + 1
+    return f"Step {upcoming} comes {when(step_due(pair, program, upcoming))}."
+
+
+def tell_member(
+    session: Session, forum_id: int, member: Member, key: str, message: Message
+) -> None:
+    """A private message to one member (a new thread with the bot)."""
+    enqueue(
+        session,
+        forum_id=forum_id,
+        key=f"member:{member.id}:{key}",
+        kind="open_thread",
+        payload={"title": message.title, "text": message.text, "usernames": [member.username]},
+        ordering_key=f"member:{member.id}",
+    )
+
+
+def tell_admins(session: Session, program: Program, key: str, message: Message) -> None:
+    """A private message to the program's admins (reports, blocks, check-ins)."""
+    usernames = admins(program)
+    if not usernames:
+        return
+    enqueue(
+        session,
+        forum_id=program.forum_id,
+        key=f"admins:{program.id}:{key}",
+        kind="open_thread",
+        payload={"title": message.title[:200], "text": message.text, "usernames": usernames},
+        ordering_key=f"admins:{program.id}",
+    )
+
+
+def pair_label(session: Session, pair: Pair) -> str:
+    mentor, mentee = members_of(session, pair)
+    return (
+        f"pair {pair.id}: mentor {mention_of(session, mentor)}, "
+        f"mentee {mention_of(session, mentee)}"
+    )
+
+
+# -- pause and resume --------------------------------------------------------------------
+
+
+def pause(
+    session: Session, pair: Pair, program: Program, now: datetime, weeks: float, key: str
+) -> None:
+    """No steps or nudges until `weeks` from now (or !resume)."""
+    if pair.state == "paused":
+        pair.pause_until = now + timedelta(weeks=weeks)
+    else:
+        pair.state, pair.paused_at = "paused", now
+        pair.pause_until = now + timedelta(weeks=weeks)
+    pair.next_due_at = pair.pause_until
+    post_to_pair(session, pair, key, render("pause", until=when(pair.pause_until)).text)
+
+
+def resume(
+    session: Session,
+    pair: Pair,
+    program: Program,
+    now: datetime,
+    key: str,
+    *,
+    by_itself: bool = False,
+) -> None:
+    """Back to active; the schedule shifts by the time spent paused."""
+    if pair.state != "paused":
+        return
+    pair.paused_seconds += max(0.0, (now - pair.paused_at).total_seconds())
+    pair.state, pair.paused_at, pair.pause_until = "active", None, None
+    pair.next_due_at = now
+    # Silence during a pause is not silence: nudges count from the resume.
+    pair.last_nudge_at = now
+    template = "pause_ended" if by_itself else "resume"
+    post_to_pair(session, pair, key, render(template, next=next_step_text(pair, program)).text)
+
+
+# -- ending ---------------------------------------------------------------------------------
+
+
+def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str, key: str) -> None:
+    """End the pairing for both; both go back to waiting, the partner first."""
+    if pair.state not in ("active", "paused"):
+        return
+    pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
+    mentor, mentee = session.get(Signup, pair.mentor_id), session.get(Signup, pair.mentee_id)
+    for signup in (mentor, mentee):
+        back_to_waiting(session, signup, priority=signup.member_id != by.id)
+    text = (
+        render("blocked").text
+        if reason == "blocked"
+        else render("ended", who=mention_of(session, by)).text
+    )
+    post_to_pair(session, pair, key, text)
+
+
+def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]]:
+    """(mentor member id, mentee member id) of every blocked pairing in the forum."""
+    rows = session.execute(
+        select(Signup.member_id, Pair.mentee_id)
+        .join(Pair, Pair.mentor_id == Signup.id)
+        .where(Pair.forum_id == forum_id, Pair.end_reason == "blocked")
+    ).all()
+    return {
+        (mentor, session.get(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
+    }
+
+
+# -- nudges, check-ins and completion -------------------------------------------------------
+
+
+def silent_since(pair: Pair) -> datetime:
+    """The pair's last post, or the pairing itself (steps are not the pair's activity)."""
+    return max(pair.last_activity_at or pair.paired_at, pair.paired_at)
+
+
+def nudge_due_at(pair: Pair, program: Program) -> datetime:
+    """When the next nudge may fall due, if the pair stays silent."""
+    base = silent_since(pair) + cadence(program)
+    if pair.last_nudge_at is not None:
+        base = max(base, pair.last_nudge_at + cadence(program))
+    return base + timedelta(microseconds=1)
+
+
+def nudge(session: Session, pair: Pair, now: datetime) -> None:
+    """One short, friendly nudge, varied from templates/messages/nudge_*.md."""
+    mentor, mentee = members_of(session, pair)
+    variant = pair.nudges % NUDGE_VARIANTS + 1
+    text = render(
+        f"nudge_{variant}", mentor=mention_of(session, mentor), mentee=mention_of(session, mentee)
+    ).text
+    post_to_pair(session, pair, f"nudge:{pair.nudges + 1}", text)
+    pair.nudges += 1
+    pair.last_nudge_at = now
+
+
+def checkin_due_at(pair: Pair, program: Program) -> datetime | None:
+    """When the admins should hear of a silent pair (once per silence)."""
+    since = silent_since(pair)
+    if pair.checkin_alerted_at is not None and pair.checkin_alerted_at >= since:
+        return None
+    return since + SILENT_CADENCES * cadence(program) + timedelta(microseconds=1)
+
+
+def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime) -> None:
+    days = (now - silent_since(pair)).total_seconds() / 86400
+    text = f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
+    tell_admins(
+        session,
+        program,
+        f"checkin:{pair.id}:{silent_since(pair).isoformat()}",
+        render("checkin_admins", program=program.title, pair=pair_label(session, pair), days=text),
+    )
+    pair.checkin_alerted_at = now
+
+
+def _feedback(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=FEEDBACK_SALT)
+
+
+def feedback_token(secret: str, pair: Pair, member: Member) -> str:
+    return _feedback(secret).dumps({"p": pair.id, "m": member.id})
+
+
+def read_feedback_token(secret: str, token: str) -> tuple[int, int] | None:
+    """(pair id, member id) from a feedback link, or None."""
+    try:
+        data = _feedback(secret).loads(token, max_age=FEEDBACK_DAYS * 86400)
+    except BadSignature:
+        return None
+    return (data["p"], data["m"]) if isinstance(data, dict) else None
+
+
+def complete(
+    session: Session, pair: Pair, program: Program, now: datetime, *, secret: str, base_url: str
+) -> None:
+    """One cadence after the last step: thank both, ask for a rating, invite the mentee on."""
+    pair.state, pair.ended_at, pair.next_due_at = "completed", now, None
+    back_to_waiting(session, session.get(Signup, pair.mentor_id), priority=False)
+    mentor, mentee = members_of(session, pair)
+    links = {
+        m.id: f"{base_url}/feedback/{feedback_token(secret, pair, m)}" for m in (mentor, mentee)
+    }
+    text = render(
+        "closing",
+        program=program.title,
+        mentor=mention_of(session, mentor),
+        mentee=mention_of(session, mentee),
+        mentor_link=links[mentor.id],
+        mentee_link=links[mentee.id],
+        mentor_group=program.mentor_group_name,
+    ).text
+    post_to_pair(session, pair, "closing", text)

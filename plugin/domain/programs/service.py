@@ -1,0 +1,158 @@
+"""Programs: created from a template in a forum group, opened for sign-ups, closed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.domain.programs.template_files import TemplateError, load_template, template_to_dict
+from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound
+from plugin.forums.connections import InputError
+from plugin.storage.models import Forum, Program
+
+STATES = ("draft", "open", "closed")
+
+
+def _group(adapter: ForumAdapter, name: str, flag: str):
+    try:
+        return adapter.get_group(name)
+    except ForumNotFound:
+        raise InputError(f"{flag}: the forum has no group named {name!r}") from None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A program's groups and admins as the forum knows them."""
+
+    group: ForumGroup
+    mentors: ForumGroup
+    mentees: ForumGroup
+    admins: list[str]
+
+
+def resolve(
+    adapter: ForumAdapter,
+    *,
+    group: str,
+    mentor_group: str,
+    mentee_group: str,
+    admins: list[str] | None,
+) -> Resolved:
+    """Look the groups (and admins) up on the forum; unknown ones are input errors."""
+    if len({group, mentor_group, mentee_group}) != 3:
+        raise InputError(
+            "--group, --mentor-group and --mentee-group must be three different groups"
+        )
+    host = _group(adapter, group, "--group")
+    mentors = _group(adapter, mentor_group, "--mentor-group")
+    mentees = _group(adapter, mentee_group, "--mentee-group")
+    if len({host.id, mentors.id, mentees.id}) != 3:  # forum names ignore case
+        raise InputError(
+            "--group, --mentor-group and --mentee-group must be three different groups"
+        )
+    if admins:
+        for username in admins:
+            try:
+                adapter.get_user(username)
+            except ForumNotFound:
+                raise InputError(f"--admins: the forum has no member {username!r}") from None
+    else:
+        admins = [u.username for u in adapter.list_admins()]
+    return Resolved(host, mentors, mentees, admins)
+
+
+def create_program(
+    session: Session,
+    forum: Forum,
+    resolved: Resolved,
+    *,
+    template: str,
+    title: str | None = None,
+    cadence_days: float = 7,
+) -> Program:
+    """A draft program; its groups are resolved so membership events can find it."""
+    tpl = check_inputs(template, cadence_days)
+    program = Program(
+        forum_id=forum.id,
+        title=(title or tpl.title).strip()[:200],
+        template_key=tpl.key,
+        template=json.dumps(template_to_dict(tpl)),
+        state="draft",
+        group_name=resolved.group.name,
+        group_id=resolved.group.id,
+        mentor_group_name=resolved.mentors.name,
+        mentor_group_id=resolved.mentors.id,
+        mentee_group_name=resolved.mentees.name,
+        mentee_group_id=resolved.mentees.id,
+        cadence_days=float(cadence_days),
+        admins=json.dumps(resolved.admins),
+    )
+    session.add(program)
+    session.flush()
+    return program
+
+
+MAX_CADENCE_DAYS = 366
+
+
+def check_inputs(template: str, cadence_days: float):
+    """The template and cadence, checked before anything asks the forum."""
+    if not (0 < cadence_days <= MAX_CADENCE_DAYS):  # also refuses nan and inf
+        raise InputError(f"--cadence-days must be more than 0 and at most {MAX_CADENCE_DAYS}")
+    try:
+        return load_template(template)
+    except TemplateError as exc:
+        raise InputError(str(exc)) from None
+
+
+def get_program(session: Session, program_id: int) -> Program:
+    """A program by id, or an InputError."""
+    program = session.get(Program, program_id)
+    if program is None:
+        raise InputError(f"no program with id {program_id} (see `mentorship program list`)")
+    return program
+
+
+def set_state(session: Session, program: Program, state: str) -> Program:
+    """Open or close a program (a closed one cannot reopen: its cohort has moved on)."""
+    if state == "open" and program.state == "closed":
+        raise InputError(f"program {program.id} is closed and cannot be opened again")
+    if program.state != state:
+        program.state = state
+        if state == "open":
+            program.reconciled_at = None  # sign up everyone already in the groups, now
+    return program
+
+
+def steps(program: Program) -> list[dict]:
+    """The program's own copy of its steps."""
+    return json.loads(program.template)["steps"]
+
+
+def admins(program: Program) -> list[str]:
+    """Usernames who receive reports and may administer the program."""
+    return json.loads(program.admins)
+
+
+def describe(program: Program) -> dict:
+    """The operator's view of a program."""
+    return {
+        "id": program.id,
+        "title": program.title,
+        "state": program.state,
+        "steps": len(steps(program)),
+        "template": program.template_key,
+        "group": program.group_name,
+        "mentor_group": program.mentor_group_name,
+        "mentee_group": program.mentee_group_name,
+        "cadence_days": program.cadence_days,
+        "admins": admins(program),
+    }
+
+
+def list_programs(session: Session) -> list[Program]:
+    """All programs, oldest first."""
+    return list(session.execute(select(Program).order_by(Program.id)).scalars())

@@ -1,0 +1,267 @@
+"""Sign-ups: joining a program's mentor or mentee group, the personal link, the profile."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from plugin.domain.messages import render
+from plugin.engine.adapter import ForumUser
+from plugin.engine.outbox import enqueue
+from plugin.storage.models import Member, Program, Signup
+
+LINK_SALT = "mentorship.signup-link"
+LINK_DAYS = 14
+ROLES = ("mentor", "mentee")
+MAX_ABOUT = 2000
+MAX_TOPICS = 500
+MAX_TIMEZONE = 64  # the longest IANA name is 32 characters
+MAX_CAPACITY = 10
+MAX_TOKEN = 512  # a real link's token is under 100 characters
+
+
+class ProfileError(ValueError):
+    """A sign-up form that cannot be accepted; maps field name to message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _links(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+
+
+def signup_token(secret: str, signup: Signup) -> str:
+    """A personal token naming the sign-up and its link version."""
+    return _links(secret).dumps({"s": signup.id, "v": signup.link_version})
+
+
+def signup_from_token(session: Session, secret: str, token: str) -> Signup | None:
+    """The sign-up a token opens, or None if it is forged, expired or superseded."""
+    if len(token) > MAX_TOKEN or not token.isascii():
+        return None  # not one of ours, whatever it is: no need to check a signature
+    try:
+        data = _links(secret).loads(token, max_age=LINK_DAYS * 86400)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    signup = session.get(Signup, data.get("s")) if isinstance(data, dict) else None
+    if signup is None or signup.link_version != data.get("v") or signup.state == "withdrawn":
+        return None
+    return signup
+
+
+def upsert_member(session: Session, forum_id: int, user: ForumUser) -> Member:
+    """The member row for a forum user, created or refreshed."""
+    member = session.execute(
+        select(Member).where(Member.forum_id == forum_id, Member.forum_user_id == user.id)
+    ).scalar_one_or_none()
+    if member is None:
+        member = Member(forum_id=forum_id, forum_user_id=user.id)
+        session.add(member)
+    if not member.erased:
+        member.username, member.name = user.username, user.name
+    session.flush()
+    return member
+
+
+def member_by_user_id(session: Session, forum_id: int, user_id: int) -> Member | None:
+    """A known member by forum user id."""
+    return session.execute(
+        select(Member).where(Member.forum_id == forum_id, Member.forum_user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def programs_for_group(session: Session, forum_id: int, group_id: int) -> list[tuple[Program, str]]:
+    """(program, role) for every program whose mentor or mentee group this is."""
+    programs = session.execute(
+        select(Program).where(
+            Program.forum_id == forum_id,
+            or_(Program.mentor_group_id == group_id, Program.mentee_group_id == group_id),
+        )
+    ).scalars()
+    return [(p, "mentor" if p.mentor_group_id == group_id else "mentee") for p in programs]
+
+
+def is_complete(signup: Signup) -> bool:
+    """Every required answer is there, including the 18+ confirmation."""
+    return bool(signup.about and signup.topics and signup.timezone and signup.age_confirmed)
+
+
+def send_link(
+    session: Session,
+    signup: Signup,
+    program: Program,
+    member: Member,
+    *,
+    secret: str,
+    base_url: str,
+    template: str = "signup_link",
+    thread: str | None = None,
+) -> None:
+    """Send the member a fresh personal link (a new version invalidates older links)."""
+    signup.link_version += 1
+    session.flush()
+    link = f"{base_url}/signup/{signup_token(secret, signup)}"
+    message = render(
+        template,
+        name=member.name or member.username,
+        program=program.title,
+        role=signup.role,
+        offer_or_seek="offer" if signup.role == "mentor" else "hope to learn",
+        link=link,
+        days=LINK_DAYS,
+    )
+    key = f"signup:{signup.id}:link:{signup.link_version}"
+    if thread:
+        payload = {"thread": thread, "text": message.text}
+        kind = "post"
+    else:
+        payload = {"title": message.title, "text": message.text, "usernames": [member.username]}
+        kind = "open_thread"
+    enqueue(
+        session,
+        forum_id=program.forum_id,
+        key=key,
+        kind=kind,
+        payload=payload,
+        ordering_key=f"member:{member.id}",
+    )
+
+
+def sign_up(
+    session: Session,
+    program: Program,
+    member: Member,
+    role: str,
+    *,
+    secret: str,
+    base_url: str,
+    now: datetime,
+) -> Signup | None:
+    """Register a sign-up (idempotent) and send the link; only open programs take them."""
+    if program.state != "open" or member.erased:
+        return None
+    signup = session.execute(
+        select(Signup).where(
+            Signup.program_id == program.id, Signup.member_id == member.id, Signup.role == role
+        )
+    ).scalar_one_or_none()
+    if signup is not None and signup.state != "withdrawn":
+        return signup  # already signed up: a repeated event changes nothing
+    if signup is None:
+        signup = Signup(
+            program_id=program.id,
+            member_id=member.id,
+            role=role,
+            state="pending",
+            link_version=0,
+            capacity=1,
+        )
+        session.add(signup)
+    signup.state = "ready" if is_complete(signup) else "pending"
+    session.flush()
+    if signup.state == "pending":
+        send_link(session, signup, program, member, secret=secret, base_url=base_url)
+    return signup
+
+
+def withdraw(session: Session, signup: Signup, now: datetime) -> None:
+    """The member left the group: no longer waiting, and any running pairing ends."""
+    from plugin.domain.pairs import end_pairs_of
+
+    if signup.state == "withdrawn":
+        return
+    signup.state = "withdrawn"
+    end_pairs_of(session, signup, reason="left", now=now)
+
+
+def valid_timezone(name: str) -> bool:
+    """An IANA time zone name."""
+    # Cheap checks first: the name comes from a form and may be anything, of any length.
+    if not name or len(name) > MAX_TIMEZONE or not name.isascii() or name not in _zones():
+        return False
+    try:
+        ZoneInfo(name)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_capacity(raw: str) -> int | None:
+    """A mentor's capacity from the form: a whole number from 1 to 10, else None."""
+    raw = raw.strip()
+    # str.isdigit() is True for '²' (int() refuses it) and for other scripts' digits, and
+    # int() refuses more than 4300 digits: plain ASCII digits of sane length only.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_CAPACITY else None
+
+
+def typeable(text: str) -> bool:
+    """No control characters but tab and line breaks (PostgreSQL refuses NUL in text)."""
+    return not any(unicodedata.category(c) in {"Cc", "Cs"} and c not in "\t\n\r" for c in text)
+
+
+def text_error(value: str, limit: int, what: str) -> str | None:
+    """Why a free-text answer cannot be kept, or None."""
+    if len(value) > limit:
+        return f"Please keep {what} under {limit} characters."
+    if not typeable(value):
+        return f"Please remove the control characters from {what}."
+    return None
+
+
+def _form_errors(
+    role: str, about: str, topics: str, timezone: str, form: Mapping[str, str]
+) -> dict[str, str]:
+    """Field name to message for every answer that cannot be kept."""
+    errors: dict[str, str] = {}
+    if not about:
+        errors["about"] = "Please say a few words about yourself."
+    elif problem := text_error(about, MAX_ABOUT, "this"):
+        errors["about"] = problem
+    if not topics:
+        errors["topics"] = "Please name at least one topic."
+    elif problem := text_error(topics, MAX_TOPICS, "topics"):
+        errors["topics"] = problem
+    if not valid_timezone(timezone):
+        errors["timezone"] = "Please choose a time zone from the list (e.g. Europe/Berlin)."
+    if form.get("age_confirmed") != "on":
+        errors["age_confirmed"] = (
+            "Mentorship here is for adults: please confirm you are 18 or older."
+        )
+    if role == "mentor" and parse_capacity(form.get("capacity") or "1") is None:
+        errors["capacity"] = "Please choose how many mentees you can take (1 to 10)."
+    return errors
+
+
+def save_profile(signup: Signup, form: Mapping[str, str], now: datetime) -> None:
+    """Validate and store the sign-up form; the member becomes `ready`."""
+    # Browsers send a textarea's line breaks as CRLF but count them as one toward maxlength.
+    about = (form.get("about") or "").replace("\r\n", "\n").strip()
+    topics = ", ".join(t.strip() for t in (form.get("topics") or "").split(",") if t.strip())
+    timezone = (form.get("timezone") or "").strip()
+    errors = _form_errors(signup.role, about, topics, timezone, form)
+    if errors:
+        raise ProfileError(errors)
+    signup.about, signup.topics, signup.timezone = about, topics, timezone
+    signup.age_confirmed = True
+    if signup.role == "mentor":
+        signup.capacity = parse_capacity(form.get("capacity") or "1") or 1
+    if signup.state == "pending":
+        signup.state = "ready"
+        signup.ready_at = now

@@ -1,0 +1,1 @@
+"""The work engine: clock, leases, inbox, outbox and call budget. No mentorship, no forum."""

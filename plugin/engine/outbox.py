@@ -1,0 +1,286 @@
+"""The outbox: every call that changes something on a forum, sent at most once in effect.
+
+A domain change and the outbox row that tells the forum about it are written in one
+transaction (`enqueue`). The worker then delivers rows: it marks a row "sending" and
+commits *before* the HTTP call, so a crash at any point after that leaves a row that is
+known to be uncertain; before sending an uncertain row again the worker asks the forum
+whether the post already exists (each post carries a marker derived from the row's key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.engine.adapter import (
+    BudgetExhausted,
+    ForumAdapter,
+    ForumError,
+    ForumRateLimited,
+    ForumUnavailable,
+    SentPost,
+)
+from plugin.engine.budget import pause_forum
+from plugin.engine.leases import backoff, claim, release, still_mine
+from plugin.storage.db import reading, transaction, upsert_ignore
+from plugin.storage.models import EPOCH, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12  # about a day and a half of backoff before a row is given up
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What a kind's send/find functions may use."""
+
+    adapter: ForumAdapter
+    factory: sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How to send one kind of outbox row, find it again, and record the outcome."""
+
+    send: Callable[[SendContext, dict, str], SentPost]
+    find: Callable[[SendContext, dict, str], SentPost | None]
+    on_sent: Callable[[Session, OutboxMessage, dict, SentPost], None] | None = None
+    on_dead: Callable[[Session, OutboxMessage, dict, str], None] | None = None
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(name: str, kind: Kind) -> None:
+    """Make `name` deliverable by the worker."""
+    KINDS[name] = kind
+
+
+def marker_for(key: str) -> str:
+    """A short, stable marker for an idempotency key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def enqueue(
+    session: Session,
+    *,
+    forum_id: int,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    ordering_key: str | None = None,
+    run_at: datetime = EPOCH,
+) -> bool:
+    """Add an outbox row in the caller's transaction; a repeated key adds nothing."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    return upsert_ignore(
+        session,
+        OutboxMessage.__table__,
+        {
+            "forum_id": forum_id,
+            "key": key,
+            "kind": kind,
+            "payload": json.dumps(payload, separators=(",", ":")),
+            "ordering_key": ordering_key,
+            "run_at": run_at,
+            "state": "pending",
+            "attempts": 0,
+            "uncertain": False,
+            "created_at": utcnow(),
+        },
+    )
+
+
+def thread_of(session: Session, key: str) -> str | None:
+    """The thread that the sent outbox row `key` opened or posted in."""
+    result = session.execute(
+        select(OutboxMessage.result).where(OutboxMessage.key == key, OutboxMessage.state == "sent")
+    ).scalar_one_or_none()
+    return json.loads(result)["thread"] if result else None
+
+
+# -- the two generic kinds -------------------------------------------------------------
+
+
+def _resolve_thread(ctx: SendContext, payload: dict) -> str:
+    if payload.get("thread"):
+        return str(payload["thread"])
+    with reading(ctx.factory) as session:
+        thread = thread_of(session, payload["thread_of"])
+    if thread is None:  # ordering keys make this impossible unless the opener was given up
+        raise ForumError(f"the thread of {payload['thread_of']!r} was never opened")
+    return thread
+
+
+register_kind(
+    "open_thread",
+    Kind(
+        send=lambda ctx, p, m: ctx.adapter.open_thread(p["title"], p["text"], p["usernames"], m),
+        find=lambda ctx, p, m: ctx.adapter.find_thread(m),
+    ),
+)
+register_kind(
+    "post",
+    Kind(
+        send=lambda ctx, p, m: ctx.adapter.post(_resolve_thread(ctx, p), p["text"], m),
+        find=lambda ctx, p, m: ctx.adapter.find_post(_resolve_thread(ctx, p), m),
+    ),
+)
+
+
+# -- delivery ----------------------------------------------------------------------------
+
+
+@dataclass
+class Pass:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    failed: int = 0
+
+    @property
+    def progressed(self) -> int:
+        return self.sent + self.failed
+
+
+def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
+    """Mark a claimed row as being sent (committed before any HTTP)."""
+    if not still_mine(session, OutboxMessage, row_id, owner):
+        return None
+    row = session.get(OutboxMessage, row_id)
+    if row.state == "sending":  # its last sender died after marking it: outcome unknown
+        row.uncertain = True
+    row.state = "sending"
+    row.attempts += 1
+    return row
+
+
+def _finish(session: Session, row_id: int, owner: str, sent: SentPost) -> None:
+    if not still_mine(session, OutboxMessage, row_id, owner):
+        return  # lease lost: whoever has it now will find our post by its marker
+    row = session.get(OutboxMessage, row_id)
+    row.result = json.dumps({"thread": sent.thread, "post_id": sent.post_id})
+    row.sent_at = utcnow()
+    row.last_error = None
+    kind = KINDS[row.kind]
+    if kind.on_sent:
+        kind.on_sent(session, row, json.loads(row.payload), sent)
+    release(session, OutboxMessage, row_id, owner, state="sent")
+
+
+# What a given-up call keeps for diagnosis: where it was going, never what it said or to whom.
+DIAGNOSIS_FIELDS = ("pair_id", "step", "thread", "thread_of")
+
+
+def diagnosis_payload(payload: str) -> str:
+    """The payload of a dead call without message text, titles or usernames."""
+    try:
+        fields = json.loads(payload)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        fields = {}
+    kept = {k: fields[k] for k in DIAGNOSIS_FIELDS if k in fields}
+    return json.dumps({**kept, "cleared": True}, separators=(",", ":"))
+
+
+def _fail(session: Session, row_id: int, owner: str, exc: Exception, now: datetime) -> bool:
+    """Record a failed attempt; True when the row was given up."""
+    row = session.get(OutboxMessage, row_id)
+    error = str(exc)[:1000]
+    values: dict[str, Any] = {"last_error": error}
+    if isinstance(exc, ForumRateLimited):
+        until = now + timedelta(seconds=exc.retry_after)
+        pause_forum(session, row.forum_id, until)
+        values.update(state="pending", run_at=until)  # a 429 was not performed
+    elif isinstance(exc, ForumError) and exc.retryable and row.attempts < MAX_ATTEMPTS:
+        values.update(state="pending", run_at=now + backoff(row.attempts))
+        if isinstance(exc, ForumUnavailable):
+            values["uncertain"] = True  # a 5xx or timeout may have come after the post
+    elif not isinstance(exc, ForumError) and row.attempts < MAX_ATTEMPTS:
+        values.update(state="pending", run_at=now + backoff(row.attempts), uncertain=True)
+    else:
+        values["state"] = "dead"
+        kind = KINDS.get(row.kind)
+        if kind and kind.on_dead:
+            kind.on_dead(session, row, json.loads(row.payload), error)
+        values["payload"] = diagnosis_payload(row.payload)  # after on_dead, which reads it
+    release(session, OutboxMessage, row_id, owner, **values)
+    return values["state"] == "dead"
+
+
+def deliver_due(
+    factory: sessionmaker[Session],
+    adapter_for: Callable[[int], ForumAdapter],
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 20,
+    held_forums: set[int] | None = None,
+) -> Pass:
+    """Claim due outbox rows and deliver them, one committed step at a time."""
+    held = held_forums if held_forums is not None else set()
+    result = Pass()
+    with transaction(factory) as session:
+        claimed = [
+            (r.id, r.forum_id)
+            for r in claim(
+                session,
+                OutboxMessage,
+                owner=owner,
+                now=now,
+                lease=lease,
+                limit=limit,
+                skip_forums=frozenset(held),
+            )
+        ]
+    for row_id, forum_id in claimed:
+        if forum_id in held:  # its budget ran out earlier in this pass: give it back as is
+            with transaction(factory) as session:
+                release(session, OutboxMessage, row_id, owner)
+            continue
+        with transaction(factory) as session:
+            row = _start(session, row_id, owner)
+            if row is None:
+                continue
+            kind, uncertain = KINDS[row.kind], row.uncertain
+            payload, marker = json.loads(row.payload), marker_for(row.key)
+        ctx = SendContext(adapter=adapter_for(forum_id), factory=factory)
+        try:
+            sent = kind.find(ctx, payload, marker) if uncertain else None
+            if sent is None:
+                sent = kind.send(ctx, payload, marker)
+        except BudgetExhausted:
+            held.add(forum_id)
+            with transaction(factory) as session:  # nothing was sent: as it was
+                release(
+                    session,
+                    OutboxMessage,
+                    row_id,
+                    owner,
+                    state="pending",
+                    attempts=row.attempts - 1,
+                )
+            continue
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            if not isinstance(exc, ForumError):
+                log.exception("outbox row %s (%s) failed", row_id, row.kind)
+            with transaction(factory) as session:
+                _fail(session, row_id, owner, exc, now)
+            if isinstance(exc, ForumRateLimited):
+                held.add(forum_id)
+            result.failed += 1
+            continue
+        with transaction(factory) as session:
+            _finish(session, row_id, owner, sent)
+        result.sent += 1
+    return result

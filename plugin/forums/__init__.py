@@ -1,0 +1,1 @@
+"""What the core knows of forums in general: connections, and the registry of forum kinds."""

@@ -1,0 +1,19 @@
+"""Alembic environment: runs on the connection the service hands over (see plugin.storage.db)."""
+
+from alembic import context
+from sqlalchemy import text
+
+from plugin.storage.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    if connection.dialect.name == "postgresql":
+        # Several processes may start at once on a fresh database; one migrates, the rest
+        # wait here and then find nothing left to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    context.run_migrations()

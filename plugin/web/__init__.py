@@ -1,0 +1,1 @@
+"""The web shell: the Flask app, its public pages and the admin pages."""

@@ -1,0 +1,143 @@
+"""Matching: propose a draft (optional maximum time-zone gap), accept one or all, pair by hand."""
+
+from __future__ import annotations
+
+import math
+
+from flask import abort, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from plugin.domain import drafts
+from plugin.domain.pairs import active_count, create_pair
+from plugin.forums.connections import InputError
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Member, Signup, utcnow
+from plugin.web.admin.auth import current_admin
+from plugin.web.admin.programs import program_for
+from plugin.web.admin.views import bp, page, services
+
+
+def _back(program_id: int):
+    return redirect(url_for("admin.matching", program_id=program_id), 303)
+
+
+def _hand_choices(db, program):
+    """Who can be paired by hand: mentors with room, mentees who are ready."""
+    rows = db.execute(
+        select(Signup, Member)
+        .join(Member, Signup.member_id == Member.id)
+        .where(
+            Signup.program_id == program.id,
+            Signup.state.in_(("ready", "paired")),
+            Signup.age_confirmed.is_(True),
+            Member.erased.is_(False),
+        )
+        .order_by(Member.username)
+    ).all()
+    mentors = [(s, m) for s, m in rows if s.role == "mentor" and active_count(db, s) < s.capacity]
+    mentees = [(s, m) for s, m in rows if s.role == "mentee" and s.state == "ready"]
+    return mentors, mentees
+
+
+@bp.get("/programs/<int:program_id>/matching")
+def matching(program_id: int):
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        draft, rows = drafts.current(db, program)
+        mentors, mentees = _hand_choices(db, program)
+        proposed = {r.item.mentee_signup_id for r in rows if r.item.state == "proposed"}
+        waiting = [m for s, m in mentees if s.id not in proposed]
+    return page(
+        "matching.html",
+        program=program,
+        draft=draft,
+        rows=rows,
+        open_rows=sum(r.item.state == "proposed" for r in rows),
+        mentors=mentors,
+        mentees=mentees,
+        waiting=waiting,
+        max_gap=drafts.MAX_TZ_GAP_HOURS,
+    )
+
+
+def _gap(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= drafts.MAX_TZ_GAP_HOURS:
+        abort(400, f"The time-zone gap must be a number of hours from 0 to 12, not {text!r}.")
+    return value
+
+
+@bp.post("/programs/<int:program_id>/matching/propose")
+def matching_propose(program_id: int):
+    gap = _gap(request.form.get("max_tz_gap_hours", ""))
+    admin = current_admin()
+    with transaction(services().sessions) as db:
+        program = program_for(db, admin, program_id)
+        try:
+            drafts.make_draft(db, program, admin.username, gap)
+        except InputError as exc:
+            abort(409, str(exc))
+    flash("New proposals are ready. Nothing is paired until you accept.")
+    return _back(program_id)
+
+
+@bp.post("/programs/<int:program_id>/matching/accept/<int:item_id>")
+def matching_accept(program_id: int, item_id: int):
+    with transaction(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        item = drafts.item_of(db, program, item_id)
+        if item is None:
+            abort(404, "That proposal is not in this program's draft any more.")
+        ok = drafts.accept(db, program, item, utcnow())
+        note = item.note
+    flash("Paired. The bot opens their private thread shortly." if ok else f"Not paired: {note}")
+    return _back(program_id)
+
+
+@bp.post("/programs/<int:program_id>/matching/accept-all")
+def matching_accept_all(program_id: int):
+    with transaction(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        draft, _ = drafts.current(db, program)
+        if draft is None:
+            abort(409, "There are no proposals to accept; propose pairings first.")
+        accepted, refused = drafts.accept_all(db, program, draft, utcnow())
+    text = f"{accepted} pair(s) created."
+    flash(text + (f" {refused} could not be paired; see the notes." if refused else ""))
+    return _back(program_id)
+
+
+def _signup_id(name: str) -> int:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        abort(400, f"Choose a {name}.")
+
+
+@bp.post("/programs/<int:program_id>/matching/pair")
+def matching_pair(program_id: int):
+    mentor_id, mentee_id = _signup_id("mentor"), _signup_id("mentee")
+    with transaction(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        mentor, mentee = db.get(Signup, mentor_id), db.get(Signup, mentee_id)
+        if (
+            mentor is None
+            or mentee is None
+            or {mentor.program_id, mentee.program_id} != {program.id}
+            or (mentor.role, mentee.role) != ("mentor", "mentee")
+        ):
+            abort(400, "Choose a mentor and a mentee of this program.")
+        try:
+            create_pair(db, program, mentor, mentee, utcnow())
+        except InputError as exc:
+            message = f"Not paired: {exc}"
+        else:
+            message = "Paired. The bot opens their private thread shortly."
+    flash(message)
+    return _back(program_id)

@@ -1,0 +1,168 @@
+"""Sign-ups (who is waiting, their answers), pairs (health, filters), reports; CSV exports."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Report, utcnow
+from plugin.web.admin import people
+from plugin.web.admin.auth import current_admin
+from plugin.web.admin.csvout import csv_response
+from plugin.web.admin.health import HEALTHS, SLUGS
+from plugin.web.admin.programs import program_for
+from plugin.web.admin.views import bp, page, services
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+# -- sign-ups ----------------------------------------------------------------------------------
+
+
+def _signup_states() -> tuple[tuple[str, ...], str]:
+    wanted = request.args.get("state", "waiting")
+    if wanted == "all":
+        return people.SIGNUP_STATES, wanted
+    if wanted in people.SIGNUP_STATES:
+        return (wanted,), wanted
+    return people.WAITING, "waiting"
+
+
+@bp.get("/programs/<int:program_id>/signups")
+def signups(program_id: int):
+    states, chosen = _signup_states()
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        rows = people.signups(db, program, states)
+    return page(
+        "signups.html",
+        program=program,
+        rows=rows,
+        chosen=chosen,
+        choices=("waiting", *people.SIGNUP_STATES, "all"),
+    )
+
+
+@bp.get("/programs/<int:program_id>/signups.csv")
+def signups_csv(program_id: int):
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        rows = people.signups(db, program, people.SIGNUP_STATES)
+    header = ["user", "name", "role", "state", "topics", "timezone", "capacity"]
+    header += ["age_confirmed", "about", "signed_up_at", "ready_at"]
+    return csv_response(
+        f"program-{program_id}-signups.csv",
+        header,
+        (
+            [
+                m.username or people.GONE,
+                m.name,
+                s.role,
+                s.state,
+                s.topics,
+                s.timezone,
+                s.capacity if s.role == "mentor" else "",
+                "yes" if s.age_confirmed else "no",
+                s.about,
+                _iso(s.created_at),
+                _iso(s.ready_at),
+            ]
+            for s, m in rows
+        ),
+    )
+
+
+# -- pairs -------------------------------------------------------------------------------------
+
+
+def _filtered_pairs(db, program):
+    rows = people.pairs(db, program, utcnow())
+    state = request.args.get("state", "")
+    wanted_health = {slug: name for name, slug in SLUGS.items()}.get(request.args.get("health"))
+    if state in people.PAIR_STATES:
+        rows = [r for r in rows if r.pair.state == state]
+    if wanted_health:
+        rows = [r for r in rows if r.health == wanted_health]
+    return rows, state, request.args.get("health", "")
+
+
+@bp.get("/programs/<int:program_id>/pairs")
+def pairs(program_id: int):
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        rows, state, health = _filtered_pairs(db, program)
+    return page(
+        "pairs.html",
+        program=program,
+        rows=rows,
+        state=state,
+        health=health,
+        states=people.PAIR_STATES,
+        healths=[(SLUGS[h], h) for h in HEALTHS],
+    )
+
+
+@bp.get("/programs/<int:program_id>/pairs.csv")
+def pairs_csv(program_id: int):
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        rows, _, _ = _filtered_pairs(db, program)
+    header = ["id", "mentor", "mentee", "state", "step", "steps", "health", "paired_at"]
+    header += ["last_activity_at", "nudges", "ended_at", "end_reason", "thread"]
+    return csv_response(
+        f"program-{program_id}-pairs.csv",
+        header,
+        (
+            [
+                r.pair.id,
+                r.mentor,
+                r.mentee,
+                r.pair.state,
+                r.pair.step_posted,
+                r.steps,
+                r.health,
+                _iso(r.pair.paired_at),
+                _iso(r.pair.last_activity_at),
+                r.pair.nudges,
+                _iso(r.pair.ended_at),
+                r.pair.end_reason,
+                r.pair.thread,
+            ]
+            for r in rows
+        ),
+    )
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+@bp.get("/programs/<int:program_id>/reports")
+def reports(program_id: int):
+    state = request.args.get("state", "open")
+    state = state if state in people.REPORT_STATES else "open"
+    with reading(services().sessions) as db:
+        program = program_for(db, current_admin(), program_id)
+        rows = people.reports(db, program, state)
+        names = {r.pair.id: (r.mentor, r.mentee) for r in people.pairs(db, program, utcnow())}
+    return page(
+        "reports.html",
+        program=program,
+        rows=rows,
+        state=state,
+        states=people.REPORT_STATES,
+        names=names,
+    )
+
+
+@bp.post("/programs/<int:program_id>/reports/<int:report_id>/resolve")
+def report_resolve(program_id: int, report_id: int):
+    with transaction(services().sessions) as db:
+        program_for(db, current_admin(), program_id)
+        report = db.get(Report, report_id)
+        if report is None or report.program_id != program_id:
+            abort(404, "There is no such report in this program.")
+        report.state = "resolved"
+    flash(f"Report {report_id} is resolved.")
+    return redirect(url_for("admin.reports", program_id=program_id), 303)

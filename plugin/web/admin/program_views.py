@@ -1,0 +1,134 @@
+"""Program pages: create from a template, preview and edit the steps, open, close."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+
+from plugin.domain.programs import service
+from plugin.domain.programs.template_files import BUILTIN, load_template
+from plugin.engine.adapter import BudgetExhausted, ForumError
+from plugin.engine.clock import Clock
+from plugin.forums.connections import InputError, adapter_factory
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Forum
+from plugin.web.admin.auth import current_admin
+from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
+from plugin.web.admin.views import bp, page, services
+
+FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence_days", "admins")
+
+
+def _forum_admin():
+    admin = current_admin()
+    if not admin.is_forum_admin:
+        abort(403, "Only the forum's admins and moderators create programs.")
+    return admin
+
+
+def _templates():
+    return [load_template(key) for key in BUILTIN]
+
+
+@bp.get("/programs/new")
+def program_new():
+    _forum_admin()
+    form = {"template": BUILTIN[0], "cadence_days": "7"}
+    return page("program_new.html", form=form, templates=_templates(), error=None)
+
+
+@bp.post("/programs/new")
+def program_create():
+    admin = _forum_admin()
+    form = {k: request.form.get(k, "").strip() for k in FIELDS}
+
+    def again(error: str, status: int):
+        return page("program_new.html", status, form=form, templates=_templates(), error=error)
+
+    if form["template"] not in BUILTIN:
+        return again("Choose one of the templates.", 400)
+    try:
+        days = cadence(form["cadence_days"] or "7")
+    except ValueError as exc:
+        return again(str(exc), 400)
+    if not (form["group"] and form["mentor_group"] and form["mentee_group"]):
+        return again("Name the host group, the mentor group and the mentee group.", 400)
+    admins = [a.strip() for a in form["admins"].split(",") if a.strip()] or None
+    with reading(services().sessions) as db:
+        forum = db.get(Forum, admin.forum_id)
+    # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
+    try:
+        adapter = adapter_factory(services().sessions, Clock())(forum.id)
+        resolved = service.resolve(
+            adapter,
+            group=form["group"],
+            mentor_group=form["mentor_group"],
+            mentee_group=form["mentee_group"],
+            admins=admins,
+        )
+    except InputError as exc:
+        return again(str(exc), 400)
+    except BudgetExhausted:
+        return again("The forum's request budget is used up for now; try again in a minute.", 503)
+    except ForumError as exc:
+        return again(f"The forum did not answer as expected: {exc}", 502)
+    with transaction(services().sessions) as db:
+        program = service.create_program(
+            db, forum, resolved, template=form["template"], title=form["title"], cadence_days=days
+        )
+        program_id = program.id
+    flash("Program created as a draft. Check the steps, then open it for sign-ups.")
+    return redirect(url_for("admin.program", program_id=program_id), 303)
+
+
+@bp.get("/programs/<int:program_id>")
+def program(program_id: int):
+    with reading(services().sessions) as db:
+        p = program_for(db, current_admin(), program_id)
+        return page(
+            "program.html", program=p, info=service.describe(p), steps=service.steps(p), error=None
+        )
+
+
+@bp.post("/programs/<int:program_id>/steps")
+def program_steps(program_id: int):
+    with transaction(services().sessions) as db:
+        p = program_for(db, current_admin(), program_id)
+        if p.state != "draft":
+            abort(409, "Steps can be edited only before the program opens.")
+        steps = steps_from_form(request.form)
+        try:
+            save_steps(p, steps)
+        except ValueError as exc:  # nothing was changed: save_steps validates first
+            return page(
+                "program.html",
+                400,
+                program=p,
+                info=service.describe(p),
+                steps=steps,
+                error=str(exc),
+            )
+    flash("Steps saved.")
+    return redirect(url_for("admin.program", program_id=program_id), 303)
+
+
+def _set_state(program_id: int, state: str, done: str):
+    with transaction(services().sessions) as db:
+        p = program_for(db, current_admin(), program_id)
+        try:
+            service.set_state(db, p, state)
+        except InputError as exc:
+            abort(409, str(exc))
+    flash(done)
+    return redirect(url_for("admin.program", program_id=program_id), 303)
+
+
+@bp.post("/programs/<int:program_id>/open")
+def program_open(program_id: int):
+    return _set_state(program_id, "open", "The program is open: members can sign up.")
+
+
+@bp.post("/programs/<int:program_id>/close")
+def program_close(program_id: int):
+    return _set_state(
+        program_id, "closed", "The program is closed: no new sign-ups or pairs; pairs go on."
+    )

@@ -1,0 +1,129 @@
+"""The forum connection settings, described by manifest.json and stored on the Forum row.
+
+Secrets are never sent back to the browser: the page says whether one is set, and a blank
+field keeps the stored value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from plugin.forums.connections import set_webhook_secret
+from plugin.resources import manifest
+from plugin.storage.models import Forum, utcnow
+
+# manifest setting -> Forum column, per forum kind.
+COLUMNS = {
+    "discourse": {
+        "url": "url",
+        "api_key": "api_key",
+        "api_username": "bot_user",
+        "webhook_secret": "webhook_secret",
+        "connect_secret": "connect_secret",
+        "request_budget_per_minute": "request_budget",
+    },
+    "zulip": {
+        "url": "url",
+        "bot_email": "bot_user",
+        "api_key": "api_key",
+        "webhook_token": "webhook_secret",
+        "request_budget_per_minute": "request_budget",
+    },
+}
+OPTIONAL = {"connect_secret"}  # may be cleared; everything else is required
+MASK = "••••••••"  # the same for every secret: it gives away neither value nor length
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    column: str | None  # None: described by the manifest, not editable here
+    type: str
+    secret: bool
+    description: str
+    minimum: float | None
+    maximum: float | None
+    value: str  # "" for secrets, always
+    is_set: bool
+    optional: bool
+
+
+def settings_of(forum: Forum) -> list[Setting]:
+    """Every setting the manifest lists for this kind of forum, with its current state."""
+    columns = COLUMNS.get(forum.kind, {})
+    found = []
+    for key, spec in manifest()["forums"].get(forum.kind, {}).get("settings", {}).items():
+        column = columns.get(key)
+        current = getattr(forum, column) if column else None
+        secret = bool(spec.get("secret"))
+        found.append(
+            Setting(
+                key=key,
+                column=column,
+                type=spec.get("type", "string"),
+                secret=secret,
+                description=spec.get("description", ""),
+                minimum=spec.get("min"),
+                maximum=spec.get("max"),
+                value="" if secret or current is None else str(current),
+                is_set=current not in (None, ""),
+                optional=key in OPTIONAL,
+            )
+        )
+    return found
+
+
+def _check(setting: Setting, text: str) -> tuple[object, str | None]:
+    """(value to store, error)."""
+    if setting.type == "integer":
+        try:
+            number = int(text)
+        except ValueError:
+            return None, "must be a whole number"
+        if setting.minimum is not None and number < setting.minimum:
+            return None, f"must be at least {setting.minimum:g}"
+        if setting.maximum is not None and number > setting.maximum:
+            return None, f"must be at most {setting.maximum:g}"
+        return number, None
+    if not text:
+        return None, "must not be empty"
+    if setting.type == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None, "must be an http(s) URL"
+        if parts.query or parts.fragment:
+            return None, "must not carry a query or fragment"
+        return text.rstrip("/"), None
+    if setting.minimum is not None and len(text) < setting.minimum:
+        return None, f"must be at least {setting.minimum:g} characters"
+    if len(text) > 500:
+        return None, "must be at most 500 characters"
+    return text, None
+
+
+def apply(forum: Forum, form) -> dict[str, str]:
+    """Validate everything, then store everything (or nothing): {key: error}."""
+    changes: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for setting in settings_of(forum):
+        if setting.column is None:
+            continue
+        text = form.get(setting.key, "").strip()
+        if setting.secret and setting.optional and form.get(f"clear-{setting.key}"):
+            changes[setting.column] = None
+            continue
+        if setting.secret and not text:
+            continue  # blank: keep the stored secret
+        value, error = _check(setting, text)
+        if error:
+            errors[setting.key] = error
+        else:
+            changes[setting.column] = value
+    if not errors:
+        for column, value in changes.items():
+            if column == "webhook_secret":
+                set_webhook_secret(forum, value, utcnow())  # the old one overlaps a while
+            else:
+                setattr(forum, column, value)
+    return errors

@@ -1,0 +1,81 @@
+"""GET/POST /feedback/<token>: a member rates a completed pairing (1 to 5, optional word)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from plugin.domain.journey import read_feedback_token
+from plugin.domain.signups import MAX_TOKEN, text_error
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import Feedback, Member, Pair, Program, Signup
+
+bp = Blueprint("feedback", __name__)
+FORM_SALT = "mentorship.feedback-form"
+MAX_COMMENT = 1000
+
+
+def _lookup(session, token: str):
+    if len(token) > MAX_TOKEN or not token.isascii():
+        return None  # not one of ours: no need to check a signature
+    ids = read_feedback_token(current_app.config["SECRET_KEY"], token)
+    if ids is None:
+        return None
+    pair, member = session.get(Pair, ids[0]), session.get(Member, ids[1])
+    if pair is None or member is None or member.erased:
+        return None
+    members = {session.get(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
+    return (pair, member, session.get(Program, pair.program_id)) if member.id in members else None
+
+
+def _comment() -> str:
+    # Browsers send a textarea's line breaks as CRLF but count them as one toward maxlength.
+    return (request.form.get("comment") or "").replace("\r\n", "\n").strip()
+
+
+def _form_error(csrf: URLSafeTimedSerializer, pair_id: int) -> str | None:
+    """Why this rating form cannot be saved, or None."""
+    try:
+        ok = csrf.loads(request.form.get("csrf_token", ""), max_age=86400) == pair_id
+    except BadSignature:
+        ok = False
+    if not ok:
+        return "Please send the form again."
+    if request.form.get("rating", "") not in {"1", "2", "3", "4", "5"}:
+        return "Please choose a rating from 1 to 5."
+    return text_error(_comment(), MAX_COMMENT, "your comment")
+
+
+@bp.route("/feedback/<token>", methods=["GET", "POST"])
+def feedback(token: str):
+    """Show the rating form, or save it."""
+    services = current_app.extensions["mentorship"]
+    csrf = URLSafeTimedSerializer(services.config.secret_key, salt=FORM_SALT)
+    headers = {"Cache-Control": "no-store"}
+    manager = reading if request.method == "GET" else transaction
+    with manager(services.sessions) as session:
+        found = _lookup(session, token)
+        if found is None:
+            return render_template("link_invalid.html"), 404, headers
+        pair, member, program = found
+        page = {
+            "program_title": program.title,
+            "csrf_token": csrf.dumps(pair.id),
+            "rating": request.form.get("rating", ""),
+            "comment": request.form.get("comment", ""),
+        }
+        if request.method == "GET":
+            return render_template("feedback.html", **page), 200, headers
+        error = _form_error(csrf, pair.id)
+        if error:
+            return render_template("feedback.html", error=error, **page), 400, headers
+        row = session.execute(
+            select(Feedback).where(Feedback.pair_id == pair.id, Feedback.member_id == member.id)
+        ).scalar_one_or_none()
+        if row is None:
+            row = Feedback(pair_id=pair.id, member_id=member.id, rating=0)
+            session.add(row)
+        row.rating = int(request.form["rating"])
+        row.comment = _comment() or None
+        return render_template("feedback.html", done=True, **page), 200, headers
