@@ -7,8 +7,10 @@ import re
 from sqlalchemy import or_, select
 
 from plugin.domain import journey
+from plugin.domain.admins import may_enter, mint_admin_link
 from plugin.domain.messages import render
 from plugin.domain.pairs import members_of, mention_of, post_to_pair
+from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
 from plugin.engine.payloads import COMMAND_WORDS
@@ -58,8 +60,6 @@ def handle_command(
     ctx: HandlerContext, member: Member, pair: Pair | None, thread: str, text: str, post_id: str
 ) -> None:
     """Run a member's command; commands from anyone outside the pair are ignored."""
-    from plugin.domain.handlers import send_fresh_links
-
     word, rest = parse(text)
     if pair is not None:
         if member.id in {m.id for m in members_of(ctx.session, pair)}:
@@ -85,8 +85,6 @@ def handle_command(
 
 def _admin_answer(ctx: HandlerContext, member: Member) -> str:
     """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
-    from plugin.web.admin.auth import may_enter, mint_admin_link
-
     config = ctx.settings
     if ctx.forum.kind != "zulip":
         return render(
@@ -206,3 +204,29 @@ def _report(
         f"report-ack:{key}",
         render("report_ack", program=program.title),
     )
+
+
+def _settings(ctx: HandlerContext) -> tuple[str, str]:
+    return ctx.settings.secret_key, ctx.settings.base_url
+
+
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
+    secret, base_url = _settings(ctx)
+    signups = ctx.session.execute(
+        select(Signup, Program)
+        .join(Program, Signup.program_id == Program.id)
+        .where(Signup.member_id == member.id, Signup.state != "withdrawn", Program.state == "open")
+    ).all()
+    for signup, program in signups:
+        send_link(
+            ctx.session,
+            signup,
+            program,
+            member,
+            secret=secret,
+            base_url=base_url,
+            template="signup_fresh",
+            thread=thread,
+        )
+    return bool(signups)

@@ -16,9 +16,19 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, event, false, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
-from plugin.engine.inbox import HandlerContext, handles
-from plugin.storage.models import Feedback, InboxEvent, Member, OutboxMessage, Pair, Report, Signup
+from plugin.engine.inbox import HandlerContext
+from plugin.storage.models import (
+    AdminSession,
+    Feedback,
+    InboxEvent,
+    Member,
+    OutboxMessage,
+    Pair,
+    Report,
+    Signup,
+)
 
 log = logging.getLogger(__name__)
 TOUCHED = (
@@ -69,9 +79,6 @@ def erase_member(session: Session, forum_id: int, user_id: int, now: datetime) -
     _scrub_outbox(session, member, pair_keys)
     session.execute(update(Report).where(Report.reporter_id == member.id).values(text=None))
     session.execute(update(Feedback).where(Feedback.member_id == member.id).values(comment=None))
-    from plugin.domain.drafts import forget_signups
-    from plugin.storage.models import AdminSession
-
     forget_signups(session, signup_ids)  # draft proposals quote their topics
     if member.username:
         session.execute(
@@ -164,7 +171,6 @@ def scrub_files(engine: Engine) -> None:
                 conn.execute(text(f"VACUUM FULL {table}"))
 
 
-@handles("user_destroyed")
 def on_user_destroyed(ctx: HandlerContext, ev: dict) -> None:
     """The forum deleted (Discourse) or deactivated (Zulip) a member."""
     erase_member(ctx.session, ctx.forum.id, ev["user_id"], ctx.clock.now())

@@ -6,20 +6,19 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from plugin.domain.commands import handle_command, parse
 from plugin.domain.pairs import members_of, pair_for_thread, record_activity
 from plugin.domain.signups import (
     member_by_user_id,
     programs_for_group,
-    send_link,
     sign_up,
     upsert_member,
     withdraw,
 )
 from plugin.engine.clock import parse_instant
-from plugin.engine.inbox import HandlerContext, handles
+from plugin.engine.inbox import HandlerContext
 from plugin.storage.db import transaction
-from plugin.storage.models import Member, Program, Signup
-from plugin.worker import PERIODIC
+from plugin.storage.models import Program, Signup
 
 RECONCILE_EVERY_HOURS = 6
 
@@ -28,7 +27,7 @@ def _settings(ctx: HandlerContext) -> tuple[str, str]:
     return ctx.settings.secret_key, ctx.settings.base_url
 
 
-def _prefetch_joiner(ctx: HandlerContext, ev: dict):
+def prefetch_joiner(ctx: HandlerContext, ev: dict):
     # Only look the user up (an API call) when the group belongs to an open program.
     open_roles = [
         (p.id, r)
@@ -38,7 +37,6 @@ def _prefetch_joiner(ctx: HandlerContext, ev: dict):
     return ctx.adapter.get_user_by_id(ev["user_id"]) if open_roles else None
 
 
-@handles("user_added_to_group", prefetch=_prefetch_joiner)
 def on_member_added(ctx: HandlerContext, ev: dict) -> None:
     """Joining a mentor or mentee group signs the member up and sends their link."""
     if ctx.prefetched is None:
@@ -57,7 +55,6 @@ def on_member_added(ctx: HandlerContext, ev: dict) -> None:
         )
 
 
-@handles("user_removed_from_group")
 def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
     """Leaving the group withdraws the sign-up (and ends a running pairing)."""
     member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
@@ -73,10 +70,8 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
             withdraw(ctx.session, signup, ctx.clock.now())
 
 
-def _prefetch_post(ctx: HandlerContext, ev: dict):
+def prefetch_post(ctx: HandlerContext, ev: dict):
     # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
-    from plugin.domain.commands import parse
-
     if parse(ev.get("command") or "")[0] != "admin":
         return None
     # An admin has usually never signed up: we may not know them yet.
@@ -86,11 +81,8 @@ def _prefetch_post(ctx: HandlerContext, ev: dict):
     return found
 
 
-@handles("post_created", prefetch=_prefetch_post)
 def on_post(ctx: HandlerContext, ev: dict) -> None:
     """Activity in a pair's thread; commands there or in a message to the bot."""
-    from plugin.domain.commands import handle_command
-
     thread = str(ev["topic_id"])
     member = member_by_user_id(ctx.session, ctx.forum.id, ev["user_id"])
     if member is None and ctx.prefetched and ctx.prefetched.get("user"):
@@ -170,28 +162,3 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
             ).scalars()
             for signup in gone:
                 withdraw(session, signup, now)
-
-
-def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
-    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
-    secret, base_url = _settings(ctx)
-    signups = ctx.session.execute(
-        select(Signup, Program)
-        .join(Program, Signup.program_id == Program.id)
-        .where(Signup.member_id == member.id, Signup.state != "withdrawn", Program.state == "open")
-    ).all()
-    for signup, program in signups:
-        send_link(
-            ctx.session,
-            signup,
-            program,
-            member,
-            secret=secret,
-            base_url=base_url,
-            template="signup_fresh",
-            thread=thread,
-        )
-    return bool(signups)
-
-
-PERIODIC.append(reconcile)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.domain.messages import Message, render
@@ -138,18 +137,6 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
         else render("ended", who=mention_of(session, by)).text
     )
     post_to_pair(session, pair, key, text)
-
-
-def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]]:
-    """(mentor member id, mentee member id) of every blocked pairing in the forum."""
-    rows = session.execute(
-        select(Signup.member_id, Pair.mentee_id)
-        .join(Pair, Pair.mentor_id == Signup.id)
-        .where(Pair.forum_id == forum_id, Pair.end_reason == "blocked")
-    ).all()
-    return {
-        (mentor, session.get(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
-    }
 
 
 # -- nudges, check-ins and completion -------------------------------------------------------

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, aliased
 from plugin.domain.messages import cadence_text, render, render_step
 from plugin.domain.programs.service import steps
 from plugin.engine.adapter import SentPost, Undeliverable
-from plugin.engine.outbox import Kind, SendContext, enqueue, register_kind
-from plugin.forums.connections import PRIVACY, InputError
-from plugin.storage.db import reading, transaction, upsert_ignore
+from plugin.engine.outbox import Kind, SendContext, enqueue
+from plugin.forums.connections import InputError
+from plugin.forums.registry import PRIVACY, mention
+from plugin.storage.db import reading, upsert_ignore
 from plugin.storage.models import Activity, Forum, Member, Pair, Program, Signup
 
 ACTIVE = ("active", "paused")
@@ -41,22 +42,19 @@ def _posted(session: Session, row, payload: dict, sent: SentPost) -> None:
     pair.step_posted = max(pair.step_posted, payload.get("step", 0))
 
 
-register_kind(
-    "pair_open",
-    Kind(
+# The pairs' own outbox kinds: they record where the pair's thread and steps landed.
+PAIR_KINDS: dict[str, Kind] = {
+    "pair_open": Kind(
         send=lambda ctx, p, m: ctx.adapter.open_thread(p["title"], p["text"], p["usernames"], m),
         find=lambda ctx, p, m: ctx.adapter.find_thread(m),
         on_sent=_opened,
     ),
-)
-register_kind(
-    "pair_post",
-    Kind(
+    "pair_post": Kind(
         send=lambda ctx, p, m: ctx.adapter.post(_pair_thread(ctx, p), p["text"], m),
         find=lambda ctx, p, m: ctx.adapter.find_post(_pair_thread(ctx, p), m),
         on_sent=_posted,
     ),
-)
+}
 
 
 def post_to_pair(session: Session, pair: Pair, key: str, text: str, step: int = 0) -> None:
@@ -129,16 +127,12 @@ def check_pairable(session: Session, program: Program, mentor: Signup, mentee: S
         raise InputError(f"the mentor is full ({mentor.capacity} mentee(s) already)")
     if paired_before(session, program, mentor, mentee):
         raise InputError("these two have been paired before in this program")
-    from plugin.domain.journey import blocked_member_pairs
-
     if (mentor.member_id, mentee.member_id) in blocked_member_pairs(session, program.forum_id):
         raise InputError("one of these two blocked the other: they are never paired again")
 
 
 def mention_of(session: Session, member: Member) -> str:
     """How to name a member in a post on their forum."""
-    from plugin.forums.connections import mention
-
     kind = session.get(Forum, member.forum_id).kind
     return mention(kind, member.username, member.name, member.forum_user_id)
 
@@ -282,79 +276,6 @@ def quiet_until(now: datetime, tz_name: str | None, start: str, end: str) -> dat
     return datetime.combine(day, q_end, tzinfo=zone)
 
 
-def advance(session: Session, pair: Pair, program: Program, now: datetime, config) -> bool:
-    """Move a due pair along: end of a pause, the current step, a nudge, a check-in, the end."""
-    from plugin.domain import journey
-
-    if pair.state == "paused":
-        if pair.pause_until is not None and now >= pair.pause_until:
-            journey.resume(
-                session,
-                pair,
-                program,
-                now,
-                f"pause-end:{pair.pause_until.isoformat()}",
-                by_itself=True,
-            )
-            return True
-        pair.next_due_at = pair.pause_until
-        return False
-    program_steps = steps(program)
-    total = len(program_steps)
-    if now >= step_due(pair, program, total + 1):
-        journey.complete(
-            session, pair, program, now, secret=config.secret_key, base_url=config.base_url
-        )
-        return True
-    mentee = session.get(Signup, pair.mentee_id)
-    quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
-    did = False
-    due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
-    if due > pair.step_scheduled and quiet is None:
-        # Only the current step: a service that was down does not post a burst.
-        post_to_pair(session, pair, f"step:{due}", render_step(program_steps, due), step=due)
-        pair.step_scheduled = due
-        did = True
-    elif quiet is None and now >= journey.nudge_due_at(pair, program):
-        journey.nudge(session, pair, now)
-        did = True
-    checkin = journey.checkin_due_at(pair, program)
-    if checkin is not None and now >= checkin:
-        journey.alert_checkin(session, pair, program, now)
-        did = True
-    candidates = [step_due(pair, program, total + 1), journey.nudge_due_at(pair, program)]
-    if pair.step_scheduled < total:
-        candidates.append(step_due(pair, program, pair.step_scheduled + 1))
-    checkin = journey.checkin_due_at(pair, program)
-    if checkin is not None:
-        candidates.append(checkin)
-    next_due = min(candidates)
-    if quiet is not None and next_due <= quiet:
-        next_due = quiet
-    pair.next_due_at = max(next_due, now + timedelta(microseconds=1)) if not did else now
-    return did
-
-
-def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
-    """Periodic job: move every due pair along."""
-    now = clock.now()
-    with transaction(factory) as session:
-        due = (
-            session.execute(
-                select(Pair)
-                .where(Pair.state.in_(ACTIVE), Pair.next_due_at <= now)
-                .order_by(Pair.next_due_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        return sum(
-            advance(session, p, session.get(Program, p.program_id), now, config) for p in due
-        )
-
-
 # -- activity ---------------------------------------------------------------------------
 
 
@@ -405,11 +326,13 @@ def describe(session: Session, pair: Pair) -> dict:
     }
 
 
-def _register_schedule() -> None:
-    from plugin.worker import PERIODIC
-
-    if schedule_due not in PERIODIC:
-        PERIODIC.append(schedule_due)
-
-
-_register_schedule()
+def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]]:
+    """(mentor member id, mentee member id) of every blocked pairing in the forum."""
+    rows = session.execute(
+        select(Signup.member_id, Pair.mentee_id)
+        .join(Pair, Pair.mentor_id == Signup.id)
+        .where(Pair.forum_id == forum_id, Pair.end_reason == "blocked")
+    ).all()
+    return {
+        (mentor, session.get(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
+    }

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.domain.journey import blocked_member_pairs
 from plugin.domain.matching import Candidate, match, normalise_topics
-from plugin.domain.pairs import active_count, create_pair
+from plugin.domain.pairs import active_count, blocked_member_pairs, create_pair
 from plugin.forums.connections import InputError
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 

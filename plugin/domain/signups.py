@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from plugin.domain.messages import render
+from plugin.domain.pairs import end_pairs_of
 from plugin.engine.adapter import ForumUser
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Program, Signup
@@ -175,8 +176,6 @@ def sign_up(
 
 def withdraw(session: Session, signup: Signup, now: datetime) -> None:
     """The member left the group: no longer waiting, and any running pairing ends."""
-    from plugin.domain.pairs import end_pairs_of
-
     if signup.state == "withdrawn":
         return
     signup.state = "withdrawn"
