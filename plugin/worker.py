@@ -11,9 +11,11 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.config import Config
+from plugin.domain import tables
 from plugin.engine import inbox, outbox
 from plugin.engine.clock import Clock
 from plugin.engine.leases import release_all, worker_name
+from plugin.forums import registry
 from plugin.forums.connections import adapter_factory
 from plugin.storage import secretbox
 from plugin.storage.db import DATABASE_ERRORS, log_database_error, transaction
@@ -23,23 +25,21 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 MAX_RETRY_SECONDS = 5.0
 
-# Periodic jobs (schedules, reconciliation) register here: fn(factory, adapter_for, clock,
-# config) -> number of things done. They must be safe to run from several workers at once.
-PERIODIC: list[Callable[..., int]] = []
-# Long-running listeners (e.g. Zulip's long-polled event queue) that only a worker running
-# forever starts, each in a daemon thread: fn(factory, clock, config, stopping) -> None.
-LISTENERS: list[Callable[..., None]] = []
+# What the worker runs, from the domain's tables and each forum kind's own jobs; nothing
+# registers itself by being imported. Periodic jobs: fn(factory, adapter_for, clock, config)
+# -> number of things done, safe to run from several workers at once. Listeners: only a
+# worker running forever starts them, each in a daemon thread: fn(factory, clock, config,
+# stopping) -> None.
+HANDLERS = tables.DISPATCH
+OUTBOX_KINDS = tables.OUTBOX_KINDS
+PERIODIC: list[Callable[..., int]] = [*tables.PERIODIC, *registry.periodic_jobs()]
+LISTENERS: list[Callable[..., None]] = registry.listeners()
 
 
 class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
     def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
-        import plugin.domain.erasure  # noqa: F401 - registers the erasure handler
-        import plugin.domain.handlers  # noqa: F401 - registers event handlers and periodic jobs
-        import plugin.domain.pairs  # noqa: F401 - registers the pair outbox kinds and the schedule
-        import plugin.zulip.poller  # noqa: F401 - registers the Zulip event-queue poller
-
         secretbox.configure(config)  # the forums' API keys are decrypted with these keys
         self.config = config
         self.factory = factory
@@ -68,6 +68,7 @@ class Worker:
             owner=self.owner,
             clock=self.clock,
             lease=self.lease,
+            handlers=HANDLERS,
             settings=self.config,
             held_forums=held,
         ).progressed
@@ -79,6 +80,7 @@ class Worker:
             owner=self.owner,
             now=self.clock.now(),
             lease=self.lease,
+            kinds=OUTBOX_KINDS,
             held_forums=held,
         ).progressed
         return progressed

@@ -1,6 +1,6 @@
 """How each forum names members and describes its private threads in our messages."""
 
-from plugin.forums.connections import PRIVACY, mention
+from plugin.forums.registry import PRIVACY, mention
 
 
 def test_discourse_mentions_by_username():

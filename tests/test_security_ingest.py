@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from plugin.domain.tables import DISPATCH as HANDLERS
 from plugin.engine.adapter import ForumRejected
 from plugin.engine.clock import Clock
-from plugin.engine.inbox import HANDLERS, Registered, process_due
+from plugin.engine.inbox import Registered, process_due
 from plugin.engine.payloads import COMMAND_WORDS
 from plugin.storage.db import transaction
 from plugin.storage.models import Forum, OutboxMessage
@@ -128,7 +129,9 @@ def test_hostile_discourse_request_is_never_5xx(case, client, forum, sessions, c
     assert response.status_code < 500, response.get_data(as_text=True)
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     # Whatever was accepted, the worker processes without a failure.
-    done = process_due(sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE)
+    done = process_due(
+        sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE, handlers=HANDLERS
+    )
     assert done.failed == 0
 
 
@@ -177,7 +180,9 @@ def test_hostile_zulip_request_is_never_5xx(case, client, zforum, sessions, capl
     assert response.status_code < 500, response.get_data(as_text=True)
     assert response.is_json
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
-    done = process_due(sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE)
+    done = process_due(
+        sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE, handlers=HANDLERS
+    )
     assert done.failed == 0
 
 
@@ -245,10 +250,12 @@ def test_failed_event_payload_is_cleared(client, forum, sessions, monkeypatch):
     def refused(ctx, ev):
         raise ForumRejected("the forum refused it")
 
-    monkeypatch.setitem(HANDLERS, ("discourse", "post_created"), Registered(refused))
+    monkeypatch.setitem(HANDLERS, "post_created", Registered(refused))
     raw = "!report he asked for my bank pin"
     send_discourse(client, "post__post_created", pm_post(77, raw=raw))
-    result = process_due(sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE)
+    result = process_due(
+        sessions, no_adapter, owner="t", clock=Clock(T0), lease=LEASE, handlers=HANDLERS
+    )
     [row] = inbox_rows(sessions)
     assert (result.failed, row.state) == (1, "failed")
     assert "bank pin" not in (row.payload or "")
@@ -257,7 +264,8 @@ def test_failed_event_payload_is_cleared(client, forum, sessions, monkeypatch):
 
 
 def test_failed_call_payload_is_cleared(forum, sessions, monkeypatch):
-    from plugin.engine.outbox import KINDS, Kind, deliver_due, enqueue
+    from plugin.domain.tables import OUTBOX_KINDS as KINDS
+    from plugin.engine.outbox import Kind, deliver_due, enqueue
 
     def refused(ctx, payload, marker):
         raise ForumRejected("422: the forum refused it")
@@ -271,7 +279,7 @@ def test_failed_call_payload_is_cleared(forum, sessions, monkeypatch):
             kind="refused_post",
             payload={"thread": "812", "text": "maya's private words", "usernames": ["maya"]},
         )
-    deliver_due(sessions, lambda fid: None, owner="t", now=T0, lease=LEASE)
+    deliver_due(sessions, lambda fid: None, owner="t", now=T0, lease=LEASE, kinds=KINDS)
     with sessions() as session:
         row = session.query(OutboxMessage).one()
     assert row.state == "dead"

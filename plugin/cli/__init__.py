@@ -240,4 +240,3 @@ def _fail(message: str, code: int) -> int:
 def main() -> None:
     """Console entry point."""
     sys.exit(run(sys.argv[1:]))
-

@@ -8,12 +8,16 @@ whole forum, not only the call that met it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.engine.adapter import BudgetExhausted, Gate
+from plugin.engine.clock import Clock
+from plugin.storage.db import transaction
 from plugin.storage.models import Forum, ForumCall
 
 WINDOW = timedelta(seconds=60)
@@ -60,3 +64,26 @@ def pause_forum(session: Session, forum_id: int, until: datetime) -> None:
     forum = _lock_forum(session, forum_id)
     if forum.paused_until is None or forum.paused_until < until:
         forum.paused_until = until
+
+
+def budget_gate(
+    factory: sessionmaker[Session], forum_id: int, clock: Clock, *, wait: bool = False
+) -> Gate:
+    """Before each request, take a slot of the forum's shared budget.
+
+    Workers pass wait=False: a full budget raises BudgetExhausted and the work stays
+    pending. Commands pass wait=True and sleep (on the real clock) for the next slot.
+    """
+
+    def gate() -> None:
+        while True:
+            now = clock.now()
+            with transaction(factory) as session:
+                reservation = reserve_call(session, forum_id, now)
+            if reservation.granted:
+                return
+            if not wait or clock.frozen:
+                raise BudgetExhausted(reservation.retry_at)
+            time.sleep(max(0.05, min((reservation.retry_at - now).total_seconds(), 60)))
+
+    return gate

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -163,27 +163,9 @@ class Registered:
     prefetch: Prefetch | None = None
 
 
-# (forum kind, event name) -> handler; filled by the domain modules.
-HANDLERS: dict[tuple[str, str], Registered] = {}
-
-
-FORUM_KINDS = ("discourse", "zulip")
-
-
-def handles(*events: str, kinds: tuple[str, ...] = FORUM_KINDS, prefetch: Prefetch | None = None):
-    """Register a handler (and a prefetch doing its API reads) for events.
-
-    Each forum's receiver turns what its forum sends into the same event names and
-    payloads (e.g. user_added_to_group {group_id, user_id}), so one handler serves all.
-    """
-
-    def register(fn: Handler) -> Handler:
-        for kind in kinds:
-            for event in events:
-                HANDLERS[(kind, event)] = Registered(fn, prefetch)
-        return fn
-
-    return register
+# The dispatch table's type: event name -> handler. The table itself is the domain's
+# (plugin/domain/tables.py); the worker hands it to process_due.
+Dispatch = Mapping[str, Registered]
 
 
 @dataclass
@@ -235,6 +217,7 @@ def process_due(
     owner: str,
     clock: Clock,
     lease: timedelta,
+    handlers: Dispatch,
     settings: Any = None,
     limit: int = 50,
     held_forums: set[int] | None = None,
@@ -262,7 +245,7 @@ def process_due(
             with reading(factory) as session:
                 row = session.get(InboxEvent, row_id)
                 forum = session.get(Forum, row.forum_id)
-                handler = HANDLERS.get((forum.kind, row.event))
+                handler = handlers.get(row.event)
                 payload = json.loads(row.payload or "{}")
                 if handler is not None and handler.prefetch is not None:
                     ctx = HandlerContext(session, forum, adapter_for(forum.id), clock, settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,12 +55,10 @@ class Kind:
     on_dead: Callable[[Session, OutboxMessage, dict, str], None] | None = None
 
 
-KINDS: dict[str, Kind] = {}
-
-
-def register_kind(name: str, kind: Kind) -> None:
-    """Make `name` deliverable by the worker."""
-    KINDS[name] = kind
+# The outbox kinds' table: kind name -> Kind. The full table is the domain's
+# (plugin/domain/tables.py), which adds its own kinds to FORUM_CALLS below; the worker hands
+# it to deliver_due, and a test checks that every kind enqueued is in it.
+Kinds = Mapping[str, Kind]
 
 
 def marker_for(key: str) -> str:
@@ -79,8 +77,6 @@ def enqueue(
     run_at: datetime = EPOCH,
 ) -> bool:
     """Add an outbox row in the caller's transaction; a repeated key adds nothing."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown outbox kind {kind!r}")
     return upsert_ignore(
         session,
         OutboxMessage.__table__,
@@ -120,20 +116,17 @@ def _resolve_thread(ctx: SendContext, payload: dict) -> str:
     return thread
 
 
-register_kind(
-    "open_thread",
-    Kind(
+# The plain forum calls, which need nothing of the domain.
+FORUM_CALLS: dict[str, Kind] = {
+    "open_thread": Kind(
         send=lambda ctx, p, m: ctx.adapter.open_thread(p["title"], p["text"], p["usernames"], m),
         find=lambda ctx, p, m: ctx.adapter.find_thread(m),
     ),
-)
-register_kind(
-    "post",
-    Kind(
+    "post": Kind(
         send=lambda ctx, p, m: ctx.adapter.post(_resolve_thread(ctx, p), p["text"], m),
         find=lambda ctx, p, m: ctx.adapter.find_post(_resolve_thread(ctx, p), m),
     ),
-)
+}
 
 
 # -- delivery ----------------------------------------------------------------------------
@@ -163,14 +156,14 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
     return row
 
 
-def _finish(session: Session, row_id: int, owner: str, sent: SentPost) -> None:
+def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Kinds) -> None:
     if not still_mine(session, OutboxMessage, row_id, owner):
         return  # lease lost: whoever has it now will find our post by its marker
     row = session.get(OutboxMessage, row_id)
     row.result = json.dumps({"thread": sent.thread, "post_id": sent.post_id})
     row.sent_at = utcnow()
     row.last_error = None
-    kind = KINDS[row.kind]
+    kind = kinds[row.kind]
     if kind.on_sent:
         kind.on_sent(session, row, json.loads(row.payload), sent)
     release(session, OutboxMessage, row_id, owner, state="sent")
@@ -192,7 +185,9 @@ def diagnosis_payload(payload: str) -> str:
     return json.dumps({**kept, "cleared": True}, separators=(",", ":"))
 
 
-def _fail(session: Session, row_id: int, owner: str, exc: Exception, now: datetime) -> bool:
+def _fail(
+    session: Session, row_id: int, owner: str, exc: Exception, now: datetime, kinds: Kinds
+) -> bool:
     """Record a failed attempt; True when the row was given up."""
     row = session.get(OutboxMessage, row_id)
     error = str(exc)[:1000]
@@ -209,7 +204,7 @@ def _fail(session: Session, row_id: int, owner: str, exc: Exception, now: dateti
         values.update(state="pending", run_at=now + backoff(row.attempts), uncertain=True)
     else:
         values["state"] = "dead"
-        kind = KINDS.get(row.kind)
+        kind = kinds.get(row.kind)
         if kind and kind.on_dead:
             kind.on_dead(session, row, json.loads(row.payload), error)
         values["payload"] = diagnosis_payload(row.payload)  # after on_dead, which reads it
@@ -224,6 +219,7 @@ def deliver_due(
     owner: str,
     now: datetime,
     lease: timedelta,
+    kinds: Kinds,
     limit: int = 20,
     held_forums: set[int] | None = None,
 ) -> Pass:
@@ -252,7 +248,7 @@ def deliver_due(
             row = _start(session, row_id, owner)
             if row is None:
                 continue
-            kind, uncertain = KINDS[row.kind], row.uncertain
+            kind, uncertain = kinds[row.kind], row.uncertain
             payload, marker = json.loads(row.payload), marker_for(row.key)
         ctx = SendContext(adapter=adapter_for(forum_id), factory=factory)
         try:
@@ -275,12 +271,12 @@ def deliver_due(
             if not isinstance(exc, ForumError):
                 log.exception("outbox row %s (%s) failed", row_id, row.kind)
             with transaction(factory) as session:
-                _fail(session, row_id, owner, exc, now)
+                _fail(session, row_id, owner, exc, now, kinds)
             if isinstance(exc, ForumRateLimited):
                 held.add(forum_id)
             result.failed += 1
             continue
         with transaction(factory) as session:
-            _finish(session, row_id, owner, sent)
+            _finish(session, row_id, owner, sent, kinds)
         result.sent += 1
     return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -11,15 +10,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.engine.adapter import BudgetExhausted, ForumAdapter, Gate
-from plugin.engine.budget import reserve_call
+from plugin.engine.adapter import ForumAdapter, Gate
+from plugin.engine.budget import budget_gate
 from plugin.engine.clock import Clock
+from plugin.forums import registry
 from plugin.resources import manifest
-from plugin.storage.db import reading, transaction
+from plugin.storage.db import reading
 from plugin.storage.models import Forum
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-KINDS = ("discourse", "zulip")
+KINDS = registry.NAMES
 
 
 class InputError(ValueError):
@@ -59,11 +59,9 @@ def add_forum(
         raise InputError("--name must be 1 to 64 letters, digits, '-' or '_'")
     if not api_key.strip() or not bot_user.strip():
         raise InputError("the API key and the bot user must not be empty")
-    # Discourse refuses webhook secrets shorter than 12 characters (app/models/web_hook.rb).
-    if kind == "discourse" and len(webhook_secret) < 12:
-        raise InputError("--webhook-secret must be at least 12 characters (Discourse's minimum)")
-    if kind == "zulip" and not webhook_secret.strip():
-        raise InputError("--webhook-token must not be empty")
+    problem = registry.KINDS[kind].secret_problem(webhook_secret)
+    if problem:
+        raise InputError(problem)
     if session.execute(select(Forum.id).where(Forum.name == name)).first():
         raise InputError(f"a forum named {name!r} already exists")
     forum = Forum(
@@ -117,40 +115,12 @@ def describe(base_url: str, forum: Forum) -> dict:
     }
 
 
-def budget_gate(
-    factory: sessionmaker[Session], forum_id: int, clock: Clock, *, wait: bool = False
-) -> Gate:
-    """Before each request, take a slot of the forum's shared budget.
-
-    Workers pass wait=False: a full budget raises BudgetExhausted and the work stays
-    pending. Commands pass wait=True and sleep (on the real clock) for the next slot.
-    """
-
-    def gate() -> None:
-        while True:
-            now = clock.now()
-            with transaction(factory) as session:
-                reservation = reserve_call(session, forum_id, now)
-            if reservation.granted:
-                return
-            if not wait or clock.frozen:
-                raise BudgetExhausted(reservation.retry_at)
-            time.sleep(max(0.05, min((reservation.retry_at - now).total_seconds(), 60)))
-
-    return gate
-
-
 def make_adapter(forum: Forum, gate: Gate) -> ForumAdapter:
     """The API adapter for a forum row."""
-    if forum.kind == "discourse":
-        from plugin.discourse.client import DiscourseClient
-
-        return DiscourseClient(forum.url, forum.api_key, forum.bot_user, gate=gate)
-    if forum.kind == "zulip":
-        from plugin.zulip.client import ZulipClient
-
-        return ZulipClient(forum.url, forum.bot_user, forum.api_key, gate=gate)
-    raise InputError(f"forums of kind {forum.kind!r} are not supported yet")
+    kind = registry.kind_of(forum.kind)
+    if kind is None:
+        raise InputError(f"forums of kind {forum.kind!r} are not supported yet")
+    return kind.client(forum, gate)
 
 
 def adapter_factory(
@@ -167,18 +137,3 @@ def adapter_factory(
         return cache[forum_id]
 
     return adapter_for
-
-
-# How each forum writes a mention, and what is true of its private threads.
-PRIVACY = {
-    "discourse": "This private message is just for the two of you and me, the program's bot "
-    "(the forum's own admins can read private messages, as always on Discourse).",
-    "zulip": "This group direct message is just for the two of you and me, the program's bot.",
-}
-
-
-def mention(kind: str, username: str | None, name: str | None, user_id: int) -> str:
-    """A member named so that the forum notifies them."""
-    if kind == "zulip":
-        return f"@**{name or username}|{user_id}**"
-    return f"@{username}"

@@ -347,3 +347,8 @@ class ZulipClient:
     def delete_queue(self, queue_id: str) -> None:
         """DELETE /events: free a queue we no longer need."""
         self._call("DELETE", "/events", {"queue_id": queue_id})
+
+
+def connect(forum, gate: Gate) -> ZulipClient:
+    """The API client for a Zulip forum row (bot email and API key)."""
+    return ZulipClient(forum.url, forum.bot_user, forum.api_key, gate=gate)

@@ -23,14 +23,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from plugin.engine.adapter import BudgetExhausted, ForumError, ForumRateLimited
-from plugin.engine.budget import pause_forum
+from plugin.engine.budget import budget_gate, pause_forum
 from plugin.engine.clock import Clock
 from plugin.engine.inbox import store
 from plugin.engine.leases import worker_name
-from plugin.forums.connections import budget_gate, make_adapter
 from plugin.storage.db import log_database_error, reading, transaction, upsert_ignore
 from plugin.storage.models import Forum, Member, Program, ZulipQueue, utcnow
-from plugin.zulip.client import LONGPOLL_TIMEOUT, QueueExpired, ZulipClient
+from plugin.zulip.client import LONGPOLL_TIMEOUT, QueueExpired, ZulipClient, connect
 from plugin.zulip.events import deactivated, queue_events
 
 log = logging.getLogger(__name__)
@@ -172,7 +171,7 @@ def _listen_forum(factory, forum_id: int, clock: Clock, stopping: threading.Even
         # thread-safe. The shared budget gate still counts its calls.
         with reading(factory) as session:
             forum = session.get(Forum, forum_id)
-            client = make_adapter(forum, budget_gate(factory, forum_id, clock))
+            client = connect(forum, budget_gate(factory, forum_id, clock))
         owner = _owner()
         while not stopping.is_set():
             try:
@@ -203,15 +202,3 @@ def listen(factory, clock: Clock, config, stopping: threading.Event) -> None:
         stopping.wait(NEW_FORUMS_SECONDS)
     for thread in threads.values():  # each ends after its current long-poll
         thread.join(timeout=LONGPOLL_TIMEOUT[1])
-
-
-def _register_jobs() -> None:
-    from plugin.worker import LISTENERS, PERIODIC
-
-    if poll_zulip not in PERIODIC:
-        PERIODIC.append(poll_zulip)
-    if listen not in LISTENERS:
-        LISTENERS.append(listen)
-
-
-_register_jobs()

@@ -1,0 +1,35 @@
+"""Discourse as a forum kind: its client, its mention syntax, its privacy sentence."""
+
+from __future__ import annotations
+
+from plugin.discourse.client import DiscourseClient
+from plugin.engine.adapter import Gate
+from plugin.forums.kind import ForumKind
+from plugin.storage.models import Forum
+
+
+def client(forum: Forum, gate: Gate) -> DiscourseClient:
+    """The API client for a Discourse forum row."""
+    return DiscourseClient(forum.url, forum.api_key, forum.bot_user, gate=gate)
+
+
+def mention(username: str | None, name: str | None, user_id: int) -> str:
+    """@username notifies a Discourse user."""
+    return f"@{username}"
+
+
+def secret_problem(secret: str) -> str | None:
+    """Discourse refuses webhook secrets shorter than 12 characters (app/models/web_hook.rb)."""
+    if len(secret) < 12:
+        return "--webhook-secret must be at least 12 characters (Discourse's minimum)"
+    return None
+
+
+KIND = ForumKind(
+    name="discourse",
+    client=client,
+    mention=mention,
+    privacy="This private message is just for the two of you and me, the program's bot "
+    "(the forum's own admins can read private messages, as always on Discourse).",
+    secret_problem=secret_problem,
+)

@@ -1,0 +1,32 @@
+"""The domain's tables, each readable in one place: what the worker runs.
+
+- DISPATCH: event name -> handler. Each forum's receiver (and Zulip's queue poller) turns
+  what its forum sends into these event names and payloads, so one handler serves all.
+- OUTBOX_KINDS: outbox kind -> how to send it, find it again and record the outcome.
+- PERIODIC: jobs the worker runs every pass, fn(factory, adapter_for, clock, config) ->
+  number of things done; safe to run from several workers at once.
+
+The worker (plugin/worker.py) is given these; nothing registers itself by being imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from plugin.domain import handlers
+from plugin.domain.erasure import on_user_destroyed
+from plugin.domain.pairs import PAIR_KINDS
+from plugin.domain.schedule import schedule_due
+from plugin.engine.inbox import Dispatch, Registered
+from plugin.engine.outbox import FORUM_CALLS, Kinds
+
+DISPATCH: Dispatch = {
+    "user_added_to_group": Registered(handlers.on_member_added, handlers.prefetch_joiner),
+    "user_removed_from_group": Registered(handlers.on_member_removed),
+    "post_created": Registered(handlers.on_post, handlers.prefetch_post),
+    "user_destroyed": Registered(on_user_destroyed),
+}
+
+OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS}
+
+PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due]

@@ -1,0 +1,34 @@
+"""The record each forum kind fills in: what the core may ask of a forum without naming it.
+
+plugin/discourse/kind.py and plugin/zulip/kind.py each make one; plugin/forums/registry.py
+holds them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from plugin.engine.adapter import ForumAdapter, Gate
+from plugin.storage.models import Forum
+
+
+@dataclass(frozen=True)
+class ForumKind:
+    """Everything true of one kind of forum that the core needs."""
+
+    name: str
+    # The API adapter for a forum row of this kind, every request passing through `gate`.
+    client: Callable[[Forum, Gate], ForumAdapter]
+    # A member named so that the forum notifies them: (username, display name, user id).
+    mention: Callable[[str | None, str | None, int], str]
+    # What is true of the pair's private thread on this forum, said in its first post.
+    privacy: str
+    # Why a webhook secret cannot be used on this forum (the CLI's wording), or None.
+    secret_problem: Callable[[str], str | None]
+    # Worker jobs of this forum alone, beside the domain's: fn(factory, adapter_for, clock,
+    # config) -> number of things done.
+    periodic: tuple[Callable[..., int], ...] = ()
+    # Long-running listeners that only a worker running forever starts, each in a daemon
+    # thread: fn(factory, clock, config, stopping) -> None.
+    listeners: tuple[Callable[..., None], ...] = ()

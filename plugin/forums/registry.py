@@ -1,0 +1,38 @@
+"""The registry of forum kinds: the one module outside the forum folders that names a forum.
+
+The core asks it for what is true of one forum kind (plugin/forums/kind.py); everything
+else about Discourse lives in plugin/discourse/, about Zulip in plugin/zulip/. A new kind
+of forum is a new folder and one line here.
+"""
+
+from __future__ import annotations
+
+from plugin.discourse.kind import KIND as DISCOURSE
+from plugin.forums.kind import ForumKind
+from plugin.zulip.kind import KIND as ZULIP
+
+KINDS: dict[str, ForumKind] = {kind.name: kind for kind in (DISCOURSE, ZULIP)}
+NAMES: tuple[str, ...] = tuple(KINDS)
+
+# What each forum says of its private threads, by kind.
+PRIVACY: dict[str, str] = {name: kind.privacy for name, kind in KINDS.items()}
+
+
+def kind_of(name: str) -> ForumKind | None:
+    """The forum kind called `name`, or None."""
+    return KINDS.get(name)
+
+
+def mention(kind: str, username: str | None, name: str | None, user_id: int) -> str:
+    """A member named so that the forum notifies them."""
+    return KINDS[kind].mention(username, name, user_id)
+
+
+def periodic_jobs() -> list:
+    """Every forum kind's own periodic jobs."""
+    return [job for kind in KINDS.values() for job in kind.periodic]
+
+
+def listeners() -> list:
+    """Every forum kind's own long-running listeners."""
+    return [listener for kind in KINDS.values() for listener in kind.listeners]

@@ -1,0 +1,30 @@
+"""Zulip as a forum kind: its client, mention syntax, privacy sentence and event-queue poller."""
+
+from __future__ import annotations
+
+from plugin.forums.kind import ForumKind
+from plugin.zulip.client import connect
+from plugin.zulip.poller import listen, poll_zulip
+
+
+def mention(username: str | None, name: str | None, user_id: int) -> str:
+    """@**Name|id** notifies a Zulip user, whatever their name."""
+    return f"@**{name or username}|{user_id}**"
+
+
+def secret_problem(token: str) -> str | None:
+    """Zulip's outgoing webhooks carry a token, which must not be blank."""
+    if not token.strip():
+        return "--webhook-token must not be empty"
+    return None
+
+
+KIND = ForumKind(
+    name="zulip",
+    client=connect,
+    mention=mention,
+    privacy="This group direct message is just for the two of you and me, the program's bot.",
+    secret_problem=secret_problem,
+    periodic=(poll_zulip,),
+    listeners=(listen,),
+)
