@@ -55,8 +55,6 @@ def handle_command(
     ctx: HandlerContext, member: Member, pair: Pair | None, thread: str, text: str, post_id: str
 ) -> None:
     """Run a member's command; commands from anyone outside the pair are ignored."""
-    from plugin.events import send_fresh_links
-
     word, rest = parse(text)
     if pair is not None:
         if member.id in {m.id for m in members_of(ctx.session, pair)}:
@@ -64,6 +62,8 @@ def handle_command(
         return
     # A private message to the bot.
     if word == "signup":
+        from plugin.events import send_fresh_links
+
         if not send_fresh_links(ctx, member, thread):
             reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
     elif word == "admin":
@@ -82,18 +82,21 @@ def handle_command(
 
 def _admin_answer(ctx: HandlerContext, member: Member) -> str:
     """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
-    from plugin.admin.auth import may_enter, mint_admin_link
+    from plugin.admin.auth import Person, may_enter, mint_admin_link
 
     config = ctx.settings
     if ctx.forum.kind != "zulip":
+        # The public sign-in page, the same for everyone: no credential in it.
         return render(
             "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
         ).text
-    forum_admin = member.username in (ctx.prefetched or {}).get("forum_admins", [])
-    if not may_enter(ctx.session, ctx.forum.id, member.username, forum_admin):
+    # The role comes from the forum's answer about this very user id (the prefetch).
+    user = (ctx.prefetched or {}).get("user")
+    is_admin = bool(user is not None and user.id == member.forum_user_id and user.admin)
+    person = Person(member.forum_user_id, member.username, is_admin, is_admin)
+    if not may_enter(ctx.session, ctx.forum.id, person):
         return render("admin_refused").text
-    link = mint_admin_link(config, ctx.forum, member.username, is_forum_admin=forum_admin)
-    return render("admin_link", link=link).text
+    return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text
 
 
 def run_pair_command(

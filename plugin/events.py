@@ -74,16 +74,13 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
 
 
 def _prefetch_post(ctx: HandlerContext, ev: dict):
-    # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
+    # `!admin` on Zulip needs the sender's role, which the forum tells by their user id.
     from plugin.chat import parse
 
     if parse(ev.get("command") or "")[0] != "admin":
         return None
     # An admin has usually never signed up: we may not know them yet.
-    found = {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
-    if ctx.forum.kind == "zulip":
-        found["forum_admins"] = [u.username for u in ctx.adapter.list_admins()]
-    return found
+    return {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
 
 
 @handles("post_created", prefetch=_prefetch_post)

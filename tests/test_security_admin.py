@@ -1,0 +1,155 @@
+"""Issue 9, findings 2 and 5: who may touch a forum's connection, people known by user id,
+and personal links never posted where others read them."""
+
+# Fixtures shared by importing them from another test module are redefined by design.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from plugin.db import reading, transaction
+from plugin.models import AdminSession, Forum, Program
+from tests.admin_support import (
+    CONNECT_SECRET,
+    csrf,
+    make_program,
+    set_connect_secret,
+    sign_in,
+    user_id_of,
+)
+from tests.fakes.discourse import FakeDiscourse
+from tests.helpers import SECRET
+from tests.test_admin_pages import post, settings_form, stored_forum, text
+from tests.test_zulip_flow import BOT, MAYA, SAM, fake, story  # noqa: F401 - fixtures
+
+SETTINGS = "/admin/forum/settings"
+ADMIN_LINK = re.compile(r"/admin/link/")
+
+
+@pytest.fixture
+def pid(sessions, forum):
+    set_connect_secret(sessions, forum.id)
+    return make_program(sessions, forum.id, title="Career circle", admins=("pat",))
+
+
+# -- finding 2: connection settings are the forum admins' alone -------------------------------
+
+
+def test_moderator_cannot_see_or_change_forum_settings(client, sessions, forum, pid):
+    sign_in(client, "mo", moderator=True)
+    assert client.get(SETTINGS).status_code == 403
+    assert "Forum settings" not in text(client.get("/admin/"))
+    form = settings_form(url="http://127.0.0.1:8", api_key="mods-own-key", webhook_secret="x" * 20)
+    assert post(client, SETTINGS, form).status_code == 403
+    stored = stored_forum(sessions)
+    assert (stored.url, stored.api_key, stored.webhook_secret) == (
+        "http://127.0.0.1:9",
+        "test-key",
+        SECRET,
+    )
+    assert stored.connect_secret == CONNECT_SECRET
+
+
+def test_moderator_still_administers_every_program(client, sessions, forum, pid):
+    make_program(sessions, forum.id, title="Skills sprint", admins=("someone_else",))
+    sign_in(client, "mo", moderator=True)
+    page = text(client.get("/admin/"))
+    assert "Career circle" in page and "Skills sprint" in page
+    assert client.get("/admin/programs/new").status_code == 200
+
+
+def test_a_program_admin_cannot_change_forum_settings(client, sessions, pid):
+    sign_in(client, "pat")
+    assert post(client, SETTINGS, settings_form(url="http://127.0.0.1:8")).status_code == 403
+    assert stored_forum(sessions).url == "http://127.0.0.1:9"
+
+
+def test_changing_forum_url_requires_the_api_key_again(client, sessions, pid):
+    sign_in(client, "alice", admin=True)
+    moved = post(client, SETTINGS, settings_form(url="http://127.0.0.1:8"), SETTINGS)
+    assert moved.status_code == 400 and "API key" in text(moved)
+    assert stored_forum(sessions).url == "http://127.0.0.1:9"  # nothing saved
+    both = settings_form(url="http://127.0.0.1:8", api_key="the-new-servers-key")
+    assert post(client, SETTINGS, both, SETTINGS).status_code == 303
+    stored = stored_forum(sessions)
+    assert (stored.url, stored.api_key) == ("http://127.0.0.1:8", "the-new-servers-key")
+
+
+def test_the_same_url_needs_no_api_key(client, sessions, pid):
+    sign_in(client, "alice", admin=True)
+    same = settings_form(url="http://127.0.0.1:9/", request_budget_per_minute="20")
+    assert post(client, SETTINGS, same, SETTINGS).status_code == 303
+    assert stored_forum(sessions).request_budget == 20
+
+
+# -- finding 2: people are known by the forum's user id ---------------------------------------
+
+
+def test_admin_session_follows_user_id_not_username(client, app, sessions, pid):
+    # Pat renamed herself; someone else then took the name "pat".
+    impostor = sign_in(client, "pat", user_id=user_id_of("pat") + 10_000)
+    assert impostor.status_code == 403
+    with reading(sessions) as db:
+        assert db.execute(select(AdminSession)).first() is None
+    real = app.test_client()
+    sign_in(real, "patricia", user_id=user_id_of("pat"))
+    assert "Career circle" in text(real.get("/admin/"))
+    with reading(sessions) as db:
+        [row] = db.execute(select(AdminSession)).scalars()
+    assert (row.user_id, row.username) == (user_id_of("pat"), "patricia")
+
+
+def test_a_forum_admin_is_told_apart_from_a_moderator_in_the_session(client, app, sessions, pid):
+    sign_in(client, "alice", admin=True)
+    sign_in(app.test_client(), "mo", moderator=True)
+    with reading(sessions) as db:
+        rows = {
+            s.username: (s.is_forum_admin, s.is_forum_staff)
+            for s in db.execute(select(AdminSession)).scalars()
+        }
+    assert rows == {"alice": (True, True), "mo": (False, True)}
+
+
+def test_an_answer_without_a_user_id_signs_nobody_in(client, pid):
+    response = sign_in(client, "pat", user_id=0)
+    assert response.status_code == 403
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.fixture
+def creator(client, sessions, forum):
+    """A forum admin, signed in, whose forum (the fake) knows Pat as user 77."""
+    site = FakeDiscourse(api_key="test-key", bot_username="mentor_bot")
+    site.add_user("Pat", id=77)
+    site.add_user("lee", id=78)
+    for name, group_id in (("community", 40), ("mentors", 43), ("mentees", 44)):
+        site.add_group(name, id=group_id)
+    with site.serve():
+        with transaction(sessions) as db:
+            db.get(Forum, forum.id).url = site.url
+        set_connect_secret(sessions, forum.id)
+        sign_in(client, "alice", admin=True)
+        yield client
+
+
+def test_program_admins_are_resolved_to_user_ids_when_created(creator, sessions):
+    form = {
+        "template": "career",
+        "title": "Resolved",
+        "group": "community",
+        "mentor_group": "mentors",
+        "mentee_group": "mentees",
+        "cadence_days": "7",
+        "admins": "pat, lee, PAT",
+        "csrf_token": csrf(creator, "/admin/programs/new"),
+    }
+    assert creator.post("/admin/programs/new", data=form).status_code == 303
+    with reading(sessions) as db:
+        program = db.execute(select(Program)).scalar_one()
+    assert json.loads(program.admin_ids) == [77, 78]
+    assert json.loads(program.admins) == ["Pat", "lee"]  # as the forum spells them
