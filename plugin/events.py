@@ -169,8 +169,11 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
                 withdraw(session, signup, now)
 
 
-def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
-    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?
+
+    `thread` must be a one-to-one conversation with the member; None opens a new one.
+    """
     secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from plugin.db import reading, transaction
-from plugin.models import AdminSession, Forum, Program
+from plugin.models import AdminSession, Forum, OutboxMessage, Program, utcnow
 from tests.admin_support import (
     CONNECT_SECRET,
+    add_signup,
     csrf,
     make_program,
     set_connect_secret,
@@ -23,9 +24,12 @@ from tests.admin_support import (
     user_id_of,
 )
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import SECRET
+from tests.helpers import SECRET, pm_post
 from tests.test_admin_pages import post, settings_form, stored_forum, text
+from tests.test_program_flow import LINK, work
+from tests.test_program_flow import deliver as deliver_discourse
 from tests.test_zulip_flow import BOT, MAYA, SAM, fake, story  # noqa: F401 - fixtures
+from tests.test_zulip_flow import deliver as deliver_zulip
 
 SETTINGS = "/admin/forum/settings"
 ADMIN_LINK = re.compile(r"/admin/link/")
@@ -153,3 +157,48 @@ def test_program_admins_are_resolved_to_user_ids_when_created(creator, sessions)
         program = db.execute(select(Program)).scalar_one()
     assert json.loads(program.admin_ids) == [77, 78]
     assert json.loads(program.admins) == ["Pat", "lee"]  # as the forum spells them
+
+
+# -- finding 5: personal links only in a one-to-one conversation ------------------------------
+
+
+def test_admin_link_is_not_posted_in_a_group_dm(config, sessions, client, fake, story):
+    deliver_zulip(client, fake.dm("alice@example.com", [BOT, MAYA], "!admin"))
+    work(config, sessions)
+    group = fake.texts("alice@example.com", MAYA)
+    assert group[0] == "!admin" and len(group) == 2
+    assert not ADMIN_LINK.search(group[1]) and "direct message" in group[1]
+    assert not any(ADMIN_LINK.search(m.content) for m in fake.messages.values())
+
+
+def test_admin_link_is_posted_in_a_one_to_one_dm(config, sessions, client, fake, story):
+    deliver_zulip(client, fake.dm("alice@example.com", [BOT], "!admin"))
+    work(config, sessions)
+    assert ADMIN_LINK.search(fake.texts("alice@example.com")[-1])
+
+
+def test_signup_link_is_not_posted_in_a_group_dm(config, sessions, client, fake, story):
+    fake.add_member("mentees", MAYA)
+    work(config, sessions)
+    deliver_zulip(client, fake.dm(MAYA, [BOT, SAM], "!signup"))
+    work(config, sessions)
+    group = fake.texts(MAYA, SAM)
+    assert len(group) == 2 and not LINK.search(group[1]) and "direct message" in group[1]
+    assert len(fake.texts(MAYA)) == 1  # her first link, no fresh one
+
+
+def test_signup_link_on_discourse_comes_in_a_private_message_of_its_own(
+    config, sessions, client, forum, pid
+):
+    add_signup(sessions, pid, "maya", "mentee", state="pending")
+    with transaction(sessions) as db:
+        db.get(Program, pid).reconciled_at = utcnow()  # no forum here to reconcile with
+    # A private message of Maya, Sam and the bot: its people are not in the webhook.
+    body = pm_post(9400, topic_id=4321, user_id=user_id_of("maya"), raw="!signup")
+    deliver_discourse(client, "post__post_created", body)
+    work(config, sessions)
+    with reading(sessions) as db:
+        rows = db.execute(select(OutboxMessage)).scalars()
+        calls = [(c.kind, json.loads(c.payload)) for c in rows]
+    assert not [p for kind, p in calls if kind == "post"]  # nothing posted where she asked
+    assert [p["usernames"] for kind, p in calls if kind == "open_thread"] == [["maya"]]
