@@ -149,6 +149,29 @@ def admin_ids(program: Program) -> set[int]:
     return {i for i in json.loads(program.admin_ids or "[]") if isinstance(i, int)}
 
 
+def forget_admin(program: Program, user_id: int, usernames: set[str]) -> bool:
+    """Drop a person from the admins (by id; by casefolded username where no id is known)."""
+    names = json.loads(program.admins)
+    ids = json.loads(program.admin_ids or "[]")
+    ids += [None] * (len(names) - len(ids))  # an old row: names without ids
+    keep = [
+        (name, uid)
+        for name, uid in zip(names, ids, strict=False)
+        if uid != user_id and not (uid is None and str(name).casefold() in usernames)
+    ]
+    if len(keep) == len(names):
+        return False
+    program.admins = json.dumps([name for name, _ in keep])
+    program.admin_ids = json.dumps([uid for _, uid in keep])
+    return True
+
+
+def admin_usernames_of(program: Program, user_id: int) -> list[str]:
+    """The usernames the program lists for this forum user id."""
+    ids = json.loads(program.admin_ids or "[]")
+    return [n for n, uid in zip(json.loads(program.admins), ids, strict=False) if uid == user_id]
+
+
 def describe(program: Program) -> dict:
     """The operator's view of a program."""
     return {
