@@ -13,6 +13,7 @@ from plugin.models import Member, Pair, Program, Report, Signup
 from plugin.outbox import enqueue
 from plugin.pairs import members_of, mention_of, post_to_pair
 from plugin.payloads import COMMAND_WORDS
+from plugin.zulip.client import thread_name
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
 PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
@@ -58,8 +59,6 @@ def handle_command(
     ctx: HandlerContext, member: Member, pair: Pair | None, thread: str, text: str, post_id: str
 ) -> None:
     """Run a member's command; commands from anyone outside the pair are ignored."""
-    from plugin.events import send_fresh_links
-
     word, rest = parse(text)
     if pair is not None:
         if member.id in {m.id for m in members_of(ctx.session, pair)}:
@@ -67,10 +66,9 @@ def handle_command(
         return
     # A private message to the bot.
     if word == "signup":
-        if not send_fresh_links(ctx, member, thread):
-            reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+        _fresh_signup_links(ctx, member, thread, post_id)
     elif word == "admin":
-        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member))
+        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member, thread))
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:
@@ -83,20 +81,52 @@ def handle_command(
         reply(ctx, thread, f"help:{post_id}", render("help").text)
 
 
-def _admin_answer(ctx: HandlerContext, member: Member) -> str:
-    """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
-    from plugin.admin.auth import may_enter, mint_admin_link
+def one_to_one(ctx: HandlerContext, member: Member, thread: str) -> bool:
+    """Whether `thread` is a conversation of the member and the bot alone.
+
+    A Zulip direct message is named by its people, so that is the member's id alone. A
+    Discourse private message's people are not in the webhook and may be invited later:
+    it never counts as one.
+    """
+    return ctx.forum.kind == "zulip" and thread == thread_name([member.forum_user_id])
+
+
+def _fresh_signup_links(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> None:
+    """`!signup`: fresh links, only where nobody but the member reads them."""
+    from plugin.events import send_fresh_links
+
+    if ctx.forum.kind == "zulip" and not one_to_one(ctx, member, thread):
+        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!signup"))
+        return
+    # On Discourse the links go in a new private message to the member alone.
+    target = thread if one_to_one(ctx, member, thread) else None
+    if not send_fresh_links(ctx, member, target):
+        reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+
+
+def _direct_only(command: str) -> str:
+    return render("link_direct_only", command=command).text
+
+
+def _admin_answer(ctx: HandlerContext, member: Member, thread: str) -> str:
+    """A single-use sign-in link (Zulip, one-to-one only), or where to sign in (Discourse)."""
+    from plugin.admin.auth import Person, may_enter, mint_admin_link
 
     config = ctx.settings
     if ctx.forum.kind != "zulip":
+        # The public sign-in page, the same for everyone: no credential in it.
         return render(
             "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
         ).text
-    forum_admin = member.username in (ctx.prefetched or {}).get("forum_admins", [])
-    if not may_enter(ctx.session, ctx.forum.id, member.username, forum_admin):
+    if not one_to_one(ctx, member, thread):
+        return _direct_only("!admin")
+    # The role comes from the forum's answer about this very user id (the prefetch).
+    user = (ctx.prefetched or {}).get("user")
+    is_admin = bool(user is not None and user.id == member.forum_user_id and user.admin)
+    person = Person(member.forum_user_id, member.username, is_admin, is_admin)
+    if not may_enter(ctx.session, ctx.forum.id, person):
         return render("admin_refused").text
-    link = mint_admin_link(config, ctx.forum, member.username, is_forum_admin=forum_admin)
-    return render("admin_link", link=link).text
+    return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text
 
 
 def run_pair_command(

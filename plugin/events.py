@@ -74,16 +74,13 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
 
 
 def _prefetch_post(ctx: HandlerContext, ev: dict):
-    # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
+    # `!admin` on Zulip needs the sender's role, which the forum tells by their user id.
     from plugin.chat import parse
 
     if parse(ev.get("command") or "")[0] != "admin":
         return None
     # An admin has usually never signed up: we may not know them yet.
-    found = {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
-    if ctx.forum.kind == "zulip":
-        found["forum_admins"] = [u.username for u in ctx.adapter.list_admins()]
-    return found
+    return {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
 
 
 @handles("post_created", prefetch=_prefetch_post)
@@ -172,8 +169,11 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
                 withdraw(session, signup, now)
 
 
-def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
-    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?
+
+    `thread` must be a one-to-one conversation with the member; None opens a new one.
+    """
     secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)

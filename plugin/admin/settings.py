@@ -102,6 +102,14 @@ def _check(setting: Setting, text: str) -> tuple[object, str | None]:
     return text, None
 
 
+URL_NEEDS_KEY = "can change only with the API key entered again in the same form"
+
+
+def _moves_without_key(forum: Forum, changes: dict[str, object]) -> bool:
+    """A new URL without a new API key: the stored key would be sent to that new server."""
+    return changes.get("url", forum.url) != forum.url and "api_key" not in changes
+
+
 def apply(forum: Forum, form) -> dict[str, str]:
     """Validate everything, then store everything (or nothing): {key: error}."""
     changes: dict[str, object] = {}
@@ -120,6 +128,8 @@ def apply(forum: Forum, form) -> dict[str, str]:
             errors[setting.key] = error
         else:
             changes[setting.column] = value
+    if _moves_without_key(forum, changes):
+        errors.setdefault("url", URL_NEEDS_KEY)
     if not errors:
         for column, value in changes.items():
             if column == "webhook_secret":
