@@ -42,6 +42,9 @@ TOUCHED = (
     "inbox_events",
     "proposal_items",
     "admin_sessions",
+    # The erased person's place in programs' --admins and their drafts' author.
+    "programs",
+    "proposal_drafts",
 )
 REDACTED = json.dumps({"erased": True})
 ERASED = "(erased)"  # a draft's author, once erased
