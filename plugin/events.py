@@ -101,8 +101,10 @@ def on_post(ctx: HandlerContext, ev: dict) -> None:
         record_activity(
             ctx.session, pair, member, str(ev["post_id"]), parse_instant(ev["created_at"])
         )
-    if ev.get("command") and member is not None:
-        handle_command(ctx, member, pair, thread, ev["command"], str(ev["post_id"]))
+    # A message to the bot that is no command (its text was never stored) gets the help.
+    command = ev.get("command") or ("help" if ev.get("to_bot") else None)
+    if command and member is not None:
+        handle_command(ctx, member, pair, thread, command, str(ev["post_id"]))
 
 
 def reconcile(factory, adapter_for, clock, config) -> int:
