@@ -20,7 +20,9 @@ def cmd_program_create(args, env):
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
         forum = get_forum(session, args.forum)
-    adapter = adapter_factory(env.sessions, Clock(), wait=True)(forum.id)
+    adapter = adapter_factory(
+        env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
+    )(forum.id)
     # The forum is asked first, outside any write transaction (see plugin.db.reading).
     resolved = service.resolve(
         adapter,

@@ -28,6 +28,7 @@ from tests.admin_support import (
     user_fields,
     user_id_of,
 )
+from tests.helpers import LOOPBACK
 
 
 @pytest.fixture
@@ -159,6 +160,7 @@ def test_a_nonce_is_good_only_for_the_forum_that_issued_it(sessions, forum):
             kind="discourse",
             name="other",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="k",
             bot_user="bot",
             webhook_secret="x" * 12,

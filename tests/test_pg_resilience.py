@@ -22,7 +22,7 @@ from plugin.forums import add_forum
 from plugin.inbox import StoredEvent, store
 from plugin.models import InboxEvent, utcnow
 from plugin.queue import claim
-from tests.helpers import add_test_forum, discourse_request, pm_post
+from tests.helpers import LOOPBACK, add_test_forum, discourse_request, pm_post
 from tests.pgcluster import Cluster, Unavailable
 from tests.procs import healthy, mentorship, serving, wait_for
 from tests.test_zulip_receiver import BOT, TOKEN, group_dm
@@ -107,6 +107,7 @@ def test_receivers_answer_503_on_any_database_error(client, sessions, monkeypatc
             kind="zulip",
             name="zulip",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=BOT,
             webhook_secret=TOKEN,

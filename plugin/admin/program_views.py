@@ -57,7 +57,8 @@ def program_create():
         forum = db.get(Forum, admin.forum_id)
     # The forum is asked before any write transaction opens (see plugin.db.reading).
     try:
-        adapter = adapter_factory(services().sessions, Clock())(forum.id)
+        allowed = services().config.allowed_internal_hosts
+        adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
         resolved = service.resolve(
             adapter,
             group=form["group"],

@@ -48,7 +48,7 @@ def forum_settings():
 def forum_settings_save():
     with transaction(services().sessions) as db:
         forum = _forum(db)
-        errors = apply(forum, request.form)
+        errors = apply(forum, request.form, services().config.allowed_internal_hosts)
         if errors:
             return _page(forum, errors, 400)
     flash("Settings saved.")
