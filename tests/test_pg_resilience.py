@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
+from plugin import secretbox
 from plugin.config import Config
 from plugin.db import ensure_schema, get_engine, session_factory, transaction
 from plugin.forums import add_forum
@@ -50,7 +51,8 @@ def stored_post_ids(sessions) -> Counter:
         keys = session.execute(
             select(InboxEvent.content_key).where(InboxEvent.event == "post_created")
         ).scalars()
-        return Counter(int(k.removeprefix("post_created:")) for k in keys)
+        # A post's content key is `post_created:<post id>:<its created_at>`.
+        return Counter(int(k.split(":")[1]) for k in keys)
 
 
 @pytest.mark.slow
@@ -241,6 +243,7 @@ def own_postgres():
 @pytest.mark.slow
 def test_postgres_restart_under_serve_and_worker_loses_nothing(own_postgres, tmp_path):
     config = Config(own_postgres.url, "test-secret-key", "http://127.0.0.1:8000")
+    secretbox.configure(config)  # the test forum's secrets are sealed as they are stored
     engine = get_engine(config.database_url)
     ensure_schema(engine)
     sessions = session_factory(engine)
