@@ -25,7 +25,7 @@ from plugin.storage.db import MIGRATIONS, get_engine, session_factory, transacti
 from plugin.storage.models import Forum
 from plugin.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
-from tests.helpers import discourse_request
+from tests.helpers import LOOPBACK, discourse_request
 
 API_KEY = "apikey-7f3c-quokka-plain"
 WEBHOOK_SECRET = "hooksecret-91ab-narwhal-plain"
@@ -125,6 +125,7 @@ def test_secrets_unconfigured_are_a_clear_error_not_plain_text(sessions, config)
     with pytest.raises(Exception, match="secret storage is not configured"):
         with transaction(sessions) as session:
             add_forum(session, kind="discourse", name="f", url="http://127.0.0.1:9",
+                      allowed_hosts=LOOPBACK,
                       api_key=API_KEY, bot_user="b", webhook_secret=WEBHOOK_SECRET)  # fmt: skip
 
 
