@@ -9,6 +9,7 @@ from sqlalchemy import select
 from plugin.db import reading, transaction
 from plugin.journey import read_feedback_token
 from plugin.models import Feedback, Member, Pair, Program, Signup
+from plugin.secretbox import signing_keys
 from plugin.signups import MAX_TOKEN, text_error
 
 bp = Blueprint("feedback", __name__)
@@ -51,7 +52,7 @@ def _form_error(csrf: URLSafeTimedSerializer, pair_id: int) -> str | None:
 def feedback(token: str):
     """Show the rating form, or save it."""
     services = current_app.extensions["mentorship"]
-    csrf = URLSafeTimedSerializer(services.config.secret_key, salt=FORM_SALT)
+    csrf = URLSafeTimedSerializer(signing_keys(services.config.secret_key), salt=FORM_SALT)
     headers = {"Cache-Control": "no-store"}
     manager = reading if request.method == "GET" else transaction
     with manager(services.sessions) as session:

@@ -20,6 +20,7 @@ from plugin.pairs import (
     step_due,
 )
 from plugin.programs.service import admins, steps
+from plugin.secretbox import signing_keys
 
 FEEDBACK_SALT = "mentorship.feedback"
 FEEDBACK_DAYS = 30
@@ -201,7 +202,7 @@ def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime)
 
 
 def _feedback(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=FEEDBACK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=FEEDBACK_SALT)
 
 
 def feedback_token(secret: str, pair: Pair, member: Member) -> str:

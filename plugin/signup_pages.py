@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from plugin.db import reading, transaction
 from plugin.models import Member, Program, utcnow
+from plugin.secretbox import signing_keys
 from plugin.signups import ProfileError, save_profile, signup_from_token
 
 bp = Blueprint("signup", __name__)
@@ -23,7 +24,7 @@ def _timezones() -> list[str]:
 
 
 def _csrf(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=FORM_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=FORM_SALT)
 
 
 def _page(signup, program, member, *, form=None, errors=None, done=False, status=200):

@@ -16,6 +16,7 @@ from plugin.adapter import ForumUser
 from plugin.messages import render
 from plugin.models import Member, Program, Signup
 from plugin.outbox import enqueue
+from plugin.secretbox import signing_keys
 
 LINK_SALT = "mentorship.signup-link"
 LINK_DAYS = 14
@@ -36,7 +37,7 @@ class ProfileError(ValueError):
 
 
 def _links(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=LINK_SALT)
 
 
 def signup_token(secret: str, signup: Signup) -> str:

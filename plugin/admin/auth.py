@@ -23,6 +23,7 @@ from plugin.config import Config
 from plugin.db import reading, transaction, upsert_ignore
 from plugin.models import AdminLinkUse, AdminNonce, AdminSession, Forum, Program, utcnow
 from plugin.programs import service
+from plugin.secretbox import signing_keys
 
 NONCE_TTL = timedelta(minutes=10)  # a sign-in round trip through the forum
 SESSION_TTL = timedelta(hours=8)  # absolute, whatever the activity
@@ -244,7 +245,7 @@ class LinkClaim:
 
 
 def _links(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=LINK_SALT)
 
 
 def mint_admin_link(config: Config, forum: Forum, person: Person) -> str:
