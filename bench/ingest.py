@@ -2,7 +2,7 @@
 
     python bench/ingest.py [--duration 10] [--rounds 2] [--connections 16] [--threads 2]
 
-What it does (WEBHOOK_RELIABILITY.md §3.2 is the reference measurement):
+What it does (docs/webhook-reliability.md §3.2 is the reference measurement):
 
 * ours: a fresh SQLite database in a temp dir, `mentorship forum add --kind discourse`,
   then `mentorship serve --no-worker` (gunicorn, one sync worker per core);

@@ -1,4 +1,4 @@
-"""Configuration from the environment (INTERFACE.md): database URL, secret keys, base URL."""
+"""Configuration from the environment (docs/operator-interface.md): database, keys, URLs."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def serve(host: str, port: int, *, with_worker: bool, workers: int | None = None
         "bind": f"{host}:{port}",
         "workers": workers or os.cpu_count() or 1,
         # Sync workers, one per core: the tightest latency tail for SQLite-backed writes
-        # (WEBHOOK_RELIABILITY.md §3.2); webhook handlers never wait on the network.
+        # (docs/webhook-reliability.md §3.2); webhook handlers never wait on the network.
         "worker_class": "sync",
         "timeout": 30,
         "graceful_timeout": 10,

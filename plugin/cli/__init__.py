@@ -1,4 +1,4 @@
-"""The `mentorship` command (INTERFACE.md): one-line errors, exit 2 for bad input, 1 else."""
+"""The `mentorship` command (docs/operator-interface.md): one-line errors, exit 2 or 1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Commands that manage programs, pairs and matching (INTERFACE.md)."""
+"""Commands that manage programs, pairs and matching (docs/operator-interface.md)."""
 
 from __future__ import annotations
 

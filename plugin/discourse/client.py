@@ -1,4 +1,4 @@
-"""The Discourse API adapter (NOTES.md §3): requests with Api-Key/Api-Username headers."""
+"""The Discourse API adapter (docs/forums/discourse.md §3): Api-Key and Api-Username headers."""
 
 from __future__ import annotations
 

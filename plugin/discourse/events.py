@@ -94,7 +94,8 @@ DISPATCH: dict[str, Callable[[dict, str], StoredEvent | None]] = {
     "user_destroyed": _user_destroyed,
 }
 
-# Core events we know and deliberately do not use (NOTES.md §2): acknowledged, not stored.
+# Core events we know and deliberately do not use (docs/forums/discourse.md §2):
+# acknowledged, not stored.
 IGNORED = frozenset(
     """ping topic_created topic_revised topic_edited topic_destroyed topic_recovered
     post_edited post_destroyed post_recovered user_logged_in user_logged_out

@@ -1,9 +1,9 @@
 """The per-forum request budget, shared by every worker through the database.
 
 Discourse counts admin-API requests in a rolling 60-second window shared by all keys
-(NOTES.md §4), so the budget is a rolling window too: at most N calls whose timestamps fall
-in the last 60 seconds, across all processes and machines. A 429's Retry-After pauses the
-whole forum, not only the call that met it.
+(docs/forums/discourse.md §4), so the budget is a rolling window too: at most N calls
+whose timestamps fall in the last 60 seconds, across all processes and machines. A 429's
+Retry-After pauses the whole forum, not only the call that met it.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 MAX_INSTANT_TEXT = 40
 
-# The command words (INTERFACE.md, "Member-facing behaviour"), defined once: the receivers
-# keep a post's text only when it starts with one, and plugin/chat.py acts only on these.
+# The command words (docs/operator-interface.md, "Member-facing behaviour"), defined once:
+# the receivers keep a post's text only when it starts with one, and the commands act only
+# on these.
 COMMAND_WORDS = frozenset(
     """help done pause resume end report block signup admin
     ask graduate directory accept decline""".split()

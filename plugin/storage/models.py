@@ -1,7 +1,7 @@
 """Database models (SQLAlchemy 2.0 declarative).
 
 What is stored is deliberately small: who did what and when, never what pair members write
-to each other (INTERFACE.md, "Member-facing behaviour").
+to each other (docs/operator-interface.md, "Member-facing behaviour").
 """
 
 from __future__ import annotations

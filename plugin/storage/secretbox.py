@@ -1,4 +1,4 @@
-"""Forum secrets encrypted at rest (INTERFACE.md: "Secrets ... are stored encrypted").
+"""Forum secrets encrypted at rest (docs/operator-interface.md: "Secrets ... are stored encrypted").
 
 Values are Fernet tokens (AES-128-CBC + HMAC-SHA256, from `cryptography`) under a key derived
 from MENTORSHIP_SECRET_KEY by HKDF-SHA256, stored as `enc:v1:<token>`. The prefix tells a

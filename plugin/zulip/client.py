@@ -1,4 +1,4 @@
-"""The Zulip API adapter (NOTES.md §3): form-encoded requests with HTTP basic auth.
+"""The Zulip API adapter (docs/forums/zulip.md §3): form-encoded requests with HTTP basic auth.
 
 A pair's thread is a group direct message. Zulip has no conversation id, so a thread is
 named by the sorted, comma-joined user ids of its members other than the bot ("41,42"): the
@@ -91,7 +91,7 @@ def _named(state: dict, name: str) -> dict:
 
 
 def _encode(params: dict[str, Any]) -> dict[str, str]:
-    # Zulip reads every non-string value as JSON (NOTES.md §3 "Encoding").
+    # Zulip reads every non-string value as JSON (docs/forums/zulip.md §3 "Encoding").
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
 
 
@@ -313,7 +313,7 @@ class ZulipClient:
         humans = [_user(u) for u in members if not u.get("is_bot") and u.get("is_active", True)]
         return [u for u in humans if u.admin]
 
-    # -- user groups: bots may not call GET /user_groups (NOTES.md §2.4) --------------
+    # -- user groups: bots may not call GET /user_groups (docs/forums/zulip.md §2.4) --------------
 
     def _snapshot(self, fetch: list[str]) -> dict:
         """Current state through POST /register, whose queue we then delete at once."""

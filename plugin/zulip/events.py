@@ -1,6 +1,6 @@
 """What Zulip tells us, in the events the domain handlers consume (plugin/events.py).
 
-Two sources (NOTES.md §1, §2): outgoing-webhook requests carry messages (post_created);
+Two sources (docs/forums/zulip.md §1, §2): outgoing-webhook requests carry messages (post_created);
 the event queue carries membership (user_added_to_group / user_removed_from_group) and
 deactivation (user_destroyed). Message text is dropped here, before anything is written,
 unless the message starts with a command word.

@@ -1,6 +1,6 @@
 """Zulip's event queue: membership and deactivations, which outgoing webhooks never carry.
 
-NOTES.md §2. For each Zulip forum the worker keeps one queue (user_group and realm_user
+docs/forums/zulip.md §2. For each Zulip forum the worker keeps one queue (user_group and realm_user
 events), whose id and last-read event id live in `zulip_queues`. One poller at a time holds
 the row's lease; what it reads goes into the inbox under the event names the domain
 handlers consume, and only then is last_event_id advanced (Zulip drops events once a later

@@ -1,4 +1,4 @@
-"""POST /webhooks/discourse/<forum>: exactly as Discourse sends (NOTES.md §1).
+"""POST /webhooks/discourse/<forum>: exactly as Discourse sends (docs/forums/discourse.md §1).
 
 Checks in a fixed order: which forum (404), size (413), signature over the raw bytes
 (401; the previous secret too, for a while after it was replaced), JSON (400), what the

@@ -1,4 +1,4 @@
-"""POST /webhooks/zulip/<forum>: an outgoing-webhook bot's requests (NOTES.md §1).
+"""POST /webhooks/zulip/<forum>: an outgoing-webhook bot's requests (docs/forums/zulip.md §1).
 
 The token sits inside the JSON body, so the body is parsed first and the token compared
 second (in constant time; the token it replaced too, for a while after a change). Every

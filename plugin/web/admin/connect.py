@@ -1,8 +1,8 @@
 """DiscourseConnect provider mode, our side: the signed request and the signed answer.
 
-Discourse is the identity provider (NOTES.md §5): we send `nonce` and `return_sso_url`,
-base64-encoded and signed with HMAC-SHA256 (hex) over the base64 text; the forum sends the
-person back with a payload signed the same way. No database and no Flask here.
+Discourse is the identity provider (docs/forums/discourse.md §5): we send `nonce` and
+`return_sso_url`, base64-encoded and signed with HMAC-SHA256 (hex) over the base64 text;
+the forum sends the person back with a payload signed the same way. No database and no Flask here.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def request_url(forum_url: str, secret: str, nonce: str, return_url: str) -> str
 
 def _decode(sso: str) -> dict[str, str]:
     # Older Discourse versions wrapped base64 lines (Base64.encode64), hence the newlines
-    # NOTES.md lists as allowed: drop whitespace, but accept nothing else off-alphabet.
+    # docs/forums/discourse.md lists as allowed: drop whitespace, but accept nothing else
+    # off-alphabet.
     try:
         raw = base64.b64decode("".join(sso.split()), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):

@@ -2,7 +2,7 @@
 
 Each session holds one random token; every form carries it in a hidden field and the
 blueprint refuses a POST whose field does not match (400). SameSite=Lax on the cookie is
-defence in depth, not a replacement (WEBHOOK_RELIABILITY.md §4).
+defence in depth, not a replacement (docs/webhook-reliability.md §4).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ def _page(forum: Forum, errors: dict[str, str], status: int = 200):
         errors=errors,
         mask=MASK,
         webhook_url=webhook_url(base, forum),
-        # Discourse picks the provider secret by the host of our return URL (NOTES.md §5).
+        # Discourse picks the provider secret by the host of our return URL
+        # (docs/forums/discourse.md §5).
         connect_host=urlsplit(base).hostname,
     )
 
