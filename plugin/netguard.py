@@ -1,4 +1,4 @@
-"""The forum URL rule (INTERFACE.md) against server-side request forgery.
+"""The forum URL rule (docs/operator-interface.md) against server-side request forgery.
 
 A forum URL is https://, or http:// only for a host listed in MENTORSHIP_ALLOWED_INTERNAL_HOSTS;
 a host that resolves to a loopback, private, link-local, multicast, reserved or otherwise
