@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from plugin.config import Config
 from plugin.storage import secretbox
-from plugin.storage.db import dispose_engines, ensure_schema, get_engine, session_factory
-from plugin.storage.models import Base
-from tests.helpers import add_test_forum
-
-PG_ADMIN_URL = os.environ.get(
-    "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from plugin.storage.db import (
+    dispose_engines,
+    ensure_schema,
+    get_engine,
+    session_factory,
+    transaction,
 )
-
-
-def _pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            pass
-        engine = create_engine(PG_ADMIN_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-PG_AVAILABLE = _pg_answers()
+from plugin.storage.models import Base, Forum
+from tests.fakes.discourse import FakeDiscourse
+from tests.helpers import PG_ADMIN_URL, PG_AVAILABLE, add_test_forum, serve_checked
+from tests.ingest_support import add_zulip_forum
 
 
 @pytest.fixture(scope="session")
@@ -144,3 +131,35 @@ def cli(config, monkeypatch, capsys):
         return json.loads(out)
 
     return call
+
+
+@pytest.fixture
+def zforum(sessions) -> Forum:
+    """A Zulip forum named `zulip` whose outgoing webhook uses the fixtures' token."""
+    return add_zulip_forum(sessions)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDiscourse]:
+    """The community's Discourse, served and checked against its spec afterwards.
+
+    alice (5) administers it; sam (41) and maya (42) are members of `community` (40) with
+    `mentors` (43) and `mentees` (44) still empty.
+    """
+    fake = FakeDiscourse(api_key="test-key", bot_username="mentor_bot")
+    fake.add_user("alice", id=5, name="Alice Admin", admin=True)
+    fake.add_user("sam", id=41, name="Sam Rivera", email="sam@example.com")
+    fake.add_user("maya", id=42, name="Maya Lee", email="maya@example.com")
+    fake.add_group("community", id=40, members=["sam", "maya", "alice"])
+    fake.add_group("mentors", id=43)
+    fake.add_group("mentees", id=44)
+    with serve_checked(fake):
+        yield fake
+
+
+@pytest.fixture
+def live_forum(sessions, forum, fake) -> Forum:
+    """The `forum` fixture, pointed at the fake Discourse."""
+    with transaction(sessions) as session:
+        session.get(Forum, forum.id).url = fake.url
+    return forum

@@ -6,13 +6,47 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
 SECRET = "test-webhook-secret-123"
 _ids = itertools.count(1000)
+PG_ADMIN_URL = os.environ.get(
+    "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_answers() -> bool:
+    """Whether the PostgreSQL server the tests use answers."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+PG_AVAILABLE = _pg_answers()
+
+
+@contextmanager
+def serve_checked(fake) -> Iterator:
+    """Serve a fake forum; afterwards, check every request it answered kept to its spec."""
+    with fake.serve():
+        yield fake
+    fake.assert_valid()
 
 
 def sign(secret: str, body: bytes) -> str:
