@@ -20,8 +20,18 @@ from plugin.storage.db import (
 )
 from plugin.storage.models import Base, Forum
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import PG_ADMIN_URL, PG_AVAILABLE, add_test_forum, serve_checked
+from tests.fakes.zulip import FakeZulip
+from tests.fakes.zulip_state import ADMIN
+from tests.helpers import (
+    LOOPBACK,
+    PG_ADMIN_URL,
+    PG_AVAILABLE,
+    add_test_forum,
+    serve_checked,
+    work,
+)
 from tests.ingest_support import add_zulip_forum
+from tests.zulip.support import BOT, MAYA, SAM
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +79,7 @@ def config(database_url) -> Config:
         secret_key="test-secret-key",
         base_url="http://127.0.0.1:8000",
         lease_seconds=30,
+        allowed_internal_hosts=LOOPBACK,
     )
     secretbox.configure(config)  # as every entry point does: Forum secrets are encrypted
     return config
@@ -122,6 +133,7 @@ def cli(config, monkeypatch, capsys):
     monkeypatch.setenv("MENTORSHIP_DATABASE_URL", config.database_url)
     monkeypatch.setenv("MENTORSHIP_SECRET_KEY", config.secret_key)
     monkeypatch.setenv("MENTORSHIP_BASE_URL", config.base_url)
+    monkeypatch.setenv("MENTORSHIP_ALLOWED_INTERNAL_HOSTS", ",".join(config.allowed_internal_hosts))
 
     def call(*argv: str) -> dict:
         capsys.readouterr()
@@ -163,3 +175,38 @@ def live_forum(sessions, forum, fake) -> Forum:
     with transaction(sessions) as session:
         session.get(Forum, forum.id).url = fake.url
     return forum
+
+
+@pytest.fixture
+def zulip() -> Iterator[FakeZulip]:
+    """The community's Zulip, served and checked against zulip.yaml afterwards.
+
+    alice (5) administers it; sam (41) and maya (42) are in `community` (40) with
+    `mentors` (43) and `mentees` (44) still empty.
+    """
+    zulip = FakeZulip(api_key="test-key", bot_email=BOT)
+    zulip.add_user("alice@example.com", id=5, full_name="Alice Admin", role=ADMIN)
+    zulip.add_user(SAM, id=41, full_name="Sam Rivera")
+    zulip.add_user(MAYA, id=42, full_name="Maya Lee")
+    zulip.add_group("community", id=40, members=[SAM, MAYA, "alice@example.com"])
+    zulip.add_group("mentors", id=43)
+    zulip.add_group("mentees", id=44)
+    with serve_checked(zulip):
+        yield zulip
+
+
+@pytest.fixture
+def zulip_story(config, sessions, zulip, cli):
+    """The `career` program on the community's Zulip, added and opened through the CLI."""
+    forum = cli(
+        "forum", "add", "--kind", "zulip", "--name", "zulip", "--url", zulip.url,
+        "--bot-email", BOT, "--api-key", "test-key", "--webhook-token", zulip.webhook_token,
+    )  # fmt: skip
+    assert forum["webhook_url"] == "http://127.0.0.1:8000/webhooks/zulip/zulip"
+    program = cli(
+        "program", "create", "--forum", "zulip", "--group", "community", "--template", "career",
+        "--mentor-group", "mentors", "--mentee-group", "mentees", "--cadence-days", "1",
+    )  # fmt: skip
+    cli("program", "open", str(program["id"]))
+    work(config, sessions)  # registers the event queue
+    return program

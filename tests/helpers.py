@@ -7,6 +7,7 @@ import hmac
 import itertools
 import json
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +15,17 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+
+from plugin.engine.clock import Clock
+from plugin.storage.models import Base
+from plugin.worker import Worker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
 SECRET = "test-webhook-secret-123"
+# The fakes listen on 127.0.0.1: tests allow that host explicitly, as an operator would with
+# MENTORSHIP_ALLOWED_INTERNAL_HOSTS, so the forum URL rule is exercised, not bypassed.
+LOOPBACK = frozenset({"127.0.0.1"})
 _ids = itertools.count(1000)
 PG_ADMIN_URL = os.environ.get(
     "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -101,6 +109,7 @@ def add_test_forum(sessions):
             kind="discourse",
             name="forum",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user="mentor_bot",
             webhook_secret=SECRET,
@@ -178,3 +187,19 @@ def daytime_zone(at: datetime) -> str:
     offset = (14 - at.hour) % 24
     offset = offset - 24 if offset > 12 else offset
     return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")  # a sign-up link
+
+
+def work(config, sessions, at: datetime | None = None) -> None:
+    """One `worker --once` pass, at `at` on the logical clock (now when None)."""
+    Worker(config, sessions, Clock(at)).run_once()
+
+
+def assert_no_text(sessions, needle: str) -> None:
+    """No row of any table holds `needle`."""
+    with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(text(f"SELECT * FROM {table.name}")):
+                assert needle not in repr(tuple(row)), table.name

@@ -102,6 +102,7 @@ def cmd_forum_add(args, env: Env):
                 webhook_secret=secret,
                 connect_secret=args.connect_secret,
                 request_budget=args.request_budget,
+                allowed_hosts=env.config.allowed_internal_hosts,
             )
             doc = describe(env.config.base_url, forum)
     except IntegrityError:  # another `forum add` with this name won the race

@@ -8,9 +8,11 @@ from plugin.forums.kind import ForumKind
 from plugin.storage.models import Forum
 
 
-def client(forum: Forum, gate: Gate) -> DiscourseClient:
+def client(forum: Forum, gate: Gate, allowed_hosts: frozenset[str]) -> DiscourseClient:
     """The API client for a Discourse forum row."""
-    return DiscourseClient(forum.url, forum.api_key, forum.bot_user, gate=gate)
+    return DiscourseClient(
+        forum.url, forum.api_key, forum.bot_user, gate=gate, allowed_hosts=allowed_hosts
+    )
 
 
 def mention(username: str | None, name: str | None, user_id: int) -> str:

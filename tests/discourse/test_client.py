@@ -24,7 +24,7 @@ from tests.fakes import discourse_shapes as shapes
 from tests.fakes.discourse import INVALID_KEY, FakeDiscourse
 from tests.fakes.discourse_routes import TARGET_USER_NOT_FOUND
 from tests.fakes.discourse_state import FakeUser
-from tests.helpers import serve_checked
+from tests.helpers import LOOPBACK, serve_checked
 
 KEY, BOT = "test-key", "mentor_bot"
 
@@ -44,7 +44,7 @@ def discourse_site():
 
 @pytest.fixture
 def api(discourse_site) -> DiscourseClient:
-    return DiscourseClient(discourse_site.url, KEY, BOT)
+    return DiscourseClient(discourse_site.url, KEY, BOT, allowed_hosts=LOOPBACK)
 
 
 def opened(api: DiscourseClient, marker: str = "m1") -> SentPost:
@@ -157,7 +157,9 @@ def test_an_unknown_user_or_group_raises_forum_not_found(api, call):
 
 def test_a_bad_api_key_raises_forum_auth_error_with_discourses_errors(discourse_site):
     with pytest.raises(ForumAuthError) as caught:
-        DiscourseClient(discourse_site.url, "wrong-key", BOT).get_user("maya")
+        DiscourseClient(discourse_site.url, "wrong-key", BOT, allowed_hosts=LOOPBACK).get_user(
+            "maya"
+        )
     assert caught.value.status == 403 and caught.value.errors == [INVALID_KEY]
 
 
@@ -201,7 +203,9 @@ def test_a_closed_port_raises_forum_unavailable():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(ForumUnavailable):
-        DiscourseClient(f"http://127.0.0.1:{port}", KEY, BOT).get_user("maya")
+        DiscourseClient(f"http://127.0.0.1:{port}", KEY, BOT, allowed_hosts=LOOPBACK).get_user(
+            "maya"
+        )
 
 
 def test_group_members_pages_through_every_member_once(discourse_site, api):
@@ -241,7 +245,11 @@ def test_list_admins_excludes_system_even_when_the_forum_lists_it(discourse_site
 def test_the_gate_is_called_once_before_every_request(discourse_site):
     calls: list[int] = []
     api = DiscourseClient(
-        discourse_site.url, KEY, BOT, gate=lambda: calls.append(len(discourse_site.requests))
+        discourse_site.url,
+        KEY,
+        BOT,
+        allowed_hosts=LOOPBACK,
+        gate=lambda: calls.append(len(discourse_site.requests)),
     )
     sent = opened(api, "abc123")
     api.find_thread("abc123")
@@ -254,7 +262,7 @@ def test_budget_exhausted_from_the_gate_means_no_request(discourse_site):
         raise BudgetExhausted(datetime(2030, 1, 1, tzinfo=UTC))
 
     with pytest.raises(BudgetExhausted):
-        opened(DiscourseClient(discourse_site.url, KEY, BOT, gate=gate))
+        opened(DiscourseClient(discourse_site.url, KEY, BOT, allowed_hosts=LOOPBACK, gate=gate))
     assert discourse_site.requests == [] and discourse_site.private_messages() == []
 
 

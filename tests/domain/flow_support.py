@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
-from plugin.engine.clock import Clock
-from plugin.storage.models import Base
-from plugin.worker import Worker
-from tests.helpers import daytime_zone, discourse_request, submit_signup
-
-LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")
+from tests.helpers import LINK, daytime_zone, discourse_request, submit_signup, work
 
 
 def deliver(client, name: str, body: dict) -> None:
@@ -39,10 +31,6 @@ def join(client, fake, group: str, group_id: int, username: str) -> None:
     )
 
 
-def work(config, sessions, at: datetime | None = None) -> None:
-    Worker(config, sessions, Clock(at)).run_once()
-
-
 def fill_form(
     client,
     pm_text: str,
@@ -60,13 +48,6 @@ def thread_of(fake, *usernames: str) -> dict:
     wanted = sorted([*usernames, "mentor_bot"])
     [pm] = [p for p in fake.private_messages() if sorted(p["participants"]) == wanted]
     return pm
-
-
-def assert_no_text(sessions, needle: str) -> None:
-    with sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(text(f"SELECT * FROM {table.name}")):
-                assert needle not in repr(tuple(row)), table.name
 
 
 def ready_pair(config, sessions, client, fake, cli, pid, zone_hour: int = 14) -> None:

@@ -10,15 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from plugin.storage.models import Pair
-from tests.domain.flow_support import (
-    assert_no_text,
-    deliver,
-    join,
-    ready_pair,
-    thread_of,
-    work,
-)
-from tests.helpers import pm_post
+from tests.domain.flow_support import deliver, join, ready_pair, thread_of
+from tests.helpers import assert_no_text, pm_post, work
 
 STEP = re.compile(r"^\*\*Step (\d) of 8", re.M)
 _post_ids = iter(range(20_000, 30_000))

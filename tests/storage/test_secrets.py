@@ -24,7 +24,7 @@ from plugin.storage import secretbox
 from plugin.storage.db import MIGRATIONS, get_engine, session_factory, transaction, upgrade
 from plugin.storage.models import Forum
 from plugin.web.app import create_app
-from tests.helpers import PG_ADMIN_URL, discourse_request
+from tests.helpers import LOOPBACK, PG_ADMIN_URL, discourse_request
 
 API_KEY = "apikey-7f3c-quokka-plain"
 WEBHOOK_SECRET = "hooksecret-91ab-narwhal-plain"
@@ -124,6 +124,7 @@ def test_secrets_unconfigured_are_a_clear_error_not_plain_text(sessions, config)
     with pytest.raises(Exception, match="secret storage is not configured"):
         with transaction(sessions) as session:
             add_forum(session, kind="discourse", name="f", url="http://127.0.0.1:9",
+                      allowed_hosts=LOOPBACK,
                       api_key=API_KEY, bot_user="b", webhook_secret=WEBHOOK_SECRET)  # fmt: skip
 
 

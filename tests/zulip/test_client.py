@@ -22,7 +22,7 @@ from plugin.engine.adapter import (
 from plugin.zulip.client import QueueExpired, ZulipClient, marker_line
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN, OWNER
-from tests.helpers import serve_checked
+from tests.helpers import LOOPBACK, serve_checked
 
 KEY, BOT = "test-key", "mentor-bot@zulip.example.com"
 SAM, MAYA = "sam@example.com", "maya@example.com"
@@ -44,7 +44,7 @@ def zulip_org():
 
 @pytest.fixture
 def api(zulip_org) -> ZulipClient:
-    return ZulipClient(zulip_org.url, BOT, KEY)
+    return ZulipClient(zulip_org.url, BOT, KEY, allowed_hosts=LOOPBACK)
 
 
 def opened(api: ZulipClient, marker: str = "m1") -> SentPost:
@@ -195,7 +195,7 @@ def test_list_admins_is_the_owners_and_administrators_not_bots(api):
 
 def test_a_bad_api_key_raises_forum_auth_error_with_zulips_message(zulip_org):
     with pytest.raises(ForumAuthError) as caught:
-        ZulipClient(zulip_org.url, BOT, "wrong-key").get_user(MAYA)
+        ZulipClient(zulip_org.url, BOT, "wrong-key", allowed_hosts=LOOPBACK).get_user(MAYA)
     assert caught.value.status == 401 and caught.value.errors == ["Invalid API key"]
 
 
@@ -233,7 +233,7 @@ def test_a_closed_port_raises_forum_unavailable():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ForumUnavailable):
-        ZulipClient(f"http://127.0.0.1:{port}", BOT, KEY).get_user(MAYA)
+        ZulipClient(f"http://127.0.0.1:{port}", BOT, KEY, allowed_hosts=LOOPBACK).get_user(MAYA)
 
 
 # ----- budget and the event queue ---------------------------------------------------------------
@@ -241,7 +241,13 @@ def test_a_closed_port_raises_forum_unavailable():
 
 def test_the_gate_is_called_once_before_every_request(zulip_org):
     calls = []
-    api = ZulipClient(zulip_org.url, BOT, KEY, gate=lambda: calls.append(len(zulip_org.requests)))
+    api = ZulipClient(
+        zulip_org.url,
+        BOT,
+        KEY,
+        allowed_hosts=LOOPBACK,
+        gate=lambda: calls.append(len(zulip_org.requests)),
+    )
     opened(api)
     assert calls == [0, 1, 2] and len(zulip_org.requests) == 3
 
@@ -251,7 +257,7 @@ def test_budget_exhausted_from_the_gate_means_no_request(zulip_org):
         raise BudgetExhausted(datetime(2030, 1, 1, tzinfo=UTC))
 
     with pytest.raises(BudgetExhausted):
-        ZulipClient(zulip_org.url, BOT, KEY, gate=gate).get_user(MAYA)
+        ZulipClient(zulip_org.url, BOT, KEY, allowed_hosts=LOOPBACK, gate=gate).get_user(MAYA)
     assert zulip_org.requests == []
 
 

@@ -2,7 +2,7 @@
 
 Members join user groups (the worker reads the event queue), get their links as direct
 messages, are paired in a group DM, write there (outgoing-webhook requests carrying the
-token), and get their steps on schedule. Every API call is answered by the zulip Zulip,
+token), and get their steps on schedule. Every API call is answered by the fake Zulip,
 which validates it against zulip.yaml.
 """
 
@@ -12,45 +12,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from plugin.engine.clock import Clock
-from plugin.storage.models import Base, Pair
-from plugin.worker import Worker
-from tests.helpers import daytime_zone, submit_signup
-from tests.zulip.support import BOT, MAYA, SAM
-
-LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")
-
-
-def work(config, sessions, at: datetime | None = None) -> None:
-    Worker(config, sessions, Clock(at)).run_once()
-
-
-def deliver(client, payload: dict | None) -> None:
-    assert payload is not None, "Zulip sends nothing for this message"
-    response = client.post("/webhooks/zulip/zulip", json=payload)
-    assert response.status_code == 200 and response.get_json() == {"response_not_required": True}
+from plugin.storage.models import Pair
+from tests.helpers import LINK, assert_no_text, daytime_zone, submit_signup, work
+from tests.zulip.support import BOT, MAYA, SAM, deliver
 
 
 def fill_form(client, dm_text: str, *, timezone: str, capacity: str | None = None) -> None:
     submit_signup(client, LINK.search(dm_text).group(1), timezone=timezone, capacity=capacity)
-
-
-@pytest.fixture
-def zulip_story(config, sessions, zulip, cli):
-    forum = cli(
-        "forum", "add", "--kind", "zulip", "--name", "zulip", "--url", zulip.url,
-        "--bot-email", BOT, "--api-key", "test-key", "--webhook-token", zulip.webhook_token,
-    )  # fmt: skip
-    assert forum["webhook_url"] == "http://127.0.0.1:8000/webhooks/zulip/zulip"
-    program = cli(
-        "program", "create", "--forum", "zulip", "--group", "community", "--template", "career",
-        "--mentor-group", "mentors", "--mentee-group", "mentees", "--cadence-days", "1",
-    )  # fmt: skip
-    cli("program", "open", str(program["id"]))
-    work(config, sessions)  # registers the event queue
-    return program
 
 
 def test_the_whole_program_story_on_zulip(config, sessions, client, zulip, cli, zulip_story):
@@ -95,13 +65,6 @@ def test_the_whole_program_story_on_zulip(config, sessions, client, zulip, cli, 
     assert cli("status", "--program", pid)["pairs"][0]["step"] == 3
     assert_no_text(sessions, "purple-elephant")
     assert zulip.long_polls == 0  # `worker --once` never blocked on the event queue
-
-
-def assert_no_text(sessions, needle: str) -> None:
-    with sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(text(f"SELECT * FROM {table.name}")):
-                assert needle not in repr(tuple(row)), table.name
 
 
 def test_the_program_admins_default_to_the_organisations_administrators(cli, zulip_story):
@@ -149,6 +112,17 @@ def test_signup_in_a_dm_to_the_bot_sends_a_fresh_link(
     old, new = LINK.search(first).group(1), LINK.search(fresh).group(1)
     assert client.get(old).status_code == 404  # the fresh link replaces the old one
     assert client.get(new).status_code == 200
+
+
+def test_a_plain_dm_to_the_bot_is_answered_with_the_help_and_its_text_is_not_kept(
+    config, sessions, client, zulip, cli, zulip_story
+):
+    zulip.add_member("mentees", MAYA)
+    work(config, sessions)
+    deliver(client, zulip.dm(MAYA, [BOT], "hello, what can you do? I live at 5 Elm Street"))
+    assert_no_text(sessions, "Elm Street")
+    work(config, sessions)
+    assert "!pause" in zulip.texts(MAYA)[-1]  # the help text lists the commands
 
 
 def test_a_member_who_joined_while_the_queue_was_expired_still_gets_a_link(

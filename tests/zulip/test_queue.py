@@ -17,6 +17,7 @@ from plugin.forums.connections import adapter_factory, add_forum
 from plugin.storage.db import transaction
 from plugin.storage.models import Forum, InboxEvent, ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
+from tests.helpers import LOOPBACK
 from tests.zulip.support import BOT, MAYA, SAM
 
 T0 = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
@@ -30,6 +31,7 @@ def live_zforum(sessions, zulip):
             kind="zulip",
             name="zulip",
             url=zulip.url,
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=BOT,
             webhook_secret=zulip.webhook_token,
@@ -39,7 +41,8 @@ def live_zforum(sessions, zulip):
 def poll(sessions, config, at: datetime = T0) -> int:
     """One pass of the PERIODIC job, as `worker --once` runs it."""
     clock = Clock(at)
-    return poll_zulip(sessions, adapter_factory(sessions, clock), clock, config)
+    adapter_for = adapter_factory(sessions, clock, allowed_hosts=config.allowed_internal_hosts)
+    return poll_zulip(sessions, adapter_for, clock, config)
 
 
 def stored(sessions) -> list[tuple[str, dict]]:

@@ -15,7 +15,7 @@ from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.resources import manifest
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Forum, Pair, Program, ProposalItem, Report, Signup, utcnow
+from plugin.storage.models import Pair, Program, ProposalItem, Report, Signup, utcnow
 from plugin.web.admin.health import health
 from tests.helpers import SECRET
 from tests.web.admin.support import (
@@ -23,7 +23,11 @@ from tests.web.admin.support import (
     add_signup,
     csrf,
     make_program,
+    post,
+    settings_form,
     sign_in,
+    stored_forum,
+    text,
 )
 
 
@@ -39,14 +43,6 @@ def pat(client, program_id):
     """The test client, signed in as the program's admin (not forum staff)."""
     sign_in(client, "pat")
     return client
-
-
-def post(client, path: str, data: dict | None = None, token_page: str = "/admin/"):
-    return client.post(path, data={"csrf_token": csrf(client, token_page), **(data or {})})
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def program(sessions, program_id: int) -> Program:
@@ -434,23 +430,6 @@ def test_settings_show_secrets_masked_never_their_values(staff):
     assert "test-key" not in page and SECRET not in page and CONNECT_SECRET not in page
     assert page.count("••••••••") == 3
     assert 'type="password" id="api_key" name="api_key" value=""' in page
-
-
-def settings_form(**changes) -> dict:
-    form = {
-        "url": "http://127.0.0.1:9",
-        "api_username": "mentor_bot",
-        "request_budget_per_minute": "55",
-        "api_key": "",
-        "webhook_secret": "",
-        "connect_secret": "",
-    }
-    return form | changes
-
-
-def stored_forum(sessions) -> Forum:
-    with reading(sessions) as db:
-        return db.execute(select(Forum)).scalar_one()
 
 
 def test_saving_settings_with_blank_secrets_keeps_them(staff, sessions):
