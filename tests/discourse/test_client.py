@@ -43,21 +43,21 @@ def discourse_site():
 
 
 @pytest.fixture
-def api(discourse_site) -> DiscourseClient:
+def discourse_api(discourse_site) -> DiscourseClient:
     return DiscourseClient(discourse_site.url, KEY, BOT, allowed_hosts=LOOPBACK)
 
 
-def opened(api: DiscourseClient, marker: str = "m1") -> SentPost:
-    return api.open_thread("Mentorship: Maya & Sam", "Welcome!", ["maya", "sam"], marker)
+def opened(discourse_api: DiscourseClient, marker: str = "m1") -> SentPost:
+    return discourse_api.open_thread("Mentorship: Maya & Sam", "Welcome!", ["maya", "sam"], marker)
 
 
 # ----- writes -------------------------------------------------------------------------------
 
 
 def test_open_thread_sends_a_private_message_to_target_recipients_with_a_marker(
-    discourse_site, api
+    discourse_site, discourse_api
 ):
-    sent = opened(api, "abc123")
+    sent = opened(discourse_api, "abc123")
     [request] = discourse_site.requests
     assert (request.method, request.path) == ("POST", "/posts.json")
     body = request.body
@@ -72,9 +72,9 @@ def test_open_thread_sends_a_private_message_to_target_recipients_with_a_marker(
     )
 
 
-def test_post_replies_in_the_topic(discourse_site, api):
-    thread = opened(api).thread
-    sent = api.post(thread, "Step 2", "m2")
+def test_post_replies_in_the_topic(discourse_site, discourse_api):
+    thread = opened(discourse_api).thread
+    sent = discourse_api.post(thread, "Step 2", "m2")
     assert discourse_site.requests[-1].body["topic_id"] == int(thread)
     topic = discourse_site.topics[int(thread)]
     assert sent == SentPost(thread=thread, post_id=str(topic.post_ids[-1]))
@@ -88,55 +88,55 @@ def test_post_replies_in_the_topic(discourse_site, api):
 
 
 def test_find_thread_finds_the_topic_by_its_marker_without_following_the_redirect(
-    discourse_site, api
+    discourse_site, discourse_api
 ):
-    sent = opened(api, "abc123")
-    assert api.find_thread("abc123") == sent
+    sent = opened(discourse_api, "abc123")
+    assert discourse_api.find_thread("abc123") == sent
     lookup, topic = discourse_site.requests[-2:]
     assert (lookup.path, lookup.status) == ("/t/external_id/mentorship-abc123.json", 301)
     assert topic.path == f"/t/{sent.thread}.json"
 
 
-def test_find_thread_returns_none_for_an_unknown_marker(api):
-    opened(api, "abc123")
-    assert api.find_thread("never-sent") is None
+def test_find_thread_returns_none_for_an_unknown_marker(discourse_api):
+    opened(discourse_api, "abc123")
+    assert discourse_api.find_thread("never-sent") is None
 
 
-def test_find_post_finds_our_post_by_its_marker(api):
-    thread = opened(api).thread
-    sent = api.post(thread, "Step 2", "m2")
-    api.post(thread, "Step 3", "m3")
-    assert api.find_post(thread, "m2") == sent
+def test_find_post_finds_our_post_by_its_marker(discourse_api):
+    thread = opened(discourse_api).thread
+    sent = discourse_api.post(thread, "Step 2", "m2")
+    discourse_api.post(thread, "Step 3", "m3")
+    assert discourse_api.find_post(thread, "m2") == sent
 
 
-def test_find_post_returns_none_when_no_post_of_ours_has_the_marker(discourse_site, api):
-    thread = opened(api).thread
+def test_find_post_returns_none_when_no_post_of_ours_has_the_marker(discourse_site, discourse_api):
+    thread = opened(discourse_api).thread
     # Someone else quoting our marker does not make their post ours.
     discourse_site.create_post(
         discourse_site.user("maya"),
         discourse_site.topics[int(thread)],
         f"hi {marker_comment('m9')}",
     )
-    assert api.find_post(thread, "m9") is None
+    assert discourse_api.find_post(thread, "m9") is None
 
 
 # ----- reads --------------------------------------------------------------------------------
 
 
-def test_get_user_returns_a_forum_user(api):
-    assert api.get_user("maya") == ForumUser(
+def test_get_user_returns_a_forum_user(discourse_api):
+    assert discourse_api.get_user("maya") == ForumUser(
         id=42, username="maya", name="Maya Lee", timezone="Europe/Berlin"
     )
 
 
-def test_get_user_by_id_returns_a_forum_user(api):
-    user = api.get_user_by_id(5)
+def test_get_user_by_id_returns_a_forum_user(discourse_api):
+    user = discourse_api.get_user_by_id(5)
     assert (user.id, user.username, user.name, user.admin) == (5, "alice", "Alice Admin", True)
 
 
-def test_get_group_and_get_group_by_id_return_forum_groups(api):
-    assert api.get_group("mentees") == ForumGroup(id=44, name="mentees")
-    assert api.get_group_by_id(44) == ForumGroup(id=44, name="mentees")
+def test_get_group_and_get_group_by_id_return_forum_groups(discourse_api):
+    assert discourse_api.get_group("mentees") == ForumGroup(id=44, name="mentees")
+    assert discourse_api.get_group_by_id(44) == ForumGroup(id=44, name="mentees")
 
 
 @pytest.mark.parametrize(
@@ -149,9 +149,9 @@ def test_get_group_and_get_group_by_id_return_forum_groups(api):
     ],
     ids=["user", "user_by_id", "group", "group_by_id"],
 )
-def test_an_unknown_user_or_group_raises_forum_not_found(api, call):
+def test_an_unknown_user_or_group_raises_forum_not_found(discourse_api, call):
     with pytest.raises(ForumNotFound) as caught:
-        call(api)
+        call(discourse_api)
     assert caught.value.status == 404 and caught.value.retryable is False
 
 
@@ -163,23 +163,23 @@ def test_a_bad_api_key_raises_forum_auth_error_with_discourses_errors(discourse_
     assert caught.value.status == 403 and caught.value.errors == [INVALID_KEY]
 
 
-def test_an_unknown_recipient_raises_forum_rejected(discourse_site, api):
+def test_an_unknown_recipient_raises_forum_rejected(discourse_site, discourse_api):
     with pytest.raises(ForumRejected) as caught:
-        api.open_thread("Mentorship", "Welcome!", ["maya", "ghost"], "m1")
+        discourse_api.open_thread("Mentorship", "Welcome!", ["maya", "ghost"], "m1")
     assert caught.value.status == 422 and caught.value.errors == [TARGET_USER_NOT_FOUND]
     assert discourse_site.private_messages() == []
 
 
-def test_a_429_raises_rate_limited_with_retry_after_from_the_header(discourse_site, api):
+def test_a_429_raises_rate_limited_with_retry_after_from_the_header(discourse_site, discourse_api):
     discourse_site.fail_next(
         "GET", r"^/u/", 429, body={"errors": ["slow down"]}, headers={"Retry-After": "37"}
     )
     with pytest.raises(ForumRateLimited) as caught:
-        api.get_user("maya")
+        discourse_api.get_user("maya")
     assert caught.value.retry_after == 37.0 and caught.value.errors == ["slow down"]
 
 
-def test_a_429_without_retry_after_uses_extras_wait_seconds(discourse_site, api):
+def test_a_429_without_retry_after_uses_extras_wait_seconds(discourse_site, discourse_api):
     body = {
         "errors": ["You’ve performed this action too many times."],
         "error_type": "rate_limit",
@@ -187,14 +187,14 @@ def test_a_429_without_retry_after_uses_extras_wait_seconds(discourse_site, api)
     }
     discourse_site.fail_next("GET", r"^/u/", 429, headers={}, body=body)
     with pytest.raises(ForumRateLimited) as caught:
-        api.get_user("maya")
+        discourse_api.get_user("maya")
     assert caught.value.retry_after == 12.0
 
 
-def test_a_500_raises_forum_unavailable(discourse_site, api):
+def test_a_500_raises_forum_unavailable(discourse_site, discourse_api):
     discourse_site.fail_next("GET", r"^/groups/", 500)
     with pytest.raises(ForumUnavailable) as caught:
-        api.get_group("mentees")
+        discourse_api.get_group("mentees")
     assert caught.value.status == 500 and caught.value.retryable
 
 
@@ -208,7 +208,7 @@ def test_a_closed_port_raises_forum_unavailable():
         )
 
 
-def test_group_members_pages_through_every_member_once(discourse_site, api):
+def test_group_members_pages_through_every_member_once(discourse_site, discourse_api):
     group = discourse_site.groups[44]
     with discourse_site.lock:
         for i in range(1000, 3499):  # maya plus 2,499 more: 2,500 members
@@ -216,18 +216,18 @@ def test_group_members_pages_through_every_member_once(discourse_site, api):
                 i, f"u{i}", None, f"u{i}@x.org", False, False, "UTC", discourse_site.now()
             )
             group.members[i] = discourse_site.now()
-    members = list(api.group_members("mentees"))
+    members = list(discourse_api.group_members("mentees"))
     assert len(members) == 2500 and len({m.id for m in members}) == 2500
     pages = [r.query for r in discourse_site.requests if r.path == "/groups/mentees/members.json"]
     assert [q["offset"] for q in pages] == [["0"], ["1000"], ["2000"]]
     assert all(q["limit"] == ["1000"] for q in pages)
 
 
-def test_list_admins_excludes_the_bot_and_moderators(api):
-    assert [u.username for u in api.list_admins()] == ["alice"]
+def test_list_admins_excludes_the_bot_and_moderators(discourse_api):
+    assert [u.username for u in discourse_api.list_admins()] == ["alice"]
 
 
-def test_list_admins_excludes_system_even_when_the_forum_lists_it(discourse_site, api):
+def test_list_admins_excludes_system_even_when_the_forum_lists_it(discourse_site, discourse_api):
     bot = discourse_site.user(BOT)
     staff = [
         shapes.staff_list_entry(discourse_site, u, bot, False)
@@ -236,7 +236,7 @@ def test_list_admins_excludes_system_even_when_the_forum_lists_it(discourse_site
     ]
     assert {e["username"] for e in staff} == {"system", BOT, "alice"}
     discourse_site.fail_next("GET", r"^/admin/users/list/", 200, body=staff)
-    assert [u.username for u in api.list_admins()] == ["alice"]
+    assert [u.username for u in discourse_api.list_admins()] == ["alice"]
 
 
 # ----- the gate and redirects ---------------------------------------------------------------
@@ -244,16 +244,16 @@ def test_list_admins_excludes_system_even_when_the_forum_lists_it(discourse_site
 
 def test_the_gate_is_called_once_before_every_request(discourse_site):
     calls: list[int] = []
-    api = DiscourseClient(
+    discourse_api = DiscourseClient(
         discourse_site.url,
         KEY,
         BOT,
         allowed_hosts=LOOPBACK,
         gate=lambda: calls.append(len(discourse_site.requests)),
     )
-    sent = opened(api, "abc123")
-    api.find_thread("abc123")
-    api.find_post(sent.thread, "abc123")
+    sent = opened(discourse_api, "abc123")
+    discourse_api.find_thread("abc123")
+    discourse_api.find_post(sent.thread, "abc123")
     assert calls == list(range(len(discourse_site.requests)))  # each call came before its request
 
 
@@ -266,7 +266,7 @@ def test_budget_exhausted_from_the_gate_means_no_request(discourse_site):
     assert discourse_site.requests == [] and discourse_site.private_messages() == []
 
 
-def test_a_redirect_to_another_host_is_not_followed(discourse_site, api):
+def test_a_redirect_to_another_host_is_not_followed(discourse_site, discourse_api):
     other = FakeDiscourse(api_key=KEY, bot_username=BOT)
     other.add_user("maya")
     with other.serve() as elsewhere:
@@ -275,5 +275,5 @@ def test_a_redirect_to_another_host_is_not_followed(discourse_site, api):
             "GET", r"^/u/", 302, body=page, headers={"Location": f"{elsewhere}/u/maya.json"}
         )
         with pytest.raises(ForumError):
-            api.get_user("maya")
+            discourse_api.get_user("maya")
     assert other.requests == []

@@ -9,6 +9,7 @@ import pytest
 
 from plugin.web.app import create_app
 from tests.fakes.server import served
+from tests.web.pages_support import feedback_path, signup_path
 
 
 @pytest.fixture
@@ -27,3 +28,15 @@ def browser(tmp_path: Path):
 
     with chromium(tmp_path) as driver:
         yield driver
+
+
+@pytest.fixture
+def signup_link(sessions, config, forum) -> str:
+    """The path of a fresh pending sign-up's personal link."""
+    return signup_path(sessions, config.secret_key, forum.id)
+
+
+@pytest.fixture
+def feedback_link(sessions, config, forum) -> str:
+    """The path of a mentee's rating link for a completed pairing."""
+    return feedback_path(sessions, config.secret_key, forum.id)

@@ -14,23 +14,13 @@ from plugin.web.admin import auth
 from plugin.web.app import create_app
 from tests.helpers import hidden_inputs
 from tests.web.admin.support import make_program, set_connect_secret, sign_in
-from tests.web.pages_support import feedback_path, signup_path
+from tests.web.pages_support import signup_path
 
 PROTECTIVE = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-
-
-@pytest.fixture
-def signup_link(sessions, config, forum) -> str:
-    return signup_path(sessions, config.secret_key, forum.id)
-
-
-@pytest.fixture
-def feedback_link(sessions, config, forum) -> str:
-    return feedback_path(sessions, config.secret_key, forum.id)
 
 
 def assert_protected(response) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 from urllib.parse import quote, quote_from_bytes
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plugin.domain.signups import valid_timezone
 from plugin.storage.models import Feedback, Signup
 from tests.helpers import hidden_inputs
-from tests.web.pages_support import feedback_path, signup_path
 
 # Each example is a real request against a real database: keep the count modest by default
 # (HYPOTHESIS_EXAMPLES raises it for a longer hunt).
@@ -63,16 +61,6 @@ def odd_tokens(real: str) -> st.SearchStrategy[str]:
         st.integers(1, 9000).map(lambda n: "A" * n),
         mangled,
     )
-
-
-@pytest.fixture
-def signup_link(sessions, config, forum) -> str:
-    return signup_path(sessions, config.secret_key, forum.id)
-
-
-@pytest.fixture
-def feedback_link(sessions, config, forum) -> str:
-    return feedback_path(sessions, config.secret_key, forum.id)
 
 
 def csrf_of(client, path: str) -> str:
