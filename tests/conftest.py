@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from plugin.config import Config
+from plugin.forums.tables import METADATA
 from plugin.storage import secretbox
 from plugin.storage.db import (
     dispose_engines,
@@ -18,7 +19,7 @@ from plugin.storage.db import (
     session_factory,
     transaction,
 )
-from plugin.storage.models import Base, Forum
+from plugin.storage.models import Forum
 from tests.fakes.discourse import FakeDiscourse
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN
@@ -53,7 +54,7 @@ def pg_database_url():
 
 
 def _truncate(url: str) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(t.name for t in METADATA.sorted_tables)
     with get_engine(url).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from plugin.engine.clock import Clock
-from plugin.storage.models import Base
+from plugin.forums.tables import METADATA
 from plugin.worker import Worker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
@@ -200,6 +200,6 @@ def work(config, sessions, at: datetime | None = None) -> None:
 def assert_no_text(sessions, needle: str) -> None:
     """No row of any table holds `needle`."""
     with sessions() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in METADATA.sorted_tables:
             for row in session.execute(text(f"SELECT * FROM {table.name}")):
                 assert needle not in repr(tuple(row)), table.name
