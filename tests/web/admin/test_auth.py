@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import update
 
+from plugin.discourse import connect
 from plugin.forums.connections import add_forum
 from plugin.storage.db import transaction
 from plugin.storage.models import AdminSession, Forum, utcnow
-from plugin.web.admin import connect
 from plugin.web.admin.auth import LINK_SALT, Person, consume_nonce, mint_admin_link, new_nonce
 from plugin.web.app import create_app
 from tests.helpers import LOOPBACK
