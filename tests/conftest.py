@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from plugin.config import Config
+from plugin.forums.tables import METADATA
 from plugin.storage import secretbox
-from plugin.storage.db import dispose_engines, ensure_schema, get_engine, session_factory
-from plugin.storage.models import Base
-from tests.helpers import LOOPBACK, add_test_forum
-
-PG_ADMIN_URL = os.environ.get(
-    "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from plugin.storage.db import (
+    dispose_engines,
+    ensure_schema,
+    get_engine,
+    session_factory,
+    transaction,
 )
-
-
-def _pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            pass
-        engine = create_engine(PG_ADMIN_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-PG_AVAILABLE = _pg_answers()
+from plugin.storage.models import Forum
+from tests.fakes.discourse import FakeDiscourse
+from tests.fakes.zulip import FakeZulip
+from tests.fakes.zulip_state import ADMIN
+from tests.helpers import (
+    LOOPBACK,
+    PG_ADMIN_URL,
+    PG_AVAILABLE,
+    add_test_forum,
+    serve_checked,
+    work,
+)
+from tests.ingest_support import add_zulip_forum
+from tests.zulip.support import BOT, MAYA, SAM
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +54,7 @@ def pg_database_url():
 
 
 def _truncate(url: str) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(t.name for t in METADATA.sorted_tables)
     with get_engine(url).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
@@ -146,3 +144,70 @@ def cli(config, monkeypatch, capsys):
         return json.loads(out)
 
     return call
+
+
+@pytest.fixture
+def zforum(sessions) -> Forum:
+    """A Zulip forum named `zulip` whose outgoing webhook uses the fixtures' token."""
+    return add_zulip_forum(sessions)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDiscourse]:
+    """The community's Discourse, served and checked against its spec afterwards.
+
+    alice (5) administers it; sam (41) and maya (42) are members of `community` (40) with
+    `mentors` (43) and `mentees` (44) still empty.
+    """
+    fake = FakeDiscourse(api_key="test-key", bot_username="mentor_bot")
+    fake.add_user("alice", id=5, name="Alice Admin", admin=True)
+    fake.add_user("sam", id=41, name="Sam Rivera", email="sam@example.com")
+    fake.add_user("maya", id=42, name="Maya Lee", email="maya@example.com")
+    fake.add_group("community", id=40, members=["sam", "maya", "alice"])
+    fake.add_group("mentors", id=43)
+    fake.add_group("mentees", id=44)
+    with serve_checked(fake):
+        yield fake
+
+
+@pytest.fixture
+def live_forum(sessions, forum, fake) -> Forum:
+    """The `forum` fixture, pointed at the fake Discourse."""
+    with transaction(sessions) as session:
+        session.get(Forum, forum.id).url = fake.url
+    return forum
+
+
+@pytest.fixture
+def zulip() -> Iterator[FakeZulip]:
+    """The community's Zulip, served and checked against zulip.yaml afterwards.
+
+    alice (5) administers it; sam (41) and maya (42) are in `community` (40) with
+    `mentors` (43) and `mentees` (44) still empty.
+    """
+    zulip = FakeZulip(api_key="test-key", bot_email=BOT)
+    zulip.add_user("alice@example.com", id=5, full_name="Alice Admin", role=ADMIN)
+    zulip.add_user(SAM, id=41, full_name="Sam Rivera")
+    zulip.add_user(MAYA, id=42, full_name="Maya Lee")
+    zulip.add_group("community", id=40, members=[SAM, MAYA, "alice@example.com"])
+    zulip.add_group("mentors", id=43)
+    zulip.add_group("mentees", id=44)
+    with serve_checked(zulip):
+        yield zulip
+
+
+@pytest.fixture
+def zulip_story(config, sessions, zulip, cli):
+    """The `career` program on the community's Zulip, added and opened through the CLI."""
+    forum = cli(
+        "forum", "add", "--kind", "zulip", "--name", "zulip", "--url", zulip.url,
+        "--bot-email", BOT, "--api-key", "test-key", "--webhook-token", zulip.webhook_token,
+    )  # fmt: skip
+    assert forum["webhook_url"] == "http://127.0.0.1:8000/webhooks/zulip/zulip"
+    program = cli(
+        "program", "create", "--forum", "zulip", "--group", "community", "--template", "career",
+        "--mentor-group", "mentors", "--mentee-group", "mentees", "--cadence-days", "1",
+    )  # fmt: skip
+    cli("program", "open", str(program["id"]))
+    work(config, sessions)  # registers the event queue
+    return program

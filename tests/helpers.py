@@ -6,9 +6,20 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from plugin.engine.clock import Clock
+from plugin.forums.tables import METADATA
+from plugin.worker import Worker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
 SECRET = "test-webhook-secret-123"
@@ -16,6 +27,34 @@ SECRET = "test-webhook-secret-123"
 # MENTORSHIP_ALLOWED_INTERNAL_HOSTS, so the forum URL rule is exercised, not bypassed.
 LOOPBACK = frozenset({"127.0.0.1"})
 _ids = itertools.count(1000)
+PG_ADMIN_URL = os.environ.get(
+    "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_answers() -> bool:
+    """Whether the PostgreSQL server the tests use answers."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+PG_AVAILABLE = _pg_answers()
+
+
+@contextmanager
+def serve_checked(fake) -> Iterator:
+    """Serve a fake forum; afterwards, check every request it answered kept to its spec."""
+    with fake.serve():
+        yield fake
+    fake.assert_valid()
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -148,3 +187,19 @@ def daytime_zone(at: datetime) -> str:
     offset = (14 - at.hour) % 24
     offset = offset - 24 if offset > 12 else offset
     return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/signup/[A-Za-z0-9_.\-]+)")  # a sign-up link
+
+
+def work(config, sessions, at: datetime | None = None) -> None:
+    """One `worker --once` pass, at `at` on the logical clock (now when None)."""
+    Worker(config, sessions, Clock(at)).run_once()
+
+
+def assert_no_text(sessions, needle: str) -> None:
+    """No row of any table holds `needle`."""
+    with sessions() as session:
+        for table in METADATA.sorted_tables:
+            for row in session.execute(text(f"SELECT * FROM {table.name}")):
+                assert needle not in repr(tuple(row)), table.name

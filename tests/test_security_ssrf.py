@@ -29,10 +29,10 @@ from plugin.netguard import Refused, check_url, guarded_session
 from plugin.storage.db import get_engine, reading, transaction
 from plugin.storage.models import Forum
 from plugin.zulip.client import ZulipClient
-from tests.admin_support import csrf, set_connect_secret, sign_in
 from tests.fakes.discourse import FakeDiscourse
 from tests.fakes.server import served
 from tests.helpers import LOOPBACK, SECRET
+from tests.web.admin.support import csrf, set_connect_secret, sign_in
 
 SETTING = "MENTORSHIP_ALLOWED_INTERNAL_HOSTS"
 PUBLIC = "93.184.215.14"  # a global address (documentation ranges are not global)

@@ -1,0 +1,72 @@
+"""The program story's steps, shared by the Discourse flow and journey tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.helpers import LINK, daytime_zone, discourse_request, submit_signup, work
+
+
+def deliver(client, name: str, body: dict) -> None:
+    raw, headers = discourse_request(name, body=body)
+    response = client.post("/webhooks/discourse/forum", data=raw, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def join(client, fake, group: str, group_id: int, username: str) -> None:
+    fake.add_member(group, username)
+    user_id = fake.user(username).id
+    deliver(
+        client,
+        "group_user__user_added_to_group",
+        {
+            "group_user": {
+                "id": user_id * 100 + group_id,
+                "group_id": group_id,
+                "user_id": user_id,
+                "notification_level": 3,
+                "created_at": "2026-03-01T09:00:00.123Z",
+            }
+        },
+    )
+
+
+def fill_form(
+    client,
+    pm_text: str,
+    *,
+    timezone: str,
+    capacity: str | None = None,
+    about: str = "Ten years in data engineering",
+) -> None:
+    submit_signup(
+        client, LINK.search(pm_text).group(1), timezone=timezone, capacity=capacity, about=about
+    )
+
+
+def thread_of(fake, *usernames: str) -> dict:
+    wanted = sorted([*usernames, "mentor_bot"])
+    [pm] = [p for p in fake.private_messages() if sorted(p["participants"]) == wanted]
+    return pm
+
+
+def ready_pair(config, sessions, client, fake, cli, pid, zone_hour: int = 14) -> None:
+    join(client, fake, "mentors", 43, "sam")
+    join(client, fake, "mentees", 44, "maya")
+    work(config, sessions)
+    start = datetime.now(UTC) + timedelta(days=1)
+    zone = daytime_zone(start - timedelta(hours=zone_hour - 14))
+    fill_form(
+        client,
+        thread_of(fake, "sam")["posts"][0],
+        timezone="UTC",
+        about="Ten years in data engineering",
+    )
+    fill_form(
+        client,
+        thread_of(fake, "maya")["posts"][0],
+        timezone=zone,
+        about="Switching careers from teaching",
+    )
+    cli("pair", "--program", pid, "--mentor", "sam", "--mentee", "maya")
+    work(config, sessions)
