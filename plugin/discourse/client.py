@@ -9,16 +9,15 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
-    ForumAuthError,
-    ForumError,
     ForumGroup,
     ForumNotFound,
     ForumRateLimited,
-    ForumRejected,
     ForumUnavailable,
     ForumUser,
     Gate,
     SentPost,
+    error_for_status,
+    redirect_refused,
 )
 from plugin.netguard import AnswerTooLarge, Refused, guarded_session
 
@@ -101,11 +100,8 @@ class DiscourseClient:
             return response
         if response.status_code < 400:
             # e.g. http:// answered with a redirect to https://: the --url needs fixing.
-            raise ForumRejected(
-                f"Discourse redirected {method} {path} to "
-                f"{response.headers.get('Location', '?')}: check the forum's URL",
-                status=response.status_code,
-            )
+            location = response.headers.get("Location", "?")
+            raise redirect_refused("Discourse", method, path, location, response.status_code)
         try:
             body = response.json()
         except ValueError:
@@ -119,15 +115,7 @@ class DiscourseClient:
             raise ForumRateLimited(
                 message, retry_after=_retry_after(response, body), status=status, errors=errors
             )
-        if status in (401, 403):
-            raise ForumAuthError(message, status=status, errors=errors)
-        if status == 404:
-            raise ForumNotFound(message, status=status, errors=errors)
-        if status in (400, 409, 413, 422):
-            raise ForumRejected(message, status=status, errors=errors)
-        if status >= 500:
-            raise ForumUnavailable(message, status=status, errors=errors)
-        raise ForumError(message, status=status, errors=errors)
+        raise error_for_status(message, status, errors)
 
     def _json(self, method: str, path: str, **kw) -> Any:
         response = self._call(method, path, **kw)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 
@@ -18,7 +21,6 @@ from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
-PAIR_COMMANDS = ("help", "done", "pause", "resume", "end", "report", "block")
 MAX_REPORT = 2000
 
 
@@ -129,68 +131,121 @@ def _admin_answer(ctx: HandlerContext, member: Member, thread: str) -> str:
     return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text
 
 
+@dataclass(frozen=True)
+class PairCommand:
+    """One command acting on one pair: who sent it, where, and its arguments."""
+
+    ctx: HandlerContext
+    member: Member
+    pair: Pair
+    program: Program
+    thread: str
+    rest: str
+    key: str
+    now: datetime
+
+    def respond(self, text: str) -> None:
+        """Answer in the pair's thread, or wherever the command was sent."""
+        if self.thread == self.pair.thread:
+            post_to_pair(self.ctx.session, self.pair, self.key, text)
+        else:
+            reply(self.ctx, self.thread, self.key, text)
+
+
+def _done(cmd: PairCommand) -> None:
+    """`!done`: the posted step counts as done; say what comes next."""
+    pair, program = cmd.pair, cmd.program
+    pair.steps_done = max(pair.steps_done, pair.step_posted)
+    cmd.respond(
+        render("done", step=pair.step_posted, next=journey.next_step_text(pair, program)).text
+    )
+
+
+def _pause(cmd: PairCommand) -> None:
+    """`!pause [weeks]`."""
+    journey.pause(cmd.ctx.session, cmd.pair, cmd.program, cmd.now, _weeks(cmd.rest), cmd.key)
+
+
+def _resume(cmd: PairCommand) -> None:
+    """`!resume`: a paused pair goes on; a running one is told its next step."""
+    if cmd.pair.state == "paused":
+        journey.resume(cmd.ctx.session, cmd.pair, cmd.program, cmd.now, cmd.key)
+    else:
+        cmd.respond(render("resume", next=journey.next_step_text(cmd.pair, cmd.program)).text)
+
+
+def _end(cmd: PairCommand) -> None:
+    """`!end`: the pairing ends."""
+    journey.end(cmd.ctx.session, cmd.pair, cmd.now, by=cmd.member, reason="ended", key=cmd.key)
+
+
+def _block(cmd: PairCommand) -> None:
+    """`!block`: the pairing ends, the block is recorded, and the admins are told."""
+    session, pair, program, member = cmd.ctx.session, cmd.pair, cmd.program, cmd.member
+    journey.end(session, pair, cmd.now, by=member, reason="blocked", key=cmd.key)
+    session.add(
+        Report(
+            program_id=program.id,
+            pair_id=pair.id,
+            reporter_id=member.id,
+            kind="block",
+            text=None,
+            state="open",
+        )
+    )
+    journey.tell_admins(
+        session,
+        program,
+        f"block:{pair.id}",
+        render(
+            "block_admins",
+            program=program.title,
+            blocker=mention_of(session, member),
+            pair=journey.pair_label(session, pair),
+        ),
+    )
+
+
+def _report_command(cmd: PairCommand) -> None:
+    """`!report text`: to the admins, whatever state the pair is in."""
+    _report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.key)
+
+
+def _help(cmd: PairCommand) -> None:
+    """`!help`, and any word we do not know."""
+    cmd.respond(render("help").text)
+
+
+# The pair commands: word -> handler. Anything else gets the help text.
+PAIR_HANDLERS: dict[str, Callable[[PairCommand], None]] = {
+    "help": _help,
+    "done": _done,
+    "pause": _pause,
+    "resume": _resume,
+    "end": _end,
+    "report": _report_command,
+    "block": _block,
+}
+PAIR_COMMANDS = tuple(PAIR_HANDLERS)
+# Words that act on a pair whatever its state; the rest only on a running pair.
+ANY_STATE = frozenset({"report", "help"})
+
+
 def run_pair_command(
     ctx: HandlerContext, member: Member, pair: Pair, thread: str, word: str, rest: str, post_id: str
 ) -> None:
     """A command that acts on one pair; answers go where the command was sent."""
-    session, now = ctx.session, ctx.clock.now()
-    program = session.get(Program, pair.program_id)
-    key = f"cmd:{post_id}"
-
-    def respond(text: str) -> None:
-        if thread == pair.thread:
-            post_to_pair(session, pair, key, text)
-        else:
-            reply(ctx, thread, key, text)
-
-    if word == "report":
-        _report(ctx, member, pair, program, rest, key)
+    now = ctx.clock.now()
+    program = ctx.session.get(Program, pair.program_id)
+    cmd = PairCommand(ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now)
+    if word not in ANY_STATE and pair.state not in ("active", "paused"):
+        cmd.respond(render("already_ended").text)
         return
-    if pair.state not in ("active", "paused") and word != "help":
-        respond(render("already_ended").text)
-        return
-    if word == "done":
-        pair.steps_done = max(pair.steps_done, pair.step_posted)
-        respond(
-            render("done", step=pair.step_posted, next=journey.next_step_text(pair, program)).text
-        )
-    elif word == "pause":
-        journey.pause(session, pair, program, now, _weeks(rest), key)
-    elif word == "resume":
-        if pair.state == "paused":
-            journey.resume(session, pair, program, now, key)
-        else:
-            respond(render("resume", next=journey.next_step_text(pair, program)).text)
-    elif word == "end":
-        journey.end(session, pair, now, by=member, reason="ended", key=key)
-    elif word == "block":
-        journey.end(session, pair, now, by=member, reason="blocked", key=key)
-        session.add(
-            Report(
-                program_id=program.id,
-                pair_id=pair.id,
-                reporter_id=member.id,
-                kind="block",
-                text=None,
-                state="open",
-            )
-        )
-        journey.tell_admins(
-            session,
-            program,
-            f"block:{pair.id}",
-            render(
-                "block_admins",
-                program=program.title,
-                blocker=mention_of(session, member),
-                pair=journey.pair_label(session, pair),
-            ),
-        )
-    else:  # help, and anything we do not know
-        respond(render("help").text)
+    PAIR_HANDLERS.get(word, _help)(cmd)
 
 
 def _weeks(text: str) -> float:
+    """The weeks of `!pause N`: the default if none or unreadable, within the allowed range."""
     try:
         weeks = float(text.split()[0]) if text.strip() else journey.DEFAULT_PAUSE_WEEKS
     except ValueError:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from plugin.domain.messages import cadence_text, render, render_step
+from plugin.domain.messages import Message, cadence_text, render, render_step
 from plugin.domain.programs.service import steps
 from plugin.engine.adapter import SentPost, Undeliverable
 from plugin.engine.outbox import Kind, SendContext, enqueue
@@ -138,14 +138,14 @@ def mention_of(session: Session, member: Member) -> str:
 
 
 def _who(session: Session, signup: Signup) -> tuple[Member, Signup]:
+    """The sign-up's member, and the sign-up."""
     return session.get(Member, signup.member_id), signup
 
 
-def create_pair(
+def _new_pair(
     session: Session, program: Program, mentor: Signup, mentee: Signup, now: datetime
 ) -> Pair:
-    """Pair two ready members and queue their thread, introduction and step 1."""
-    check_pairable(session, program, mentor, mentee)
+    """The pair's row, flushed for its id; both sign-ups become paired."""
     pair = Pair(
         program_id=program.id,
         forum_id=program.forum_id,
@@ -163,10 +163,16 @@ def create_pair(
     mentee.priority = False
     session.flush()
     pair.next_due_at = step_due(pair, program, 2)
-    m_member, m = _who(session, mentor)
-    e_member, e = _who(session, mentee)
+    return pair
+
+
+def _introduction(
+    session: Session, program: Program, mentor: tuple[Member, Signup], mentee: tuple[Member, Signup]
+) -> Message:
+    """The thread's opening post: who the two are, how the program goes, and step 1."""
+    (m_member, m), (e_member, e) = mentor, mentee
     program_steps = steps(program)
-    intro = render(
+    return render(
         "intro",
         program=program.title,
         cadence=cadence_text(program.cadence_days),
@@ -184,6 +190,12 @@ def create_pair(
         mentee_timezone=e.timezone,
         step=render_step(program_steps, 1),
     )
+
+
+def _queue_opening(
+    session: Session, program: Program, pair: Pair, intro: Message, usernames: list[str]
+) -> None:
+    """Queue the pair's thread, opened with the introduction (and step 1)."""
     enqueue(
         session,
         forum_id=program.forum_id,
@@ -193,11 +205,23 @@ def create_pair(
             "pair_id": pair.id,
             "title": intro.title[:200],
             "text": intro.text,
-            "usernames": [m_member.username, e_member.username],
+            "usernames": usernames,
             "step": 1,
         },
         ordering_key=f"pair:{pair.id}",
     )
+
+
+def create_pair(
+    session: Session, program: Program, mentor: Signup, mentee: Signup, now: datetime
+) -> Pair:
+    """Pair two ready members and queue their thread, introduction and step 1."""
+    check_pairable(session, program, mentor, mentee)
+    pair = _new_pair(session, program, mentor, mentee, now)
+    m_member, m = _who(session, mentor)
+    e_member, e = _who(session, mentee)
+    intro = _introduction(session, program, (m_member, m), (e_member, e))
+    _queue_opening(session, program, pair, intro, [m_member.username, e_member.username])
     return pair
 
 

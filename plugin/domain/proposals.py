@@ -8,18 +8,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.domain.matching import Candidate, match, normalise_topics
+from plugin.domain.matching import Candidate, MatchResult, match, normalise_topics
 from plugin.domain.pairs import active_count, blocked_member_pairs, create_pair
 from plugin.forums.connections import InputError
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
 
 def _offset_minutes(tz_name: str | None, at: datetime) -> int:
+    """The zone's offset from UTC at `at`, in minutes (UTC when unknown)."""
     offset = at.astimezone(ZoneInfo(tz_name or "UTC")).utcoffset()
     return int(offset.total_seconds() // 60) if offset else 0
 
 
 def _waiting(session: Session, program: Program) -> list[tuple[Signup, Member]]:
+    """Everyone who may be proposed: ready or paired sign-ups, age confirmed, not erased."""
     return list(
         session.execute(
             select(Signup, Member)
@@ -35,17 +37,10 @@ def _waiting(session: Session, program: Program) -> list[tuple[Signup, Member]]:
     )
 
 
-def propose(session: Session, program: Program, *, max_tz_gap_hours: float | None = None) -> dict:
-    """Proposals as {"pairs": [...], "unmatched": [...]}, best matching first by the rules.
-
-    `max_tz_gap_hours` (the admin pages' option) leaves out pairs further apart than that.
-    """
-    if program.state != "open":
-        raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
-    now = utcnow()
-    people = _waiting(session, program)
-    names = {s.id: m.username for s, m in people}
-    member_of = {s.id: s.member_id for s, _ in people}
+def _candidates(
+    session: Session, people: list[tuple[Signup, Member]], now: datetime
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The mentors with room left, and the mentees still waiting, as matching candidates."""
     mentors = [
         Candidate(
             id=s.id,
@@ -66,6 +61,17 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
         for s, _ in people
         if s.role == "mentee" and s.state == "ready"
     ]
+    return mentors, mentees
+
+
+def _forbidden(
+    session: Session,
+    program: Program,
+    mentors: list[Candidate],
+    mentees: list[Candidate],
+    member_of: dict[int, int],
+) -> set[tuple[int, int]]:
+    """Sign-up pairs that may not be proposed: paired before, blocked, or one person."""
     forbidden = {
         (p.mentor_id, p.mentee_id)
         for p in session.execute(select(Pair).where(Pair.program_id == program.id)).scalars()
@@ -82,7 +88,11 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
     forbidden |= {
         (a.id, b.id) for a in mentors for b in mentees if member_of[a.id] == member_of[b.id]
     }
-    result = match(mentors, mentees, forbidden=forbidden, max_tz_gap_hours=max_tz_gap_hours)
+    return forbidden
+
+
+def _as_proposals(result: MatchResult, names: dict[int, str]) -> dict:
+    """The matching's outcome as {"pairs": [...], "unmatched": [...]}, by username."""
     return {
         "pairs": [
             {
@@ -97,6 +107,23 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
         ],
         "unmatched": [names[i] for i in result.unmatched_mentees],
     }
+
+
+def propose(session: Session, program: Program, *, max_tz_gap_hours: float | None = None) -> dict:
+    """Proposals as {"pairs": [...], "unmatched": [...]}, best matching first by the rules.
+
+    `max_tz_gap_hours` (the admin pages' option) leaves out pairs further apart than that.
+    """
+    if program.state != "open":
+        raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
+    now = utcnow()
+    people = _waiting(session, program)
+    names = {s.id: m.username for s, m in people}
+    member_of = {s.id: s.member_id for s, _ in people}
+    mentors, mentees = _candidates(session, people, now)
+    forbidden = _forbidden(session, program, mentors, mentees, member_of)
+    result = match(mentors, mentees, forbidden=forbidden, max_tz_gap_hours=max_tz_gap_hours)
+    return _as_proposals(result, names)
 
 
 def apply_proposals(session: Session, program: Program, proposals: dict, now: datetime) -> None:

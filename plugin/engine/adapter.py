@@ -85,6 +85,28 @@ class ForumUnavailable(ForumError):
     """5xx, timeout or no connection: for a write, it may or may not have happened."""
 
 
+def error_for_status(message: str, status: int, errors: list[str]) -> ForumError:
+    """The typed error for an HTTP error status, once 429 and forum-specific codes are out."""
+    if status in (401, 403):
+        return ForumAuthError(message, status=status, errors=errors)
+    if status == 404:
+        return ForumNotFound(message, status=status, errors=errors)
+    if status in (400, 409, 413, 422):
+        return ForumRejected(message, status=status, errors=errors)
+    if status >= 500:
+        return ForumUnavailable(message, status=status, errors=errors)
+    return ForumError(message, status=status, errors=errors)
+
+
+def redirect_refused(
+    forum: str, method: str, path: str, location: str, status: int
+) -> ForumRejected:
+    """A redirect, never followed (e.g. http:// to https://): the forum's URL needs fixing."""
+    return ForumRejected(
+        f"{forum} redirected {method} {path} to {location}: check the forum's URL", status=status
+    )
+
+
 @dataclass
 class BudgetExhausted(Exception):
     """The shared request budget has no slot before `retry_at` (nothing was sent)."""

@@ -194,7 +194,10 @@ def diagnosis_payload(payload: str | None) -> str | None:
     return json.dumps(fields, separators=(",", ":"))
 
 
-def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, now: datetime):
+def _record_failure(
+    session: Session, row_id: int, owner: str, exc: Exception, now: datetime
+) -> None:
+    """Count a failed attempt: wait out a rate limit, give up for good, or retry later."""
     row = session.get(InboxEvent, row_id)
     row.attempts += 1
     values: dict[str, Any] = {"last_error": f"{type(exc).__name__}: {exc}"[:1000]}
@@ -208,6 +211,96 @@ def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, n
     else:
         values["run_at"] = now + backoff(row.attempts)
     release(session, InboxEvent, row_id, owner, **values)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one processing pass shares."""
+
+    factory: sessionmaker[Session]
+    adapter_for: Callable[[int], ForumAdapter]
+    owner: str
+    clock: Clock
+    handlers: Dispatch
+    settings: Any
+
+
+def _claim_due(run: _Run, now: datetime, lease: timedelta, limit: int, held: set[int]) -> list[int]:
+    """Claim due events in one committed transaction; their ids."""
+    with transaction(run.factory) as session:
+        return [
+            r.id
+            for r in claim(
+                session,
+                InboxEvent,
+                owner=run.owner,
+                now=now,
+                lease=lease,
+                limit=limit,
+                skip_forums=frozenset(held),
+            )
+        ]
+
+
+def _prefetch(run: _Run, row_id: int) -> tuple[Registered | None, dict, Any]:
+    """The event's handler, payload and prefetch, read in a read-only session."""
+    prefetched = None
+    with reading(run.factory) as session:
+        row = session.get(InboxEvent, row_id)
+        forum = session.get(Forum, row.forum_id)
+        handler = run.handlers.get(row.event)
+        payload = json.loads(row.payload or "{}")
+        if handler is not None and handler.prefetch is not None:
+            ctx = HandlerContext(session, forum, run.adapter_for(forum.id), run.clock, run.settings)
+            prefetched = handler.prefetch(ctx, payload)
+    return handler, payload, prefetched
+
+
+def _apply(
+    run: _Run, row_id: int, handler: Registered | None, payload: dict, prefetched: Any
+) -> bool:
+    """Run the handler and mark the event done in one transaction; False if lease lost."""
+    with transaction(run.factory) as session:
+        if not still_mine(session, InboxEvent, row_id, run.owner):
+            return False
+        row = session.get(InboxEvent, row_id)
+        forum = session.get(Forum, row.forum_id)
+        if handler is not None:
+            ctx = HandlerContext(
+                session, forum, run.adapter_for(forum.id), run.clock, run.settings, prefetched
+            )
+            handler.apply(ctx, payload)
+        else:
+            log.info("no handler for %s event %s; dropped", forum.kind, row.event)
+        # Processed: keep the dedupe keys, drop what the event said.
+        row.payload = None
+        row.processed_at = utcnow()
+        release(session, InboxEvent, row_id, run.owner, state="done", last_error=None)
+    return True
+
+
+def _give_back(run: _Run, row_id: int) -> int:
+    """Release an event untouched (its forum's budget ran out); its forum's id."""
+    with transaction(run.factory) as session:
+        forum_id = session.get(InboxEvent, row_id).forum_id
+        release(session, InboxEvent, row_id, run.owner)
+    return forum_id
+
+
+def _process_one(run: _Run, row_id: int, now: datetime, held: set[int], result: Pass) -> None:
+    """Prefetch and apply one event; a failure is recorded on its row, never raised."""
+    try:
+        handler, payload, prefetched = _prefetch(run, row_id)
+        if _apply(run, row_id, handler, payload, prefetched):
+            result.done += 1
+    except BudgetExhausted:
+        held.add(_give_back(run, row_id))
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+        if not isinstance(exc, ForumError):
+            log_database_error(log, f"inbox event {row_id} failed", exc)
+        with transaction(run.factory) as session:
+            _record_failure(session, row_id, run.owner, exc, now)
+        result.failed += 1
 
 
 def process_due(
@@ -224,58 +317,9 @@ def process_due(
 ) -> Pass:
     """Claim due events and run their handlers, each in its own transaction."""
     held = held_forums if held_forums is not None else set()
+    run = _Run(factory, adapter_for, owner, clock, handlers, settings)
     result = Pass()
     now = clock.now()
-    with transaction(factory) as session:
-        claimed = [
-            r.id
-            for r in claim(
-                session,
-                InboxEvent,
-                owner=owner,
-                now=now,
-                lease=lease,
-                limit=limit,
-                skip_forums=frozenset(held),
-            )
-        ]
-    for row_id in claimed:
-        try:
-            prefetched = None
-            with reading(factory) as session:
-                row = session.get(InboxEvent, row_id)
-                forum = session.get(Forum, row.forum_id)
-                handler = handlers.get(row.event)
-                payload = json.loads(row.payload or "{}")
-                if handler is not None and handler.prefetch is not None:
-                    ctx = HandlerContext(session, forum, adapter_for(forum.id), clock, settings)
-                    prefetched = handler.prefetch(ctx, payload)
-            with transaction(factory) as session:
-                if not still_mine(session, InboxEvent, row_id, owner):
-                    continue
-                row = session.get(InboxEvent, row_id)
-                forum = session.get(Forum, row.forum_id)
-                if handler is not None:
-                    ctx = HandlerContext(
-                        session, forum, adapter_for(forum.id), clock, settings, prefetched
-                    )
-                    handler.apply(ctx, payload)
-                else:
-                    log.info("no handler for %s event %s; dropped", forum.kind, row.event)
-                # Processed: keep the dedupe keys, drop what the event said.
-                row.payload = None
-                row.processed_at = utcnow()
-                release(session, InboxEvent, row_id, owner, state="done", last_error=None)
-            result.done += 1
-        except BudgetExhausted:
-            with transaction(factory) as session:
-                forum_id = session.get(InboxEvent, row_id).forum_id
-                release(session, InboxEvent, row_id, owner)
-            held.add(forum_id)
-        except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
-            if not isinstance(exc, ForumError):
-                log_database_error(log, f"inbox event {row_id} failed", exc)
-            with transaction(factory) as session:
-                _record_failure(session, row_id, owner, exc, now)
-            result.failed += 1
+    for row_id in _claim_due(run, now, lease, limit, held):
+        _process_one(run, row_id, now, held, result)
     return result

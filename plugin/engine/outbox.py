@@ -107,6 +107,7 @@ def thread_of(session: Session, key: str) -> str | None:
 
 
 def _resolve_thread(ctx: SendContext, payload: dict) -> str:
+    """The payload's thread, or the one its `thread_of` row opened."""
     if payload.get("thread"):
         return str(payload["thread"])
     with reading(ctx.factory) as session:
@@ -157,6 +158,7 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
 
 
 def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Kinds) -> None:
+    """Record what was sent and run the kind's on_sent, unless the lease was lost."""
     if not still_mine(session, OutboxMessage, row_id, owner):
         return  # lease lost: whoever has it now will find our post by its marker
     row = session.get(OutboxMessage, row_id)
@@ -212,6 +214,113 @@ def _fail(
     return values["state"] == "dead"
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one delivery pass shares."""
+
+    factory: sessionmaker[Session]
+    adapter_for: Callable[[int], ForumAdapter]
+    owner: str
+    now: datetime
+    kinds: Kinds
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A row marked as sending (and committed): what its forum call needs."""
+
+    row: OutboxMessage
+    kind: Kind
+    uncertain: bool
+    payload: dict
+    marker: str
+
+
+def _claim_due(run: _Run, lease: timedelta, limit: int, held: set[int]) -> list[tuple[int, int]]:
+    """Claim due rows in one committed transaction; (row id, forum id) of each."""
+    with transaction(run.factory) as session:
+        return [
+            (r.id, r.forum_id)
+            for r in claim(
+                session,
+                OutboxMessage,
+                owner=run.owner,
+                now=run.now,
+                lease=lease,
+                limit=limit,
+                skip_forums=frozenset(held),
+            )
+        ]
+
+
+def _begin(run: _Run, row_id: int) -> _Started | None:
+    """Mark the row as sending and commit before any HTTP; None if the lease was lost."""
+    with transaction(run.factory) as session:
+        row = _start(session, row_id, run.owner)
+        if row is None:
+            return None
+        kind, uncertain = run.kinds[row.kind], row.uncertain
+        payload, marker = json.loads(row.payload), marker_for(row.key)
+    return _Started(row, kind, uncertain, payload, marker)
+
+
+def _call_forum(ctx: SendContext, started: _Started) -> SentPost:
+    """Send the row; an uncertain one is first looked for by its marker."""
+    kind, payload, marker = started.kind, started.payload, started.marker
+    sent = kind.find(ctx, payload, marker) if started.uncertain else None
+    if sent is None:
+        sent = kind.send(ctx, payload, marker)
+    return sent
+
+
+def _give_back(run: _Run, row_id: int) -> None:
+    """Release a claimed row untouched."""
+    with transaction(run.factory) as session:
+        release(session, OutboxMessage, row_id, run.owner)
+
+
+def _undo_start(run: _Run, row_id: int, row: OutboxMessage) -> None:
+    """Put a started row back as pending, its attempt not counted."""
+    with transaction(run.factory) as session:  # nothing was sent: as it was
+        release(
+            session, OutboxMessage, row_id, run.owner, state="pending", attempts=row.attempts - 1
+        )
+
+
+def _failed(run: _Run, row_id: int, row: OutboxMessage, exc: Exception) -> None:
+    """Log an unexpected failure and record the attempt on the row."""
+    if not isinstance(exc, ForumError):
+        log.exception("outbox row %s (%s) failed", row_id, row.kind)
+    with transaction(run.factory) as session:
+        _fail(session, row_id, run.owner, exc, run.now, run.kinds)
+
+
+def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: Pass) -> None:
+    """Deliver one claimed row, one committed step at a time."""
+    if forum_id in held:  # its budget ran out earlier in this pass: give it back as is
+        _give_back(run, row_id)
+        return
+    started = _begin(run, row_id)
+    if started is None:
+        return
+    ctx = SendContext(adapter=run.adapter_for(forum_id), factory=run.factory)
+    try:
+        sent = _call_forum(ctx, started)
+    except BudgetExhausted:
+        held.add(forum_id)
+        _undo_start(run, row_id, started.row)
+        return
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+        _failed(run, row_id, started.row, exc)
+        if isinstance(exc, ForumRateLimited):
+            held.add(forum_id)
+        result.failed += 1
+        return
+    with transaction(run.factory) as session:
+        _finish(session, row_id, run.owner, sent, run.kinds)
+    result.sent += 1
+
+
 def deliver_due(
     factory: sessionmaker[Session],
     adapter_for: Callable[[int], ForumAdapter],
@@ -225,58 +334,8 @@ def deliver_due(
 ) -> Pass:
     """Claim due outbox rows and deliver them, one committed step at a time."""
     held = held_forums if held_forums is not None else set()
+    run = _Run(factory, adapter_for, owner, now, kinds)
     result = Pass()
-    with transaction(factory) as session:
-        claimed = [
-            (r.id, r.forum_id)
-            for r in claim(
-                session,
-                OutboxMessage,
-                owner=owner,
-                now=now,
-                lease=lease,
-                limit=limit,
-                skip_forums=frozenset(held),
-            )
-        ]
-    for row_id, forum_id in claimed:
-        if forum_id in held:  # its budget ran out earlier in this pass: give it back as is
-            with transaction(factory) as session:
-                release(session, OutboxMessage, row_id, owner)
-            continue
-        with transaction(factory) as session:
-            row = _start(session, row_id, owner)
-            if row is None:
-                continue
-            kind, uncertain = kinds[row.kind], row.uncertain
-            payload, marker = json.loads(row.payload), marker_for(row.key)
-        ctx = SendContext(adapter=adapter_for(forum_id), factory=factory)
-        try:
-            sent = kind.find(ctx, payload, marker) if uncertain else None
-            if sent is None:
-                sent = kind.send(ctx, payload, marker)
-        except BudgetExhausted:
-            held.add(forum_id)
-            with transaction(factory) as session:  # nothing was sent: as it was
-                release(
-                    session,
-                    OutboxMessage,
-                    row_id,
-                    owner,
-                    state="pending",
-                    attempts=row.attempts - 1,
-                )
-            continue
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-            if not isinstance(exc, ForumError):
-                log.exception("outbox row %s (%s) failed", row_id, row.kind)
-            with transaction(factory) as session:
-                _fail(session, row_id, owner, exc, now, kinds)
-            if isinstance(exc, ForumRateLimited):
-                held.add(forum_id)
-            result.failed += 1
-            continue
-        with transaction(factory) as session:
-            _finish(session, row_id, owner, sent, kinds)
-        result.sent += 1
+    for row_id, forum_id in _claim_due(run, lease, limit, held):
+        _deliver_one(run, row_id, forum_id, held, result)
     return result

@@ -15,7 +15,6 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
-    ForumAuthError,
     ForumError,
     ForumGroup,
     ForumNotFound,
@@ -25,6 +24,8 @@ from plugin.engine.adapter import (
     ForumUser,
     Gate,
     SentPost,
+    error_for_status,
+    redirect_refused,
 )
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
 
@@ -164,11 +165,8 @@ class ZulipClient:
             raise ForumUnavailable(f"Zulip sent no JSON object for {method} {path}")
         if response.status_code < 400:
             # Redirects are never followed (e.g. http:// to https://): the URL needs fixing.
-            raise ForumRejected(
-                f"Zulip redirected {method} {path} to "
-                f"{response.headers.get('Location', '?')}: check the forum's URL",
-                status=response.status_code,
-            )
+            location = response.headers.get("Location", "?")
+            raise redirect_refused("Zulip", method, path, location, response.status_code)
         raise self._error(method, path, response, body)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
@@ -182,6 +180,7 @@ class ZulipClient:
             self._hold_until = max(self._hold_until, reset)
 
     def _error(self, method: str, path: str, response, body: Any) -> ForumError:
+        """The typed error for an error answer; a 429 also holds every call until it passes."""
         status = response.status_code
         body = body if isinstance(body, dict) else {}
         code, msg = str(body.get("code") or ""), str(body.get("msg") or "")
@@ -193,15 +192,7 @@ class ZulipClient:
             return ForumRateLimited(message, retry_after=retry_after, status=status, errors=errors)
         if code == "BAD_EVENT_QUEUE_ID":
             return QueueExpired(message, status=status, errors=errors)
-        if status in (401, 403):
-            return ForumAuthError(message, status=status, errors=errors)
-        if status == 404:
-            return ForumNotFound(message, status=status, errors=errors)
-        if status in (400, 409, 413, 422):
-            return ForumRejected(message, status=status, errors=errors)
-        if status >= 500:
-            return ForumUnavailable(message, status=status, errors=errors)
-        return ForumError(message, status=status, errors=errors)
+        return error_for_status(message, status, errors)
 
     # -- writes ------------------------------------------------------------------------
 
