@@ -219,8 +219,9 @@ def run(argv: list[str]) -> int:
     except SecretError as exc:
         return _fail(str(exc), 1)
     except SQLAlchemyError as exc:
-        if isinstance(getattr(exc, "orig", None), SecretError):  # raised while binding
-            return _fail(str(exc.orig), 1)
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, SecretError):  # raised while binding
+            return _fail(str(orig), 1)
         return _fail(f"database error: {str(exc).splitlines()[0]}", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 1)

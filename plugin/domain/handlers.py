@@ -122,7 +122,7 @@ def reconcile(factory, adapter_for, clock, config) -> int:
             done += 1
         except Exception:
             with transaction(factory) as session:  # try again on the next pass
-                session.get(Program, program.id).reconciled_at = None
+                session.get_one(Program, program.id).reconciled_at = None
             raise
     return done
 
@@ -136,7 +136,7 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
         )
     }
     with transaction(factory) as session:
-        program = session.get(Program, program.id)
+        program = session.get_one(Program, program.id)
         for role, users in listed.items():
             present = set()
             for user in users:

@@ -111,6 +111,7 @@ def resume(
     """Back to active; the schedule shifts by the time spent paused."""
     if pair.state != "paused":
         return
+    assert pair.paused_at is not None  # every pause sets it
     pair.paused_seconds += max(0.0, (now - pair.paused_at).total_seconds())
     pair.state, pair.paused_at, pair.pause_until = "active", None, None
     pair.next_due_at = now
@@ -128,7 +129,10 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
     if pair.state not in ("active", "paused"):
         return
     pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
-    mentor, mentee = session.get(Signup, pair.mentor_id), session.get(Signup, pair.mentee_id)
+    mentor, mentee = (
+        session.get_one(Signup, pair.mentor_id),
+        session.get_one(Signup, pair.mentee_id),
+    )
     for signup in (mentor, mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
     text = (
@@ -209,7 +213,7 @@ def complete(
 ) -> None:
     """One cadence after the last step: thank both, ask for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = "completed", now, None
-    back_to_waiting(session, session.get(Signup, pair.mentor_id), priority=False)
+    back_to_waiting(session, session.get_one(Signup, pair.mentor_id), priority=False)
     mentor, mentee = members_of(session, pair)
     links = {
         m.id: f"{base_url}/feedback/{feedback_token(secret, pair, m)}" for m in (mentor, mentee)

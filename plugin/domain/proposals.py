@@ -105,7 +105,7 @@ def apply_proposals(session: Session, program: Program, proposals: dict, now: da
         create_pair(
             session,
             program,
-            session.get(Signup, p["mentor_signup"]),
-            session.get(Signup, p["mentee_signup"]),
+            session.get_one(Signup, p["mentor_signup"]),
+            session.get_one(Signup, p["mentee_signup"]),
             now,
         )

@@ -41,7 +41,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
             session, pair, program, now, secret=config.secret_key, base_url=config.base_url
         )
         return True
-    mentee = session.get(Signup, pair.mentee_id)
+    mentee = session.get_one(Signup, pair.mentee_id)
     quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
     did = False
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
@@ -86,5 +86,5 @@ def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
             .all()
         )
         return sum(
-            advance(session, p, session.get(Program, p.program_id), now, config) for p in due
+            advance(session, p, session.get_one(Program, p.program_id), now, config) for p in due
         )

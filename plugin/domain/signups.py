@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -122,7 +123,7 @@ def send_link(
     )
     key = f"signup:{signup.id}:link:{signup.link_version}"
     if thread:
-        payload = {"thread": thread, "text": message.text}
+        payload: dict[str, Any] = {"thread": thread, "text": message.text}
         kind = "post"
     else:
         payload = {"title": message.title, "text": message.text, "usernames": [member.username]}

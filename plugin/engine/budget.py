@@ -82,6 +82,7 @@ def budget_gate(
                 reservation = reserve_call(session, forum_id, now)
             if reservation.granted:
                 return
+            assert reservation.retry_at is not None  # reserve_call sets it on every refusal
             if not wait or clock.frozen:
                 raise BudgetExhausted(reservation.retry_at)
             time.sleep(max(0.05, min((reservation.retry_at - now).total_seconds(), 60)))

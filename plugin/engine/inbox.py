@@ -85,6 +85,7 @@ def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: Stored
     raw = engine.raw_connection()
     try:
         db = raw.driver_connection
+        assert db is not None  # a connection fresh from the pool is never detached
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute(
@@ -195,7 +196,7 @@ def diagnosis_payload(payload: str | None) -> str | None:
 
 
 def _record_failure(session: Session, row_id: int, owner: str, exc: Exception, now: datetime):
-    row = session.get(InboxEvent, row_id)
+    row = session.get_one(InboxEvent, row_id)
     row.attempts += 1
     values: dict[str, Any] = {"last_error": f"{type(exc).__name__}: {exc}"[:1000]}
     if isinstance(exc, ForumRateLimited):

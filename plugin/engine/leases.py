@@ -90,7 +90,7 @@ def release_all(session: Session, model, owner: str) -> int:
     result = session.execute(
         update(model).where(model.lease_owner == owner).values(lease_owner=None, lease_until=None)
     )
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
 def backoff(attempts: int) -> timedelta:

@@ -148,7 +148,7 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
     """Mark a claimed row as being sent (committed before any HTTP)."""
     if not still_mine(session, OutboxMessage, row_id, owner):
         return None
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     if row.state == "sending":  # its last sender died after marking it: outcome unknown
         row.uncertain = True
     row.state = "sending"
@@ -159,7 +159,7 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
 def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Kinds) -> None:
     if not still_mine(session, OutboxMessage, row_id, owner):
         return  # lease lost: whoever has it now will find our post by its marker
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     row.result = json.dumps({"thread": sent.thread, "post_id": sent.post_id})
     row.sent_at = utcnow()
     row.last_error = None
@@ -189,7 +189,7 @@ def _fail(
     session: Session, row_id: int, owner: str, exc: Exception, now: datetime, kinds: Kinds
 ) -> bool:
     """Record a failed attempt; True when the row was given up."""
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     error = str(exc)[:1000]
     values: dict[str, Any] = {"last_error": error}
     if isinstance(exc, ForumRateLimited):

@@ -151,7 +151,7 @@ def adapter_factory(
     def adapter_for(forum_id: int) -> ForumAdapter:
         if forum_id not in cache:
             with reading(factory) as session:
-                forum = session.get(Forum, forum_id)
+                forum = session.get_one(Forum, forum_id)
             gate = budget_gate(factory, forum_id, clock, wait=wait)
             cache[forum_id] = make_adapter(forum, gate, allowed_hosts)
         return cache[forum_id]

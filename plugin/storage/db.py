@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event, insert
+from sqlalchemy import DateTime, Engine, Insert, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -184,6 +184,7 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
 def upsert_ignore(session: Session, table, values: dict) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when a row was written."""
     dialect = session.get_bind().dialect.name
+    stmt: Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
@@ -219,7 +220,9 @@ def scrub_old_versions(engine: Engine, tables: list[str]) -> None:
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            driver = raw.driver_connection
+            assert driver is not None  # a connection fresh from the pool is never detached
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.close()
     elif engine.dialect.name == "postgresql":

@@ -76,7 +76,9 @@ def _secret_unreadable(exc: SecretError):
     # The service's key is wrong, not the request: 503 tells a forum to retry later, and
     # the Zulip receiver's body stays one Zulip accepts. The log never carries the value.
     logging.getLogger(__name__).error("%s %s: %s", request.method, request.path, exc)
-    body = {"error": "a stored secret cannot be decrypted; the service's key is misconfigured"}
+    body: dict[str, object] = {
+        "error": "a stored secret cannot be decrypted; the service's key is misconfigured"
+    }
     if request.path.startswith("/webhooks/zulip/"):
         body["response_not_required"] = True
     return jsonify(body), 503

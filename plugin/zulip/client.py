@@ -97,7 +97,11 @@ def _encode(params: dict[str, Any]) -> dict[str, str]:
 
 def _retry_after(response: requests.Response, body: Any) -> float:
     # Retry-After is a float in seconds (zerver/lib/exceptions.py RateLimitedError).
-    for value in (response.headers.get("Retry-After"), (body or {}).get("retry-after")):
+    candidates: tuple[Any, Any] = (
+        response.headers.get("Retry-After"),
+        (body or {}).get("retry-after"),
+    )
+    for value in candidates:
         try:
             return max(0.0, float(value))
         except (TypeError, ValueError):
@@ -140,7 +144,7 @@ class ZulipClient:
             raise ForumRateLimited("Zulip's rate limit is used up", retry_after=wait)
         self._gate()
         encoded = _encode(params or {})
-        where = {"params": encoded} if method == "GET" else {"data": encoded}
+        where: dict[str, Any] = {"params": encoded} if method == "GET" else {"data": encoded}
         try:
             response = self._http.request(
                 method,

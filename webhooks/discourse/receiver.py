@@ -85,14 +85,14 @@ def _signed_by(engine, name: str, forum: tuple, body: bytes, signature: str | No
     """The forum row whose current (or recently replaced) secret signed the body, or None."""
     if signature_ok(forum[1], body, signature):
         return forum  # the hot path: the cached row's current secret
-    forum = _forum(engine, name, fresh=True)  # the secret may have just changed
-    if forum is None:
+    fresh = _forum(engine, name, fresh=True)  # the secret may have just changed
+    if fresh is None:
         return None
-    if signature_ok(forum[1], body, signature):
-        return forum
-    previous = previous_secret(forum[3], forum[4])
+    if signature_ok(fresh[1], body, signature):
+        return fresh
+    previous = previous_secret(fresh[3], fresh[4])
     if previous is not None and signature_ok(previous, body, signature):
-        return forum  # signed just before the secret changed: still within the overlap
+        return fresh  # signed just before the secret changed: still within the overlap
     return None
 
 

@@ -12,7 +12,7 @@ from plugin.domain.pairs import active_count, create_pair
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Signup, utcnow
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
 
@@ -42,7 +42,7 @@ def _hand_choices(db, program):
 @bp.get("/programs/<int:program_id>/matching")
 def matching(program_id: int):
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         draft, rows = drafts.current(db, program)
         mentors, mentees = _hand_choices(db, program)
         proposed = {r.item.mentee_signup_id for r in rows if r.item.state == "proposed"}
@@ -76,7 +76,7 @@ def _gap(text: str) -> float | None:
 @bp.post("/programs/<int:program_id>/matching/propose")
 def matching_propose(program_id: int):
     gap = _gap(request.form.get("max_tz_gap_hours", ""))
-    admin = current_admin()
+    admin = signed_in_admin()
     with transaction(services().sessions) as db:
         program = program_for(db, admin, program_id)
         try:
@@ -90,7 +90,7 @@ def matching_propose(program_id: int):
 @bp.post("/programs/<int:program_id>/matching/accept/<int:item_id>")
 def matching_accept(program_id: int, item_id: int):
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         item = drafts.item_of(db, program, item_id)
         if item is None:
             abort(404, "That proposal is not in this program's draft any more.")
@@ -103,7 +103,7 @@ def matching_accept(program_id: int, item_id: int):
 @bp.post("/programs/<int:program_id>/matching/accept-all")
 def matching_accept_all(program_id: int):
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         draft, _ = drafts.current(db, program)
         if draft is None:
             abort(409, "There are no proposals to accept; propose pairings first.")
@@ -124,7 +124,7 @@ def _signup_id(name: str) -> int:
 def matching_pair(program_id: int):
     mentor_id, mentee_id = _signup_id("mentor"), _signup_id("mentee")
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         mentor, mentee = db.get(Signup, mentor_id), db.get(Signup, mentee_id)
         if (
             mentor is None

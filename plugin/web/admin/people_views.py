@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Report, utcnow
 from plugin.web.admin import people
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.csvout import csv_response
 from plugin.web.admin.health import HEALTHS, SLUGS
 from plugin.web.admin.programs import program_for
@@ -34,7 +34,7 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
 def signups(program_id: int):
     states, chosen = _signup_states()
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, states)
     return page(
         "signups.html",
@@ -48,7 +48,7 @@ def signups(program_id: int):
 @bp.get("/programs/<int:program_id>/signups.csv")
 def signups_csv(program_id: int):
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, people.SIGNUP_STATES)
     header = ["user", "name", "role", "state", "topics", "timezone", "capacity"]
     header += ["age_confirmed", "about", "signed_up_at", "ready_at"]
@@ -91,7 +91,7 @@ def _filtered_pairs(db, program):
 @bp.get("/programs/<int:program_id>/pairs")
 def pairs(program_id: int):
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
     return page(
         "pairs.html",
@@ -107,7 +107,7 @@ def pairs(program_id: int):
 @bp.get("/programs/<int:program_id>/pairs.csv")
 def pairs_csv(program_id: int):
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows, _, _ = _filtered_pairs(db, program)
     header = ["id", "mentor", "mentee", "state", "step", "steps", "health", "paired_at"]
     header += ["last_activity_at", "nudges", "ended_at", "end_reason", "thread"]
@@ -143,7 +143,7 @@ def reports(program_id: int):
     state = request.args.get("state", "open")
     state = state if state in people.REPORT_STATES else "open"
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.reports(db, program, state)
         names = {r.pair.id: (r.mentor, r.mentee) for r in people.pairs(db, program, utcnow())}
     return page(
@@ -159,7 +159,7 @@ def reports(program_id: int):
 @bp.post("/programs/<int:program_id>/reports/<int:report_id>/resolve")
 def report_resolve(program_id: int, report_id: int):
     with transaction(services().sessions) as db:
-        program_for(db, current_admin(), program_id)
+        program_for(db, signed_in_admin(), program_id)
         report = db.get(Report, report_id)
         if report is None or report.program_id != program_id:
             abort(404, "There is no such report in this program.")

@@ -11,7 +11,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
 
@@ -19,7 +19,7 @@ FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence
 
 
 def _forum_staff():
-    admin = current_admin()
+    admin = signed_in_admin()
     if not admin.is_forum_staff:
         abort(403, "Only the forum's admins and moderators create programs.")
     return admin
@@ -84,7 +84,7 @@ def program_create():
 @bp.get("/programs/<int:program_id>")
 def program(program_id: int):
     with reading(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         return page(
             "program.html", program=p, info=service.describe(p), steps=service.steps(p), error=None
         )
@@ -93,7 +93,7 @@ def program(program_id: int):
 @bp.post("/programs/<int:program_id>/steps")
 def program_steps(program_id: int):
     with transaction(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         if p.state != "draft":
             abort(409, "Steps can be edited only before the program opens.")
         steps = steps_from_form(request.form)
@@ -114,7 +114,7 @@ def program_steps(program_id: int):
 
 def _set_state(program_id: int, state: str, done: str):
     with transaction(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         try:
             service.set_state(db, p, state)
         except InputError as exc:

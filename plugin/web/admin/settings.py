@@ -7,6 +7,7 @@ field keeps the stored value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from plugin.forums.connections import set_webhook_secret
@@ -146,7 +147,8 @@ def apply(forum: Forum, form, allowed_hosts: frozenset[str] = frozenset()) -> di
     if not errors:
         for column, value in changes.items():
             if column == "webhook_secret":
-                set_webhook_secret(forum, value, utcnow())  # the old one overlaps a while
+                # The old one overlaps a while; _check gave a str for this setting.
+                set_webhook_secret(forum, cast(str, value), utcnow())
             else:
                 setattr(forum, column, value)
     return errors

@@ -9,13 +9,13 @@ from flask import abort, flash, redirect, request, url_for
 from plugin.forums.connections import webhook_url
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.settings import MASK, apply, settings_of
 from plugin.web.admin.views import bp, page, services
 
 
 def _forum(db) -> Forum:
-    admin = current_admin()
+    admin = signed_in_admin()
     # The API key goes wherever the URL points, and the secrets vouch for sign-ins and
     # events: only those who hold the forum's keys anyway may touch them.
     if not admin.is_forum_admin:

@@ -179,6 +179,7 @@ def sso(forum_name: str):
     with reading(services().sessions) as db:
         forum = _forum(db, forum_name)
         forum_id, secret = forum.id, forum.connect_secret
+    assert secret is not None  # _forum answers 400 for a forum without one
     try:
         user = connect.verify(secret, request.args.get("sso", ""), request.args.get("sig", ""))
     except connect.ConnectError as exc:
