@@ -34,4 +34,11 @@ KIND = ForumKind(
     privacy="This private message is just for the two of you and me, the program's bot "
     "(the forum's own admins can read private messages, as always on Discourse).",
     secret_problem=secret_problem,
+    cli_options=(
+        ("--api-username", "Discourse: the bot's username"),
+        ("--webhook-secret", "Discourse: the webhooks' secret"),
+        ("--connect-secret", "Discourse: DiscourseConnect provider secret"),
+    ),
+    bot_option="api_username",
+    secret_option="webhook_secret",
 )

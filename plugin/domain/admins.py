@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from plugin.config import Config
 from plugin.domain.programs import service
 from plugin.storage.models import Forum, Program
+from plugin.storage.secretbox import signing_keys
 
 LINK_TTL = timedelta(minutes=10)
 
@@ -77,7 +78,7 @@ class LinkClaim:
 
 
 def _links(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=LINK_SALT)
 
 
 def mint_admin_link(config: Config, forum: Forum, person: Person) -> str:

@@ -33,6 +33,11 @@ class ForumKind:
     # Whether `!admin` answers with a single-use sign-in link (only in a one-to-one thread),
     # rather than pointing to the forum's own sign-in to the admin pages (DiscourseConnect).
     admin_link_in_chat: bool = False
+    # `mentorship forum add` options of this kind alone, (flag, help), in the help's order,
+    # and which of them give the bot user and the webhook secret (argparse dest names).
+    cli_options: tuple[tuple[str, str], ...] = ()
+    bot_option: str = ""
+    secret_option: str = ""
     # Worker jobs of this forum alone, beside the domain's: fn(factory, adapter_for, clock,
     # config) -> number of things done.
     periodic: tuple[Callable[..., int], ...] = ()
