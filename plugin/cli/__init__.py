@@ -63,12 +63,12 @@ def _env(migrate: bool = True) -> Env:
 # -- commands ---------------------------------------------------------------------------
 
 
-def cmd_db_upgrade(args, env: Env):
+def cmd_db_upgrade(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     upgrade(get_engine(env.config.database_url))
     return {"status": "ok"}, "database is up to date"
 
 
-def cmd_db_rotate_secrets(args, env: Env):
+def cmd_db_rotate_secrets(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     # One transaction: a value no key opens leaves every value as it was.
     engine = get_engine(env.config.database_url)
     tables = secretbox.encrypted_columns(Base.metadata)
@@ -81,7 +81,7 @@ def cmd_db_rotate_secrets(args, env: Env):
     )
 
 
-def cmd_forum_add(args, env: Env):
+def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     kind = registry.KINDS[args.kind]
     missing = [f for f in (kind.bot_option, kind.secret_option) if not getattr(args, f)]
     bot, secret = getattr(args, kind.bot_option), getattr(args, kind.secret_option)
@@ -108,7 +108,7 @@ def cmd_forum_add(args, env: Env):
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
 
 
-def cmd_forum_list(args, env: Env):
+def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     with env.sessions() as session:
         forums = session.execute(select(Forum).order_by(Forum.name)).scalars().all()
         docs = [describe(env.config.base_url, f) for f in forums]
@@ -116,7 +116,7 @@ def cmd_forum_list(args, env: Env):
     return {"forums": docs}, text or "no forums yet"
 
 
-def cmd_worker(args, env: Env):
+def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     from plugin.worker import Worker
 
     if args.now and not args.once:
@@ -131,7 +131,7 @@ def cmd_worker(args, env: Env):
     return {"status": "stopped"}, "worker stopped"
 
 
-def cmd_serve(args, env: Env):
+def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     from plugin.serve import serve
 
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
@@ -141,7 +141,7 @@ def cmd_serve(args, env: Env):
 # -- parser -----------------------------------------------------------------------------
 
 
-def _leaf(sub, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+def _leaf(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handler)

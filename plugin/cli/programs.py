@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from plugin.domain.programs import service
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Pair, Signup, utcnow
+from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
 
-def _program_doc(program) -> dict:
+def _program_doc(program: Program) -> dict:
     return service.describe(program)
 
 
@@ -128,7 +133,7 @@ def cmd_status(args, env):
     return doc, "\n".join(lines)
 
 
-def _report_count(session, program_id: int) -> int:
+def _report_count(session: Session, program_id: int) -> int:
     try:
         from plugin.storage.models import Report
     except ImportError:
@@ -144,7 +149,7 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def register(top, leaf) -> None:
+def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
     """Add program, pair, match and status to the parser."""
     program = top.add_parser("program", help="mentorship programs").add_subparsers(
         dest="sub", required=True

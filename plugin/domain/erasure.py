@@ -12,10 +12,22 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, delete, event, false, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    delete,
+    event,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
@@ -156,7 +168,7 @@ def _forget_admin(session: Session, forum_id: int, user_id: int, folded: set[str
     return found or bool(drafts.rowcount) or bool(sessions.rowcount)  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
-def _quotes(column, needle: str):
+def _quotes(column: InstrumentedAttribute[Any], needle: str) -> ColumnElement[bool]:
     # Ignoring case: forums compare usernames so, and their error texts may capitalise them.
     return func.lower(column).contains(needle.lower(), autoescape=True)
 
@@ -225,7 +237,7 @@ def _scrub_files_after_commit(session: Session) -> None:
     # The app's sessions are bound to its Engine, never to a Connection.
     engine = cast(Engine, session.get_bind())
 
-    def scrub(_session) -> None:
+    def scrub(_session: Session) -> None:
         try:
             scrub_files(engine)
         except Exception:  # noqa: BLE001 - the data is deleted; file hygiene is retried later

@@ -15,7 +15,7 @@ from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.forums.connections import InputError
 from plugin.forums.registry import PRIVACY, mention
 from plugin.storage.db import reading, upsert_ignore
-from plugin.storage.models import Activity, Forum, Member, Pair, Program, Signup
+from plugin.storage.models import Activity, Forum, Member, OutboxMessage, Pair, Program, Signup
 
 ACTIVE = ("active", "paused")
 
@@ -31,13 +31,13 @@ def _pair_thread(ctx: SendContext, payload: dict) -> str:
     return thread
 
 
-def _opened(session: Session, row, payload: dict, sent: SentPost) -> None:
+def _opened(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
     pair = session.get_one(Pair, payload["pair_id"])
     pair.thread = sent.thread
     pair.step_posted = max(pair.step_posted, payload.get("step", 0))
 
 
-def _posted(session: Session, row, payload: dict, sent: SentPost) -> None:
+def _posted(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
     pair = session.get_one(Pair, payload["pair_id"])
     pair.step_posted = max(pair.step_posted, payload.get("step", 0))
 

@@ -33,7 +33,7 @@ MAX_TOKEN = 512  # a real link's token is under 100 characters
 class ProfileError(ValueError):
     """A sign-up form that cannot be accepted; maps field name to message."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
 

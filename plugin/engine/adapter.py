@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class ForumError(Exception):
 
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, errors: list[str] | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.errors = errors or []
@@ -76,7 +78,7 @@ class Undeliverable(ForumError):
 class ForumRateLimited(ForumError):
     """429: wait `retry_after` seconds before calling this forum again."""
 
-    def __init__(self, message: str, *, retry_after: float, **kw):
+    def __init__(self, message: str, *, retry_after: float, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
 

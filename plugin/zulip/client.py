@@ -27,6 +27,7 @@ from plugin.engine.adapter import (
     SentPost,
 )
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
+from plugin.storage.models import Forum
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -121,7 +122,7 @@ class ZulipClient:
         gate: Gate | None = None,
         session: requests.Session | None = None,
         allowed_hosts: frozenset[str] = frozenset(),
-    ):
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.bot_email = bot_email
         self._gate = gate or (lambda: None)
@@ -135,7 +136,12 @@ class ZulipClient:
     # -- transport ---------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, params: dict[str, Any] | None = None, *, timeout=TIMEOUT
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | tuple[float, float] = TIMEOUT,
     ) -> Any:
         """One request under /api/v1, counted against the budget; JSON answer or typed error."""
         wait = self._hold_until - time.time()
@@ -185,7 +191,7 @@ class ZulipClient:
         if remaining <= 0:
             self._hold_until = max(self._hold_until, reset)
 
-    def _error(self, method: str, path: str, response, body: Any) -> ForumError:
+    def _error(self, method: str, path: str, response: requests.Response, body: Any) -> ForumError:
         status = response.status_code
         body = body if isinstance(body, dict) else {}
         code, msg = str(body.get("code") or ""), str(body.get("msg") or "")
@@ -371,7 +377,7 @@ class ZulipClient:
         self._call("DELETE", "/events", {"queue_id": queue_id})
 
 
-def connect(forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()) -> ZulipClient:
+def connect(forum: Forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()) -> ZulipClient:
     """The API client for a Zulip forum row (bot email and API key)."""
     return ZulipClient(
         forum.url, forum.bot_user, forum.api_key, gate=gate, allowed_hosts=allowed_hosts

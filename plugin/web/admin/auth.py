@@ -56,7 +56,7 @@ NONCES_PER_FORUM = 500
 class TooManySignIns(Exception):
     """Too many sign-ins under way for this client or forum; retry after `retry_after`."""
 
-    def __init__(self, retry_after: timedelta):
+    def __init__(self, retry_after: timedelta) -> None:
         super().__init__(f"too many sign-ins under way; retry after {retry_after}")
         self.retry_after = retry_after
 

@@ -13,7 +13,7 @@ from flask import Response
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell(value) -> str:
+def cell(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plugin.domain import drafts
 from plugin.domain.pairs import active_count, create_pair
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Signup, utcnow
+from plugin.storage.models import Member, Program, Signup, utcnow
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
 
 
-def _back(program_id: int):
+def _back(program_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.matching", program_id=program_id), 303)
 
 
-def _hand_choices(db, program):
+def _hand_choices(db: Session, program: Program) -> tuple[list[Any], list[Any]]:
     """Who can be paired by hand: mentors with room, mentees who are ready."""
     rows = db.execute(
         select(Signup, Member)
@@ -40,7 +43,7 @@ def _hand_choices(db, program):
 
 
 @bp.get("/programs/<int:program_id>/matching")
-def matching(program_id: int):
+def matching(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         draft, rows = drafts.current(db, program)
@@ -74,7 +77,7 @@ def _gap(text: str) -> float | None:
 
 
 @bp.post("/programs/<int:program_id>/matching/propose")
-def matching_propose(program_id: int):
+def matching_propose(program_id: int) -> ResponseReturnValue:
     gap = _gap(request.form.get("max_tz_gap_hours", ""))
     admin = signed_in_admin()
     with transaction(services().sessions) as db:
@@ -88,7 +91,7 @@ def matching_propose(program_id: int):
 
 
 @bp.post("/programs/<int:program_id>/matching/accept/<int:item_id>")
-def matching_accept(program_id: int, item_id: int):
+def matching_accept(program_id: int, item_id: int) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         item = drafts.item_of(db, program, item_id)
@@ -101,7 +104,7 @@ def matching_accept(program_id: int, item_id: int):
 
 
 @bp.post("/programs/<int:program_id>/matching/accept-all")
-def matching_accept_all(program_id: int):
+def matching_accept_all(program_id: int) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         draft, _ = drafts.current(db, program)
@@ -121,7 +124,7 @@ def _signup_id(name: str) -> int:
 
 
 @bp.post("/programs/<int:program_id>/matching/pair")
-def matching_pair(program_id: int):
+def matching_pair(program_id: int) -> ResponseReturnValue:
     mentor_id, mentee_id = _signup_id("mentor"), _signup_id("mentee")
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)

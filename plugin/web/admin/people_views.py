@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Report, utcnow
+from plugin.storage.models import Program, Report, utcnow
 from plugin.web.admin import people
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.csvout import csv_response
@@ -14,7 +18,7 @@ from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
 
 
-def _iso(value) -> str:
+def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
@@ -31,7 +35,7 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
 
 
 @bp.get("/programs/<int:program_id>/signups")
-def signups(program_id: int):
+def signups(program_id: int) -> ResponseReturnValue:
     states, chosen = _signup_states()
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
@@ -46,7 +50,7 @@ def signups(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/signups.csv")
-def signups_csv(program_id: int):
+def signups_csv(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, people.SIGNUP_STATES)
@@ -77,10 +81,10 @@ def signups_csv(program_id: int):
 # -- pairs -------------------------------------------------------------------------------------
 
 
-def _filtered_pairs(db, program):
+def _filtered_pairs(db: Session, program: Program) -> tuple[list[people.PairRow], str, str]:
     rows = people.pairs(db, program, utcnow())
     state = request.args.get("state", "")
-    wanted_health = {slug: name for name, slug in SLUGS.items()}.get(request.args.get("health"))
+    wanted_health = {slug: name for name, slug in SLUGS.items()}.get(request.args.get("health", ""))
     if state in people.PAIR_STATES:
         rows = [r for r in rows if r.pair.state == state]
     if wanted_health:
@@ -89,7 +93,7 @@ def _filtered_pairs(db, program):
 
 
 @bp.get("/programs/<int:program_id>/pairs")
-def pairs(program_id: int):
+def pairs(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
@@ -105,7 +109,7 @@ def pairs(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/pairs.csv")
-def pairs_csv(program_id: int):
+def pairs_csv(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows, _, _ = _filtered_pairs(db, program)
@@ -139,7 +143,7 @@ def pairs_csv(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/reports")
-def reports(program_id: int):
+def reports(program_id: int) -> ResponseReturnValue:
     state = request.args.get("state", "open")
     state = state if state in people.REPORT_STATES else "open"
     with reading(services().sessions) as db:
@@ -157,7 +161,7 @@ def reports(program_id: int):
 
 
 @bp.post("/programs/<int:program_id>/reports/<int:report_id>/resolve")
-def report_resolve(program_id: int, report_id: int):
+def report_resolve(program_id: int, report_id: int) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
         program_for(db, signed_in_admin(), program_id)
         report = db.get(Report, report_id)

@@ -6,6 +6,7 @@ field keeps the stored value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -121,7 +122,9 @@ def _moves_without_key(forum: Forum, changes: dict[str, object]) -> bool:
     return changes.get("url", forum.url) != forum.url and "api_key" not in changes
 
 
-def apply(forum: Forum, form, allowed_hosts: frozenset[str] = frozenset()) -> dict[str, str]:
+def apply(
+    forum: Forum, form: Mapping[str, str], allowed_hosts: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Validate everything, then store everything (or nothing): {key: error}.
 
     `allowed_hosts` is MENTORSHIP_ALLOWED_INTERNAL_HOSTS, for the forum's URL.

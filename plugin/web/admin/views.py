@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hmac
 import math
+from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -20,9 +22,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from plugin.domain.admins import LinkClaim
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
 from plugin.web.admin import connect, csrf
@@ -39,8 +44,10 @@ from plugin.web.admin.auth import (
     read_link,
     sign_in,
     sign_out,
+    signed_in_admin,
     use_link,
 )
+from plugin.web.app import Services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -58,11 +65,11 @@ SECURITY_HEADERS = {
 }
 
 
-def services():
+def services() -> Services:
     return current_app.extensions["mentorship"]
 
 
-def page(template: str, status: int = 200, **context):
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """A rendered admin page."""
     return render_template(f"admin/{template}", **context), status
 
@@ -77,7 +84,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.before_request
-def guard():
+def guard() -> ResponseReturnValue | None:
     """Signed-out visitors are sent to sign in (GET) or refused (401); POSTs need CSRF."""
     if request.endpoint not in PUBLIC and current_admin() is None:
         if request.method == "GET":
@@ -89,24 +96,24 @@ def guard():
 
 
 @bp.after_request
-def headers(response):
+def headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
 
 
 @bp.context_processor
-def template_globals():
+def template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf.token, "admin": current_admin()}
 
 
 @bp.errorhandler(HTTPException)
-def error_page(exc: HTTPException):
+def error_page(exc: HTTPException) -> ResponseReturnValue:
     """Errors on these pages are pages (the rest of the service answers JSON)."""
     return page("message.html", exc.code or 500, title=exc.name, text=exc.description)
 
 
-def refuse(status: int, text: str):
+def refuse(status: int, text: str) -> ResponseReturnValue:
     """Refuse a sign-in: no session survives it."""
     session.clear()
     return page("message.html", status, title="Not signed in", text=text, retry=True)
@@ -115,7 +122,7 @@ def refuse(status: int, text: str):
 # -- sign-in through Discourse (DiscourseConnect provider mode) ------------------------------
 
 
-def _forum(db, name: str) -> Forum:
+def _forum(db: Session, name: str) -> Forum:
     forum = db.execute(select(Forum).where(Forum.name == name)).scalar_one_or_none()
     if forum is None:
         abort(404, f"There is no forum named {name!r} here.")
@@ -130,7 +137,7 @@ def _forum(db, name: str) -> Forum:
     return forum
 
 
-def _too_many(exc: TooManySignIns):
+def _too_many(exc: TooManySignIns) -> ResponseReturnValue:
     """429: too many sign-ins started and not finished; say when to try again."""
     minutes = max(1, math.ceil(exc.retry_after.total_seconds() / 60))
     body, status = page(
@@ -147,7 +154,7 @@ def _too_many(exc: TooManySignIns):
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Without ?forum=: choose a forum. With it: go and sign in there."""
     name = request.args.get("forum")
     if not name:
@@ -161,6 +168,7 @@ def login():
             forum = _forum(db, name)
             nonce = new_nonce(db, forum.id, utcnow(), client)
             url, secret, forum_name = forum.url, forum.connect_secret, forum.name
+            assert secret is not None  # _forum answers 400 for a forum without one
     except TooManySignIns as exc:
         return _too_many(exc)
     # The nonce is also bound to this browser: an answer started elsewhere (a sign-in link
@@ -172,7 +180,7 @@ def login():
 
 
 @bp.get("/sso/<forum_name>")
-def sso(forum_name: str):
+def sso(forum_name: str) -> ResponseReturnValue:
     """The forum sends the browser back here with the signed answer."""
     expected = session.pop("sso_nonce", None)
     next_url = _safe_next(session.pop("sso_next", None))
@@ -221,7 +229,7 @@ def _person(user: connect.ConnectUser) -> Person | None:
 # -- sign-in through a one-time link (minted by Zulip's `!admin`) ----------------------------
 
 
-def _claim(token: str):
+def _claim(token: str) -> LinkClaim:
     claim = read_link(services().config, token)
     if claim is None:
         abort(400, "This sign-in link is not valid or has expired. Ask the bot for a new one.")
@@ -229,7 +237,7 @@ def _claim(token: str):
 
 
 @bp.get("/link/<token>")
-def link(token: str):
+def link(token: str) -> ResponseReturnValue:
     """Ask before signing in: link previews fetch URLs, and must not use the link up."""
     claim = _claim(token)
     with reading(services().sessions) as db:
@@ -242,7 +250,7 @@ def link(token: str):
 
 
 @bp.post("/link/<token>")
-def link_use(token: str):
+def link_use(token: str) -> ResponseReturnValue:
     claim = _claim(token)
     with transaction(services().sessions) as db:
         if not use_link(db, claim, utcnow()):
@@ -254,7 +262,7 @@ def link_use(token: str):
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     sign_out()
     flash("You are signed out.")
     return redirect(url_for("admin.login"))
@@ -264,9 +272,9 @@ def logout():
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The programs the signed-in person administers, by title."""
-    admin = current_admin()
+    admin = signed_in_admin()
     with reading(services().sessions) as db:
         programs = programs_of(db, admin)
     return page("index.html", programs=programs)
