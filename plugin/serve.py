@@ -22,10 +22,12 @@ class _Server(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        """Hand the options to gunicorn's settings."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        """The WSGI app each gunicorn worker serves."""
         from plugin.web.app import create_app
 
         return create_app()

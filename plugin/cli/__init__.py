@@ -36,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but its errors are one line (exit 2) like every other error here."""
 
     def error(self, message: str) -> NoReturn:
+        """Raise the usage error as an InputError, named by the subcommand."""
         where = self.prog.removeprefix("mentorship").strip()
         raise InputError(f"{where}: {message}" if where else message)
 
@@ -64,11 +65,13 @@ def _env(migrate: bool = True) -> Env:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`db upgrade`: migrate the database to the newest schema."""
     upgrade(get_engine(env.config.database_url))
     return {"status": "ok"}, "database is up to date"
 
 
 def cmd_db_rotate_secrets(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`db rotate-secrets`: re-encrypt every stored secret under the current key."""
     # One transaction: a value no key opens leaves every value as it was.
     engine = get_engine(env.config.database_url)
     tables = secretbox.encrypted_columns(Base.metadata)
@@ -82,6 +85,7 @@ def cmd_db_rotate_secrets(args: argparse.Namespace, env: Env) -> tuple[Any, str]
 
 
 def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`forum add`: connect a forum, checked with the forum itself."""
     kind = registry.KINDS[args.kind]
     missing = [f for f in (kind.bot_option, kind.secret_option) if not getattr(args, f)]
     bot, secret = getattr(args, kind.bot_option), getattr(args, kind.secret_option)
@@ -109,6 +113,7 @@ def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
 
 
 def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`forum list`: every connected forum and its webhook URL."""
     with env.sessions() as session:
         forums = session.execute(select(Forum).order_by(Forum.name)).scalars().all()
         docs = [describe(env.config.base_url, f) for f in forums]
@@ -117,6 +122,7 @@ def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
 
 
 def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`worker`: run what is due once (--once) or until stopped."""
     from plugin.worker import Worker
 
     if args.now and not args.once:
@@ -132,6 +138,7 @@ def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
 
 
 def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`serve`: the web service under gunicorn, with a worker unless --no-worker."""
     from plugin.serve import serve
 
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)

@@ -21,6 +21,7 @@ def _program_doc(program: Program) -> dict:
 
 
 def cmd_program_create(args, env):
+    """`program create`: a draft program from a template, its groups checked with the forum."""
     admins = [a.strip() for a in (args.admins or "").split(",") if a.strip()] or None
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
@@ -52,6 +53,7 @@ def cmd_program_create(args, env):
 
 def _set_state(state: str):
     def cmd(args, env):
+        """Move the program to this state."""
         with transaction(env.sessions) as session:
             program = service.set_state(session, service.get_program(session, args.id), state)
             doc = _program_doc(program)
@@ -61,6 +63,7 @@ def _set_state(state: str):
 
 
 def cmd_program_list(args, env):
+    """`program list`: every program."""
     with reading(env.sessions) as session:
         docs = [
             {"id": p.id, "title": p.title, "state": p.state} for p in service.list_programs(session)
@@ -70,6 +73,7 @@ def cmd_program_list(args, env):
 
 
 def cmd_pair(args, env):
+    """`pair`: pair a mentor and a mentee by hand."""
     from plugin.domain.pairs import describe, pair_by_usernames
 
     with transaction(env.sessions) as session:
@@ -80,6 +84,7 @@ def cmd_pair(args, env):
 
 
 def cmd_match(args, env):
+    """`match`: propose pairings for those waiting, or apply them."""
     from plugin.domain.proposals import apply_proposals, propose
 
     with transaction(env.sessions) as session:
@@ -92,6 +97,7 @@ def cmd_match(args, env):
 
 
 def cmd_status(args, env):
+    """`status`: a program's numbers at a glance."""
     from plugin.domain.pairs import describe
 
     with reading(env.sessions) as session:

@@ -238,6 +238,7 @@ def _scrub_files_after_commit(session: Session) -> None:
     engine = cast(Engine, session.get_bind())
 
     def scrub(_session: Session) -> None:
+        """Scrub the files once the erasure has committed; a failure is only logged."""
         try:
             scrub_files(engine)
         except Exception:  # noqa: BLE001 - the data is deleted; file hygiene is retried later

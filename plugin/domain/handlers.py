@@ -32,6 +32,7 @@ def _settings(ctx: HandlerContext) -> tuple[str, str]:
 
 
 def prefetch_joiner(ctx: HandlerContext, ev: dict) -> ForumUser | None:
+    """The joining user, asked of the forum only when their group is an open program's."""
     # Only look the user up (an API call) when the group belongs to an open program.
     open_roles = [
         (p.id, r)
@@ -75,6 +76,7 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
 
 
 def prefetch_post(ctx: HandlerContext, ev: dict) -> dict[str, ForumUser] | None:
+    """For `!admin`, the sender as the forum knows them (their role); else nothing."""
     # `!admin` on Zulip needs the sender's role, which the forum tells by their user id.
     if parse(ev.get("command") or "")[0] != "admin":
         return None

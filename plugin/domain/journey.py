@@ -77,6 +77,7 @@ def tell_admins(session: Session, program: Program, key: str, message: Message) 
 
 
 def pair_label(session: Session, pair: Pair) -> str:
+    """How admins see a pair named: its id, mentor and mentee."""
     mentor, mentee = members_of(session, pair)
     return (
         f"pair {pair.id}: mentor {mention_of(session, mentor)}, "
@@ -181,6 +182,7 @@ def checkin_due_at(pair: Pair, program: Program) -> datetime | None:
 
 
 def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime) -> None:
+    """Tell the program's admins that a pair has been silent for a while."""
     days = (now - silent_since(pair)).total_seconds() / 86400
     text = f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
     tell_admins(
@@ -197,6 +199,7 @@ def _feedback(secret: str) -> URLSafeTimedSerializer:
 
 
 def feedback_token(secret: str, pair: Pair, member: Member) -> str:
+    """The signed token of a member's feedback link for this pair."""
     return _feedback(secret).dumps({"p": pair.id, "m": member.id})
 
 

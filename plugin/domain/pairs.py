@@ -250,6 +250,7 @@ def back_to_waiting(session: Session, signup: Signup, *, priority: bool) -> None
 
 
 def cadence(program: Program) -> timedelta:
+    """The time between two steps of the program."""
     return timedelta(days=program.cadence_days)
 
 

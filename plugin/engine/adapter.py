@@ -113,14 +113,20 @@ class ForumAdapter(Protocol):
     def find_post(self, thread: str, marker: str) -> SentPost | None:
         """The post an earlier post() with this marker created, if any."""
 
-    def get_user(self, username: str) -> ForumUser: ...
+    def get_user(self, username: str) -> ForumUser:
+        """The forum user with this username."""
 
-    def get_user_by_id(self, user_id: int) -> ForumUser: ...
+    def get_user_by_id(self, user_id: int) -> ForumUser:
+        """The forum user with this id."""
 
-    def get_group(self, name: str) -> ForumGroup: ...
+    def get_group(self, name: str) -> ForumGroup:
+        """The forum group with this name."""
 
-    def get_group_by_id(self, group_id: int) -> ForumGroup: ...
+    def get_group_by_id(self, group_id: int) -> ForumGroup:
+        """The forum group with this id."""
 
-    def group_members(self, name: str) -> Iterator[ForumUser]: ...
+    def group_members(self, name: str) -> Iterator[ForumUser]:
+        """Every member of the named group."""
 
-    def list_admins(self) -> list[ForumUser]: ...
+    def list_admins(self) -> list[ForumUser]:
+        """The forum's admins."""

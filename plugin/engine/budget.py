@@ -76,6 +76,7 @@ def budget_gate(
     """
 
     def gate() -> None:
+        """Take one call from the forum's budget; wait or raise when it is spent."""
         while True:
             now = clock.now()
             with transaction(factory) as session:

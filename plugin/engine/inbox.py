@@ -178,6 +178,7 @@ class Pass:
 
     @property
     def progressed(self) -> int:
+        """Events this pass got through, done or failed."""
         return self.done + self.failed
 
 

@@ -141,6 +141,7 @@ class Pass:
 
     @property
     def progressed(self) -> int:
+        """Messages this pass got through, sent or failed."""
         return self.sent + self.failed
 
 

@@ -149,6 +149,7 @@ def adapter_factory(
     cache: dict[int, ForumAdapter] = {}
 
     def adapter_for(forum_id: int) -> ForumAdapter:
+        """The forum's adapter, built on first use and then reused."""
         if forum_id not in cache:
             with reading(factory) as session:
                 forum = session.get_one(Forum, forum_id)

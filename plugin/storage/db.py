@@ -46,6 +46,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store an aware datetime as naive UTC; refuse a naive one."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -53,6 +54,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read a stored naive UTC datetime back as an aware one."""
         return None if value is None else value.replace(tzinfo=UTC)
 
 

@@ -126,9 +126,11 @@ class EncryptedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """Seal the value before it is stored."""
         return None if value is None else keyring().seal(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        """Open a stored sealed value."""
         return None if value is None else keyring().unseal(value)
 
 

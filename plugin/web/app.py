@@ -56,6 +56,7 @@ class _SessionInterface(SecureCookieSessionInterface):
     """Cookie sessions for people; none for forums' webhook calls (a hot path)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No cookie session for webhooks; Flask's signed cookie elsewhere."""
         if request.path.startswith("/webhooks/"):
             return None  # Flask then uses its cheap null session
         return super().open_session(app, request)
@@ -65,6 +66,7 @@ class _App(Flask):
     """Flask whose error log names the route, never the URL: paths carry personal links."""
 
     def log_exception(self, exc_info: Any) -> None:
+        """Log the failing route's rule and method, never its URL."""
         rule = request.url_rule.rule if request.url_rule else "(no route)"
         self.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
 

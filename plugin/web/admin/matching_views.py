@@ -44,6 +44,7 @@ def _hand_choices(db: Session, program: Program) -> tuple[list[Any], list[Any]]:
 
 @bp.get("/programs/<int:program_id>/matching")
 def matching(program_id: int) -> ResponseReturnValue:
+    """The draft of proposed pairings, and who can be paired by hand."""
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         draft, rows = drafts.current(db, program)
@@ -78,6 +79,7 @@ def _gap(text: str) -> float | None:
 
 @bp.post("/programs/<int:program_id>/matching/propose")
 def matching_propose(program_id: int) -> ResponseReturnValue:
+    """Propose pairings for those waiting, within the chosen time-zone gap."""
     gap = _gap(request.form.get("max_tz_gap_hours", ""))
     admin = signed_in_admin()
     with transaction(services().sessions) as db:
@@ -92,6 +94,7 @@ def matching_propose(program_id: int) -> ResponseReturnValue:
 
 @bp.post("/programs/<int:program_id>/matching/accept/<int:item_id>")
 def matching_accept(program_id: int, item_id: int) -> ResponseReturnValue:
+    """Accept one proposed pairing: the pair is created."""
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         item = drafts.item_of(db, program, item_id)
@@ -105,6 +108,7 @@ def matching_accept(program_id: int, item_id: int) -> ResponseReturnValue:
 
 @bp.post("/programs/<int:program_id>/matching/accept-all")
 def matching_accept_all(program_id: int) -> ResponseReturnValue:
+    """Accept every pairing the draft still proposes."""
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         draft, _ = drafts.current(db, program)
@@ -125,6 +129,7 @@ def _signup_id(name: str) -> int:
 
 @bp.post("/programs/<int:program_id>/matching/pair")
 def matching_pair(program_id: int) -> ResponseReturnValue:
+    """Pair a mentor and a mentee chosen by hand."""
     mentor_id, mentee_id = _signup_id("mentor"), _signup_id("mentee")
     with transaction(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)

@@ -36,6 +36,7 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
 
 @bp.get("/programs/<int:program_id>/signups")
 def signups(program_id: int) -> ResponseReturnValue:
+    """The program's sign-ups in the chosen states."""
     states, chosen = _signup_states()
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
@@ -51,6 +52,7 @@ def signups(program_id: int) -> ResponseReturnValue:
 
 @bp.get("/programs/<int:program_id>/signups.csv")
 def signups_csv(program_id: int) -> ResponseReturnValue:
+    """Every sign-up of the program, as CSV."""
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, people.SIGNUP_STATES)
@@ -94,6 +96,7 @@ def _filtered_pairs(db: Session, program: Program) -> tuple[list[people.PairRow]
 
 @bp.get("/programs/<int:program_id>/pairs")
 def pairs(program_id: int) -> ResponseReturnValue:
+    """The program's pairs, filtered by state and health."""
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
@@ -110,6 +113,7 @@ def pairs(program_id: int) -> ResponseReturnValue:
 
 @bp.get("/programs/<int:program_id>/pairs.csv")
 def pairs_csv(program_id: int) -> ResponseReturnValue:
+    """The pairs the pairs page shows with the same filters, as CSV."""
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows, _, _ = _filtered_pairs(db, program)
@@ -144,6 +148,7 @@ def pairs_csv(program_id: int) -> ResponseReturnValue:
 
 @bp.get("/programs/<int:program_id>/reports")
 def reports(program_id: int) -> ResponseReturnValue:
+    """The program's reports in one state (open unless asked otherwise)."""
     state = request.args.get("state", "open")
     state = state if state in people.REPORT_STATES else "open"
     with reading(services().sessions) as db:
@@ -162,6 +167,7 @@ def reports(program_id: int) -> ResponseReturnValue:
 
 @bp.post("/programs/<int:program_id>/reports/<int:report_id>/resolve")
 def report_resolve(program_id: int, report_id: int) -> ResponseReturnValue:
+    """Mark one of the program's reports resolved."""
     with transaction(services().sessions) as db:
         program_for(db, signed_in_admin(), program_id)
         report = db.get(Report, report_id)

@@ -32,6 +32,7 @@ def _templates() -> list[ProgramTemplate]:
 
 @bp.get("/programs/new")
 def program_new() -> ResponseReturnValue:
+    """The form for a new program (forum staff only)."""
     _forum_staff()
     form = {"template": BUILTIN[0], "cadence_days": "7"}
     return page("program_new.html", form=form, templates=_templates(), error=None)
@@ -39,10 +40,12 @@ def program_new() -> ResponseReturnValue:
 
 @bp.post("/programs/new")
 def program_create() -> ResponseReturnValue:
+    """Create a draft program from the form, its groups checked with the forum."""
     admin = _forum_staff()
     form = {k: request.form.get(k, "").strip() for k in FIELDS}
 
     def again(error: str, status: int) -> ResponseReturnValue:
+        """The form again, as typed, with why it was refused."""
         return page("program_new.html", status, form=form, templates=_templates(), error=error)
 
     if form["template"] not in BUILTIN:
@@ -84,6 +87,7 @@ def program_create() -> ResponseReturnValue:
 
 @bp.get("/programs/<int:program_id>")
 def program(program_id: int) -> ResponseReturnValue:
+    """One program: what it is and its steps."""
     with reading(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
         return page(
@@ -93,6 +97,7 @@ def program(program_id: int) -> ResponseReturnValue:
 
 @bp.post("/programs/<int:program_id>/steps")
 def program_steps(program_id: int) -> ResponseReturnValue:
+    """Save the edited steps of a program that is still a draft."""
     with transaction(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
         if p.state != "draft":
@@ -126,11 +131,13 @@ def _set_state(program_id: int, state: str, done: str) -> ResponseReturnValue:
 
 @bp.post("/programs/<int:program_id>/open")
 def program_open(program_id: int) -> ResponseReturnValue:
+    """Open the program for sign-ups."""
     return _set_state(program_id, "open", "The program is open: members can sign up.")
 
 
 @bp.post("/programs/<int:program_id>/close")
 def program_close(program_id: int) -> ResponseReturnValue:
+    """Close the program to new sign-ups and pairs; pairs go on."""
     return _set_state(
         program_id, "closed", "The program is closed: no new sign-ups or pairs; pairs go on."
     )

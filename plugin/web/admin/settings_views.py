@@ -42,12 +42,14 @@ def _page(forum: Forum, errors: dict[str, str], status: int = 200) -> ResponseRe
 
 @bp.get("/forum/settings")
 def forum_settings() -> ResponseReturnValue:
+    """The forum's connection settings (its admins only)."""
     with reading(services().sessions) as db:
         return _page(_forum(db), {})
 
 
 @bp.post("/forum/settings")
 def forum_settings_save() -> ResponseReturnValue:
+    """Save the connection settings: all of them, or none with the errors."""
     with transaction(services().sessions) as db:
         forum = _forum(db)
         errors = apply(forum, request.form, services().config.allowed_internal_hosts)

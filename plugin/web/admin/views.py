@@ -66,6 +66,7 @@ SECURITY_HEADERS = {
 
 
 def services() -> Services:
+    """The app's services (config, sessions) for this request."""
     return current_app.extensions["mentorship"]
 
 
@@ -97,6 +98,7 @@ def guard() -> ResponseReturnValue | None:
 
 @bp.after_request
 def headers(response: Response) -> Response:
+    """Add the security headers to every admin answer."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -104,6 +106,7 @@ def headers(response: Response) -> Response:
 
 @bp.context_processor
 def template_globals() -> dict[str, Any]:
+    """The CSRF token and the signed-in admin, for every admin template."""
     return {"csrf_token": csrf.token, "admin": current_admin()}
 
 
@@ -251,6 +254,7 @@ def link(token: str) -> ResponseReturnValue:
 
 @bp.post("/link/<token>")
 def link_use(token: str) -> ResponseReturnValue:
+    """Use a sign-in link (by POST, which link previews never send)."""
     claim = _claim(token)
     with transaction(services().sessions) as db:
         if not use_link(db, claim, utcnow()):
@@ -263,6 +267,7 @@ def link_use(token: str) -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Sign out, then back to the sign-in page."""
     sign_out()
     flash("You are signed out.")
     return redirect(url_for("admin.login"))

@@ -65,6 +65,7 @@ def _resolve_drafts(conn: Connection, known: dict[tuple[int, str], int]) -> None
 
 
 def upgrade() -> None:
+    """Revision 0006, admin identity (see the module docstring)."""
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("admin_ids", sa.Text(), nullable=False, server_default="[]"))
     with op.batch_alter_table("proposal_drafts", schema=None) as batch_op:
@@ -82,6 +83,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0006, back to the schema before it."""
     # Sessions without a user id would be sessions by username again: sign everyone out.
     op.execute("DELETE FROM admin_sessions")
     with op.batch_alter_table("admin_sessions", schema=None) as batch_op:

@@ -35,6 +35,7 @@ def _retype(type_: TypeEngine) -> None:
 
 
 def upgrade() -> None:
+    """Revision 0007, encrypt forum secrets at rest (see the module docstring)."""
     _retype(sa.Text())
     connection = op.get_bind()
     if _has_rows(connection):  # a fresh database needs no keys to migrate
@@ -44,6 +45,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0007, back to the schema before it."""
     connection = op.get_bind()
     if _has_rows(connection):
         ring = secretbox.keyring()
