@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.config import Config
 from plugin.domain.programs import service
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
@@ -16,11 +17,21 @@ from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
 
+class CommandEnv(Protocol):
+    """What these commands use of plugin.cli.Env, which imports this module (no cycle)."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
+
+Command = Callable[[argparse.Namespace, CommandEnv], tuple[Any, str]]
+
+
 def _program_doc(program: Program) -> dict:
     return service.describe(program)
 
 
-def cmd_program_create(args, env):
+def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`program create`: a draft program from a template, its groups checked with the forum."""
     admins = [a.strip() for a in (args.admins or "").split(",") if a.strip()] or None
     service.check_inputs(args.template, args.cadence_days)
@@ -51,8 +62,8 @@ def cmd_program_create(args, env):
     return short | doc, f"program {doc['id']} created as a draft: {doc['title']}"
 
 
-def _set_state(state: str):
-    def cmd(args, env):
+def _set_state(state: str) -> Command:
+    def cmd(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
         """Move the program to this state."""
         with transaction(env.sessions) as session:
             program = service.set_state(session, service.get_program(session, args.id), state)
@@ -62,7 +73,7 @@ def _set_state(state: str):
     return cmd
 
 
-def cmd_program_list(args, env):
+def cmd_program_list(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`program list`: every program."""
     with reading(env.sessions) as session:
         docs = [
@@ -72,7 +83,7 @@ def cmd_program_list(args, env):
     return {"programs": docs}, text or "no programs yet"
 
 
-def cmd_pair(args, env):
+def cmd_pair(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`pair`: pair a mentor and a mentee by hand."""
     from plugin.domain.pairs import describe, pair_by_usernames
 
@@ -83,7 +94,7 @@ def cmd_pair(args, env):
     return doc, f"paired {doc['mentor']} with {doc['mentee']} (pair {doc['id']})"
 
 
-def cmd_match(args, env):
+def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`match`: propose pairings for those waiting, or apply them."""
     from plugin.domain.proposals import apply_proposals, propose
 
@@ -96,7 +107,7 @@ def cmd_match(args, env):
     return result, text or "nobody can be paired right now"
 
 
-def cmd_status(args, env):
+def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`status`: a program's numbers at a glance."""
     from plugin.domain.pairs import describe
 
@@ -113,7 +124,7 @@ def cmd_status(args, env):
             .scalars()
             .all()
         )
-        doc = {
+        doc: dict[str, Any] = {
             "program": _program_doc(program),
             "signups": [
                 {
