@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from flask import (
     Blueprint,
@@ -24,9 +24,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from plugin.config import Config
 from plugin.domain.admins import LinkClaim
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
@@ -47,9 +48,16 @@ from plugin.web.admin.auth import (
     signed_in_admin,
     use_link,
 )
-from plugin.web.app import Services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class Services(Protocol):
+    """What these pages use of plugin.web.app.Services, which imports them (no cycle)."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
 
 # Reachable without a session: the steps of signing in.
 PUBLIC = {"admin.login", "admin.sso", "admin.link", "admin.link_use"}
