@@ -40,6 +40,7 @@ class Config:
 
     @property
     def is_sqlite(self) -> bool:
+        """True when the database URL is SQLite's."""
         return self.database_url.startswith("sqlite")
 
 

@@ -141,7 +141,7 @@ class _Pinned:
     allowed: frozenset[str]
     plain = True  # no TLS: http://, which the rule allows for listed hosts only
 
-    def __init__(self, *args: Any, allowed_hosts: frozenset[str] = frozenset(), **kw: Any):
+    def __init__(self, *args: Any, allowed_hosts: frozenset[str] = frozenset(), **kw: Any) -> None:
         self.allowed = allowed_hosts
         super().__init__(*args, **kw)
 
@@ -198,7 +198,7 @@ class _PinnedHTTPSPool(HTTPSConnectionPool):
 class _PinnedPoolManager(PoolManager):
     """A PoolManager whose pools make pinned connections under one allow-list."""
 
-    def __init__(self, allowed: frozenset[str], **kw: Any):
+    def __init__(self, allowed: frozenset[str], **kw: Any) -> None:
         super().__init__(**kw)
         self.allowed = allowed
         self.pool_classes_by_scheme = {"http": _PinnedHTTPPool, "https": _PinnedHTTPSPool}
@@ -216,7 +216,7 @@ class _PinnedPoolManager(PoolManager):
 class GuardedAdapter(HTTPAdapter):
     """requests' adapter over pinned connections, no proxies, answers capped in size."""
 
-    def __init__(self, allowed: frozenset[str], max_bytes: int = MAX_ANSWER_BYTES):
+    def __init__(self, allowed: frozenset[str], max_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.allowed = allowed  # before super().__init__, which builds the pool manager
         self.max_bytes = max_bytes
         super().__init__()
@@ -267,7 +267,7 @@ def read_capped(response: requests.Response, limit: int) -> bytes:
 class GuardedSession(requests.Session):
     """A requests.Session that follows the forum URL rule and never follows a redirect."""
 
-    def __init__(self, allowed: frozenset[str], max_bytes: int = MAX_ANSWER_BYTES):
+    def __init__(self, allowed: frozenset[str], max_bytes: int = MAX_ANSWER_BYTES) -> None:
         super().__init__()
         adapter = GuardedAdapter(allowed, max_bytes)
         self.mount("http://", adapter)

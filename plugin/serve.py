@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from plugin.storage.db import dispose_engines
@@ -16,15 +17,17 @@ from plugin.storage.db import dispose_engines
 class _Server(BaseApplication):
     """Gunicorn with our options and our application factory, no config file."""
 
-    def __init__(self, options: dict):
+    def __init__(self, options: dict) -> None:
         self.options = options
         super().__init__()
 
     def load_config(self) -> None:
+        """Hand the options to gunicorn's settings."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> Flask:
+        """The WSGI app each gunicorn worker serves."""
         from plugin.web.app import create_app
 
         return create_app()

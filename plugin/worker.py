@@ -39,7 +39,7 @@ LISTENERS: list[Callable[..., None]] = registry.listeners()
 class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
-    def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock):
+    def __init__(self, config: Config, factory: sessionmaker[Session], clock: Clock) -> None:
         secretbox.configure(config)  # the forums' API keys are decrypted with these keys
         self.config = config
         self.factory = factory

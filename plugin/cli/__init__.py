@@ -37,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but its errors are one line (exit 2) like every other error here."""
 
     def error(self, message: str) -> NoReturn:
+        """Raise the usage error as an InputError, named by the subcommand."""
         where = self.prog.removeprefix("mentorship").strip()
         raise InputError(f"{where}: {message}" if where else message)
 
@@ -64,12 +65,14 @@ def _env(migrate: bool = True) -> Env:
 # -- commands ---------------------------------------------------------------------------
 
 
-def cmd_db_upgrade(args, env: Env):
+def cmd_db_upgrade(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`db upgrade`: migrate the database to the newest schema."""
     upgrade(get_engine(env.config.database_url))
     return {"status": "ok"}, "database is up to date"
 
 
-def cmd_db_rotate_secrets(args, env: Env):
+def cmd_db_rotate_secrets(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`db rotate-secrets`: re-encrypt every stored secret under the current key."""
     # One transaction: a value no key opens leaves every value as it was.
     engine = get_engine(env.config.database_url)
     tables = secretbox.encrypted_columns(METADATA)
@@ -82,7 +85,8 @@ def cmd_db_rotate_secrets(args, env: Env):
     )
 
 
-def cmd_forum_add(args, env: Env):
+def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`forum add`: connect a forum, checked with the forum itself."""
     kind = registry.KINDS[args.kind]
     missing = [f for f in (kind.bot_option, kind.secret_option) if not getattr(args, f)]
     bot, secret = getattr(args, kind.bot_option), getattr(args, kind.secret_option)
@@ -109,7 +113,8 @@ def cmd_forum_add(args, env: Env):
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
 
 
-def cmd_forum_list(args, env: Env):
+def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`forum list`: every connected forum and its webhook URL."""
     with env.sessions() as session:
         forums = session.execute(select(Forum).order_by(Forum.name)).scalars().all()
         docs = [describe(env.config.base_url, f) for f in forums]
@@ -117,7 +122,8 @@ def cmd_forum_list(args, env: Env):
     return {"forums": docs}, text or "no forums yet"
 
 
-def cmd_worker(args, env: Env):
+def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`worker`: run what is due once (--once) or until stopped."""
     from plugin.worker import Worker
 
     if args.now and not args.once:
@@ -132,7 +138,8 @@ def cmd_worker(args, env: Env):
     return {"status": "stopped"}, "worker stopped"
 
 
-def cmd_serve(args, env: Env):
+def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`serve`: the web service under gunicorn, with a worker unless --no-worker."""
     from plugin.serve import serve
 
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
@@ -142,7 +149,7 @@ def cmd_serve(args, env: Env):
 # -- parser -----------------------------------------------------------------------------
 
 
-def _leaf(sub, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+def _leaf(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handler)
@@ -216,8 +223,9 @@ def run(argv: list[str]) -> int:
     except SecretError as exc:
         return _fail(str(exc), 1)
     except SQLAlchemyError as exc:
-        if isinstance(getattr(exc, "orig", None), SecretError):  # raised while binding
-            return _fail(str(exc.orig), 1)
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, SecretError):  # raised while binding
+            return _fail(str(orig), 1)
         return _fail(f"database error: {str(exc).splitlines()[0]}", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 1)

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import argparse
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.config import Config
 from plugin.domain.programs import service
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Pair, Signup, utcnow
+from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
 
-def _program_doc(program) -> dict:
+class CommandEnv(Protocol):
+    """What these commands use of plugin.cli.Env, which imports this module (no cycle)."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
+
+Command = Callable[[argparse.Namespace, CommandEnv], tuple[Any, str]]
+
+
+def _program_doc(program: Program) -> dict:
     return service.describe(program)
 
 
-def cmd_program_create(args, env):
+def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+    """`program create`: a draft program from a template, its groups checked with the forum."""
     admins = [a.strip() for a in (args.admins or "").split(",") if a.strip()] or None
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
@@ -45,8 +62,9 @@ def cmd_program_create(args, env):
     return short | doc, f"program {doc['id']} created as a draft: {doc['title']}"
 
 
-def _set_state(state: str):
-    def cmd(args, env):
+def _set_state(state: str) -> Command:
+    def cmd(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+        """Move the program to this state."""
         with transaction(env.sessions) as session:
             program = service.set_state(session, service.get_program(session, args.id), state)
             doc = _program_doc(program)
@@ -55,7 +73,8 @@ def _set_state(state: str):
     return cmd
 
 
-def cmd_program_list(args, env):
+def cmd_program_list(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+    """`program list`: every program."""
     with reading(env.sessions) as session:
         docs = [
             {"id": p.id, "title": p.title, "state": p.state} for p in service.list_programs(session)
@@ -64,7 +83,8 @@ def cmd_program_list(args, env):
     return {"programs": docs}, text or "no programs yet"
 
 
-def cmd_pair(args, env):
+def cmd_pair(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+    """`pair`: pair a mentor and a mentee by hand."""
     from plugin.domain.pairs import describe, pair_by_usernames
 
     with transaction(env.sessions) as session:
@@ -74,7 +94,8 @@ def cmd_pair(args, env):
     return doc, f"paired {doc['mentor']} with {doc['mentee']} (pair {doc['id']})"
 
 
-def cmd_match(args, env):
+def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+    """`match`: propose pairings for those waiting, or apply them."""
     from plugin.domain.proposals import apply_proposals, propose
 
     with transaction(env.sessions) as session:
@@ -86,7 +107,8 @@ def cmd_match(args, env):
     return result, text or "nobody can be paired right now"
 
 
-def cmd_status(args, env):
+def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
+    """`status`: a program's numbers at a glance."""
     from plugin.domain.pairs import describe
 
     with reading(env.sessions) as session:
@@ -102,7 +124,7 @@ def cmd_status(args, env):
             .scalars()
             .all()
         )
-        doc = {
+        doc: dict[str, Any] = {
             "program": _program_doc(program),
             "signups": [
                 {
@@ -128,7 +150,7 @@ def cmd_status(args, env):
     return doc, "\n".join(lines)
 
 
-def _report_count(session, program_id: int) -> int:
+def _report_count(session: Session, program_id: int) -> int:
     try:
         from plugin.storage.models import Report
     except ImportError:
@@ -144,7 +166,7 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def register(top, leaf) -> None:
+def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
     """Add program, pair, match and status to the parser."""
     program = top.add_parser("program", help="mentorship programs").add_subparsers(
         dest="sub", required=True

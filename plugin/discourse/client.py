@@ -70,7 +70,7 @@ class DiscourseClient:
         gate: Gate | None = None,
         session: requests.Session | None = None,
         allowed_hosts: frozenset[str] = frozenset(),
-    ):
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_username = api_username
         self._gate = gate or (lambda: None)

@@ -58,6 +58,7 @@ def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
 
 def _group_user(event: str) -> Callable[[dict, str], StoredEvent]:
     def minimise(body: dict, bot_username: str) -> StoredEvent:
+        """What the service keeps of a group_user event: the ids and when it happened."""
         gu = require_object(body, "group_user")
         fields = {"group_id": require_id(gu, "group_id"), "user_id": require_id(gu, "user_id")}
         membership = require_id(gu, "id", MAX_INT64)

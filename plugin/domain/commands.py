@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import or_, select
 
@@ -125,7 +126,8 @@ def _admin_answer(ctx: HandlerContext, member: Member, thread: str) -> str:
     # The role comes from the forum's answer about this very user id (the prefetch).
     user = (ctx.prefetched or {}).get("user")
     is_admin = bool(user is not None and user.id == member.forum_user_id and user.admin)
-    person = Person(member.forum_user_id, member.username, is_admin, is_admin)
+    # Only an erased member has no username; the cast keeps what happened then unchanged.
+    person = Person(member.forum_user_id, cast(str, member.username), is_admin, is_admin)
     if not may_enter(ctx.session, ctx.forum.id, person):
         return render("admin_refused").text
     return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text

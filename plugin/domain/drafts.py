@@ -123,8 +123,8 @@ def accept(db: Session, program: Program, item: ProposalItem, now: datetime) -> 
     """Pair the two; False (and the reason in `item.note`) when a rule now forbids it."""
     if item.state != "proposed":
         return item.state == "accepted"
-    mentor = db.get(Signup, item.mentor_signup_id)
-    mentee = db.get(Signup, item.mentee_signup_id)
+    mentor = db.get_one(Signup, item.mentor_signup_id)
+    mentee = db.get_one(Signup, item.mentee_signup_id)
     try:
         with db.begin_nested():  # a refused pair leaves nothing half-written behind
             create_pair(db, program, mentor, mentee, now)

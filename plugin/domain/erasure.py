@@ -12,9 +12,22 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, delete, event, false, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    delete,
+    event,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
@@ -152,10 +165,10 @@ def _forget_admin(session: Session, forum_id: int, user_id: int, folded: set[str
             or_(AdminSession.user_id == user_id, session_name),
         )
     )
-    return found or bool(drafts.rowcount) or bool(sessions.rowcount)
+    return found or bool(drafts.rowcount) or bool(sessions.rowcount)  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
-def _quotes(column, needle: str):
+def _quotes(column: InstrumentedAttribute[Any], needle: str) -> ColumnElement[bool]:
     # Ignoring case: forums compare usernames so, and their error texts may capitalise them.
     return func.lower(column).contains(needle.lower(), autoescape=True)
 
@@ -182,7 +195,7 @@ def _drop_events(session: Session, forum_id: int, user_id: int, needles: list[st
         )
         .values(payload=None, state="done", last_error="dropped: the member was erased")
     )
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
 def _scrub_outbox(
@@ -209,7 +222,7 @@ def _scrub_outbox(
             )
             .values(last_error="(removed: it named an erased member)")
         )
-        found = found or bool(result.rowcount)
+        found = found or bool(result.rowcount)  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
     # The pair threads' history (introductions quote the profile) is redacted once sent;
     # what is still to be sent there (e.g. telling the partner) goes out.
     session.execute(
@@ -221,9 +234,11 @@ def _scrub_outbox(
 
 
 def _scrub_files_after_commit(session: Session) -> None:
-    engine = session.get_bind()
+    # The app's sessions are bound to its Engine, never to a Connection.
+    engine = cast(Engine, session.get_bind())
 
-    def scrub(_session) -> None:
+    def scrub(_session: Session) -> None:
+        """Scrub the files once the erasure has committed; a failure is only logged."""
         try:
             scrub_files(engine)
         except Exception:  # noqa: BLE001 - the data is deleted; file hygiene is retried later
@@ -238,7 +253,9 @@ def scrub_files(engine: Engine) -> None:
         # On the driver connection, outside any transaction: a checkpoint cannot run in one.
         raw = engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            driver = raw.driver_connection
+            assert driver is not None  # a connection fresh from the pool is never detached
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.close()
     elif engine.dialect.name == "postgresql":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.config import Config
 from plugin.domain.commands import handle_command, parse
 from plugin.domain.pairs import members_of, pair_for_thread, record_activity
 from plugin.domain.signups import (
@@ -15,7 +18,8 @@ from plugin.domain.signups import (
     upsert_member,
     withdraw,
 )
-from plugin.engine.clock import parse_instant
+from plugin.engine.adapter import ForumAdapter, ForumUser
+from plugin.engine.clock import Clock, parse_instant
 from plugin.engine.inbox import HandlerContext
 from plugin.storage.db import transaction
 from plugin.storage.models import Program, Signup
@@ -27,7 +31,8 @@ def _settings(ctx: HandlerContext) -> tuple[str, str]:
     return ctx.settings.secret_key, ctx.settings.base_url
 
 
-def prefetch_joiner(ctx: HandlerContext, ev: dict):
+def prefetch_joiner(ctx: HandlerContext, ev: dict) -> ForumUser | None:
+    """The joining user, asked of the forum only when their group is an open program's."""
     # Only look the user up (an API call) when the group belongs to an open program.
     open_roles = [
         (p.id, r)
@@ -70,7 +75,8 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
             withdraw(ctx.session, signup, ctx.clock.now())
 
 
-def prefetch_post(ctx: HandlerContext, ev: dict):
+def prefetch_post(ctx: HandlerContext, ev: dict) -> dict[str, ForumUser] | None:
+    """For `!admin`, the sender as the forum knows them (their role); else nothing."""
     # `!admin` on Zulip needs the sender's role, which the forum tells by their user id.
     if parse(ev.get("command") or "")[0] != "admin":
         return None
@@ -99,7 +105,12 @@ def on_post(ctx: HandlerContext, ev: dict) -> None:
         handle_command(ctx, member, pair, thread, command, str(ev["post_id"]))
 
 
-def reconcile(factory, adapter_for, clock, config) -> int:
+def reconcile(
+    factory: sessionmaker[Session],
+    adapter_for: Callable[[int], ForumAdapter],
+    clock: Clock,
+    config: Config,
+) -> int:
     """Periodic job: sign up whoever is in the groups, withdraw whoever left.
 
     Catches members who joined before a program opened and any webhook the forum
@@ -122,12 +133,18 @@ def reconcile(factory, adapter_for, clock, config) -> int:
             done += 1
         except Exception:
             with transaction(factory) as session:  # try again on the next pass
-                session.get(Program, program.id).reconciled_at = None
+                session.get_one(Program, program.id).reconciled_at = None
             raise
     return done
 
 
-def _reconcile_program(factory, adapter, program: Program, now: datetime, config) -> None:
+def _reconcile_program(
+    factory: sessionmaker[Session],
+    adapter: ForumAdapter,
+    program: Program,
+    now: datetime,
+    config: Config,
+) -> None:
     listed = {
         role: list(adapter.group_members(name))
         for role, name in (
@@ -136,7 +153,7 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
         )
     }
     with transaction(factory) as session:
-        program = session.get(Program, program.id)
+        program = session.get_one(Program, program.id)
         for role, users in listed.items():
             present = set()
             for user in users:

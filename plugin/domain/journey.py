@@ -77,6 +77,7 @@ def tell_admins(session: Session, program: Program, key: str, message: Message) 
 
 
 def pair_label(session: Session, pair: Pair) -> str:
+    """How admins see a pair named: its id, mentor and mentee."""
     mentor, mentee = members_of(session, pair)
     return (
         f"pair {pair.id}: mentor {mention_of(session, mentor)}, "
@@ -112,6 +113,7 @@ def resume(
     """Back to active; the schedule shifts by the time spent paused."""
     if pair.state != "paused":
         return
+    assert pair.paused_at is not None  # every pause sets it
     pair.paused_seconds += max(0.0, (now - pair.paused_at).total_seconds())
     pair.state, pair.paused_at, pair.pause_until = "active", None, None
     pair.next_due_at = now
@@ -129,7 +131,10 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
     if pair.state not in ("active", "paused"):
         return
     pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
-    mentor, mentee = session.get(Signup, pair.mentor_id), session.get(Signup, pair.mentee_id)
+    mentor, mentee = (
+        session.get_one(Signup, pair.mentor_id),
+        session.get_one(Signup, pair.mentee_id),
+    )
     for signup in (mentor, mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
     text = (
@@ -177,6 +182,7 @@ def checkin_due_at(pair: Pair, program: Program) -> datetime | None:
 
 
 def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime) -> None:
+    """Tell the program's admins that a pair has been silent for a while."""
     days = (now - silent_since(pair)).total_seconds() / 86400
     text = f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
     tell_admins(
@@ -193,6 +199,7 @@ def _feedback(secret: str) -> URLSafeTimedSerializer:
 
 
 def feedback_token(secret: str, pair: Pair, member: Member) -> str:
+    """The signed token of a member's feedback link for this pair."""
     return _feedback(secret).dumps({"p": pair.id, "m": member.id})
 
 
@@ -210,7 +217,7 @@ def complete(
 ) -> None:
     """One cadence after the last step: thank both, ask for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = "completed", now, None
-    back_to_waiting(session, session.get(Signup, pair.mentor_id), priority=False)
+    back_to_waiting(session, session.get_one(Signup, pair.mentor_id), priority=False)
     mentor, mentee = members_of(session, pair)
     links = {
         m.id: f"{base_url}/feedback/{feedback_token(secret, pair, m)}" for m in (mentor, mentee)

@@ -15,7 +15,7 @@ from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.forums.connections import InputError
 from plugin.forums.registry import PRIVACY, mention
 from plugin.storage.db import reading, upsert_ignore
-from plugin.storage.models import Activity, Forum, Member, Pair, Program, Signup
+from plugin.storage.models import Activity, Forum, Member, OutboxMessage, Pair, Program, Signup
 
 ACTIVE = ("active", "paused")
 
@@ -25,20 +25,20 @@ ACTIVE = ("active", "paused")
 
 def _pair_thread(ctx: SendContext, payload: dict) -> str:
     with reading(ctx.factory) as session:
-        thread = session.get(Pair, payload["pair_id"]).thread
+        thread = session.get_one(Pair, payload["pair_id"]).thread
     if thread is None:  # the ordering key sends the opener first; it must have been given up
         raise Undeliverable(f"pair {payload['pair_id']} has no thread")
     return thread
 
 
-def _opened(session: Session, row, payload: dict, sent: SentPost) -> None:
-    pair = session.get(Pair, payload["pair_id"])
+def _opened(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
+    pair = session.get_one(Pair, payload["pair_id"])
     pair.thread = sent.thread
     pair.step_posted = max(pair.step_posted, payload.get("step", 0))
 
 
-def _posted(session: Session, row, payload: dict, sent: SentPost) -> None:
-    pair = session.get(Pair, payload["pair_id"])
+def _posted(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
+    pair = session.get_one(Pair, payload["pair_id"])
     pair.step_posted = max(pair.step_posted, payload.get("step", 0))
 
 
@@ -133,13 +133,13 @@ def check_pairable(session: Session, program: Program, mentor: Signup, mentee: S
 
 def mention_of(session: Session, member: Member) -> str:
     """How to name a member in a post on their forum."""
-    kind = session.get(Forum, member.forum_id).kind
+    kind = session.get_one(Forum, member.forum_id).kind
     return mention(kind, member.username, member.name, member.forum_user_id)
 
 
 def _who(session: Session, signup: Signup) -> tuple[Member, Signup]:
     """The sign-up's member, and the sign-up."""
-    return session.get(Member, signup.member_id), signup
+    return session.get_one(Member, signup.member_id), signup
 
 
 def _new_pair(
@@ -193,7 +193,7 @@ def _introduction(
 
 
 def _queue_opening(
-    session: Session, program: Program, pair: Pair, intro: Message, usernames: list[str]
+    session: Session, program: Program, pair: Pair, intro: Message, usernames: list[str | None]
 ) -> None:
     """Queue the pair's thread, opened with the introduction (and step 1)."""
     enqueue(
@@ -247,11 +247,11 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
     ).scalars()
     for pair in pairs:
         pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
-        partner = session.get(
+        partner = session.get_one(
             Signup, pair.mentee_id if pair.mentor_id == signup.id else pair.mentor_id
         )
         back_to_waiting(session, partner, priority=True)
-        partner_name = mention_of(session, session.get(Member, partner.member_id))
+        partner_name = mention_of(session, session.get_one(Member, partner.member_id))
         post_to_pair(
             session,
             pair,
@@ -274,6 +274,7 @@ def back_to_waiting(session: Session, signup: Signup, *, priority: bool) -> None
 
 
 def cadence(program: Program) -> timedelta:
+    """The time between two steps of the program."""
     return timedelta(days=program.cadence_days)
 
 
@@ -315,8 +316,8 @@ def pair_for_thread(session: Session, forum_id: int, thread: str) -> Pair | None
 
 def members_of(session: Session, pair: Pair) -> tuple[Member, Member]:
     """(mentor member, mentee member)."""
-    mentor = session.get(Member, session.get(Signup, pair.mentor_id).member_id)
-    mentee = session.get(Member, session.get(Signup, pair.mentee_id).member_id)
+    mentor = session.get_one(Member, session.get_one(Signup, pair.mentor_id).member_id)
+    mentee = session.get_one(Member, session.get_one(Signup, pair.mentee_id).member_id)
     return mentor, mentee
 
 
@@ -358,5 +359,5 @@ def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]
         .where(Pair.forum_id == forum_id, Pair.end_reason == "blocked")
     ).all()
     return {
-        (mentor, session.get(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
+        (mentor, session.get_one(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
     }

@@ -91,7 +91,7 @@ def _forbidden(
     return forbidden
 
 
-def _as_proposals(result: MatchResult, names: dict[int, str]) -> dict:
+def _as_proposals(result: MatchResult, names: dict[int, str | None]) -> dict:
     """The matching's outcome as {"pairs": [...], "unmatched": [...]}, by username."""
     return {
         "pairs": [
@@ -132,7 +132,7 @@ def apply_proposals(session: Session, program: Program, proposals: dict, now: da
         create_pair(
             session,
             program,
-            session.get(Signup, p["mentor_signup"]),
-            session.get(Signup, p["mentee_signup"]),
+            session.get_one(Signup, p["mentor_signup"]),
+            session.get_one(Signup, p["mentee_signup"]),
             now,
         )

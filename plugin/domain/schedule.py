@@ -6,20 +6,24 @@ which it drives, so that neither of them needs the other's schedule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.config import Config
 from plugin.domain import journey
 from plugin.domain.messages import render_step
 from plugin.domain.pairs import ACTIVE, post_to_pair, quiet_until, step_due
 from plugin.domain.programs.service import steps
+from plugin.engine.adapter import ForumAdapter
+from plugin.engine.clock import Clock
 from plugin.storage.db import transaction
 from plugin.storage.models import Pair, Program, Signup
 
 
-def advance(session: Session, pair: Pair, program: Program, now: datetime, config) -> bool:
+def advance(session: Session, pair: Pair, program: Program, now: datetime, config: Config) -> bool:
     """Move a due pair along: end of a pause, the current step, a nudge, a check-in, the end."""
     if pair.state == "paused":
         if pair.pause_until is not None and now >= pair.pause_until:
@@ -41,7 +45,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
             session, pair, program, now, secret=config.secret_key, base_url=config.base_url
         )
         return True
-    mentee = session.get(Signup, pair.mentee_id)
+    mentee = session.get_one(Signup, pair.mentee_id)
     quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
     did = False
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
@@ -70,7 +74,13 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
     return did
 
 
-def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
+def schedule_due(
+    factory: sessionmaker[Session],
+    adapter_for: Callable[[int], ForumAdapter],
+    clock: Clock,
+    config: Config,
+    limit: int = 200,
+) -> int:
     """Periodic job: move every due pair along."""
     now = clock.now()
     with transaction(factory) as session:
@@ -86,5 +96,5 @@ def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
             .all()
         )
         return sum(
-            advance(session, p, session.get(Program, p.program_id), now, config) for p in due
+            advance(session, p, session.get_one(Program, p.program_id), now, config) for p in due
         )

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -32,7 +33,7 @@ MAX_TOKEN = 512  # a real link's token is under 100 characters
 class ProfileError(ValueError):
     """A sign-up form that cannot be accepted; maps field name to message."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
 
@@ -123,7 +124,7 @@ def send_link(
     )
     key = f"signup:{signup.id}:link:{signup.link_version}"
     if thread:
-        payload = {"thread": thread, "text": message.text}
+        payload: dict[str, Any] = {"thread": thread, "text": message.text}
         kind = "post"
     else:
         payload = {"title": message.title, "text": message.text, "usernames": [member.username]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class ForumError(Exception):
 
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, errors: list[str] | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.errors = errors or []
@@ -76,7 +78,7 @@ class Undeliverable(ForumError):
 class ForumRateLimited(ForumError):
     """429: wait `retry_after` seconds before calling this forum again."""
 
-    def __init__(self, message: str, *, retry_after: float, **kw):
+    def __init__(self, message: str, *, retry_after: float, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
 
@@ -133,14 +135,20 @@ class ForumAdapter(Protocol):
     def find_post(self, thread: str, marker: str) -> SentPost | None:
         """The post an earlier post() with this marker created, if any."""
 
-    def get_user(self, username: str) -> ForumUser: ...
+    def get_user(self, username: str) -> ForumUser:
+        """The forum user with this username."""
 
-    def get_user_by_id(self, user_id: int) -> ForumUser: ...
+    def get_user_by_id(self, user_id: int) -> ForumUser:
+        """The forum user with this id."""
 
-    def get_group(self, name: str) -> ForumGroup: ...
+    def get_group(self, name: str) -> ForumGroup:
+        """The forum group with this name."""
 
-    def get_group_by_id(self, group_id: int) -> ForumGroup: ...
+    def get_group_by_id(self, group_id: int) -> ForumGroup:
+        """The forum group with this id."""
 
-    def group_members(self, name: str) -> Iterator[ForumUser]: ...
+    def group_members(self, name: str) -> Iterator[ForumUser]:
+        """Every member of the named group."""
 
-    def list_admins(self) -> list[ForumUser]: ...
+    def list_admins(self) -> list[ForumUser]:
+        """The forum's admins."""

@@ -76,12 +76,14 @@ def budget_gate(
     """
 
     def gate() -> None:
+        """Take one call from the forum's budget; wait or raise when it is spent."""
         while True:
             now = clock.now()
             with transaction(factory) as session:
                 reservation = reserve_call(session, forum_id, now)
             if reservation.granted:
                 return
+            assert reservation.retry_at is not None  # reserve_call sets it on every refusal
             if not wait or clock.frozen:
                 raise BudgetExhausted(reservation.retry_at)
             time.sleep(max(0.05, min((reservation.retry_at - now).total_seconds(), 60)))

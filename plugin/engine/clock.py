@@ -24,4 +24,5 @@ class Clock:
 
     @property
     def frozen(self) -> bool:
+        """True when the time is fixed (tests, --now), not the real clock."""
         return self.fixed is not None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +48,7 @@ class StoredEvent:
             object.__setattr__(self, "ordering_key", bounded(self.ordering_key, 120))
 
 
-def _insert(dialect: str):
+def _insert(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect."""
     stmt = _INSERTS.get(dialect)
     if stmt is None:
@@ -59,7 +59,7 @@ def _insert(dialect: str):
     return stmt
 
 
-_INSERTS: dict[str, object] = {}
+_INSERTS: dict[str, Insert] = {}
 
 _SQLITE_INSERT = (
     "INSERT INTO inbox_events (forum_id, delivery_id, event, content_key, payload, "
@@ -85,6 +85,7 @@ def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: Stored
     raw = engine.raw_connection()
     try:
         db = raw.driver_connection
+        assert db is not None  # a connection fresh from the pool is never detached
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute(
@@ -177,6 +178,7 @@ class Pass:
 
     @property
     def progressed(self) -> int:
+        """Events this pass got through, done or failed."""
         return self.done + self.failed
 
 
@@ -198,7 +200,7 @@ def _record_failure(
     session: Session, row_id: int, owner: str, exc: Exception, now: datetime
 ) -> None:
     """Count a failed attempt: wait out a rate limit, give up for good, or retry later."""
-    row = session.get(InboxEvent, row_id)
+    row = session.get_one(InboxEvent, row_id)
     row.attempts += 1
     values: dict[str, Any] = {"last_error": f"{type(exc).__name__}: {exc}"[:1000]}
     if isinstance(exc, ForumRateLimited):

@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -29,7 +30,7 @@ def worker_name() -> str:
 
 def claim(
     session: Session,
-    model,
+    model: type[Any],
     *,
     owner: str,
     now: datetime,
@@ -68,7 +69,7 @@ def claim(
     return rows
 
 
-def still_mine(session: Session, model, row_id: int, owner: str) -> bool:
+def still_mine(session: Session, model: type[Any], row_id: int, owner: str) -> bool:
     """Re-read the row under lock: is our lease on it still there?"""
     found = session.execute(
         select(model.id).where(model.id == row_id, model.lease_owner == owner).with_for_update()
@@ -76,7 +77,7 @@ def still_mine(session: Session, model, row_id: int, owner: str) -> bool:
     return found is not None
 
 
-def release(session: Session, model, row_id: int, owner: str, **values) -> None:
+def release(session: Session, model: type[Any], row_id: int, owner: str, **values: Any) -> None:
     """Give a claimed row back (optionally changing it), if we still hold it."""
     session.execute(
         update(model)
@@ -85,12 +86,12 @@ def release(session: Session, model, row_id: int, owner: str, **values) -> None:
     )
 
 
-def release_all(session: Session, model, owner: str) -> int:
+def release_all(session: Session, model: type[Any], owner: str) -> int:
     """Give back every row `owner` holds, as they are; how many."""
     result = session.execute(
         update(model).where(model.lease_owner == owner).values(lease_owner=None, lease_until=None)
     )
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
 def backoff(attempts: int) -> timedelta:

@@ -142,6 +142,7 @@ class Pass:
 
     @property
     def progressed(self) -> int:
+        """Messages this pass got through, sent or failed."""
         return self.sent + self.failed
 
 
@@ -149,7 +150,7 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
     """Mark a claimed row as being sent (committed before any HTTP)."""
     if not still_mine(session, OutboxMessage, row_id, owner):
         return None
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     if row.state == "sending":  # its last sender died after marking it: outcome unknown
         row.uncertain = True
     row.state = "sending"
@@ -161,7 +162,7 @@ def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Ki
     """Record what was sent and run the kind's on_sent, unless the lease was lost."""
     if not still_mine(session, OutboxMessage, row_id, owner):
         return  # lease lost: whoever has it now will find our post by its marker
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     row.result = json.dumps({"thread": sent.thread, "post_id": sent.post_id})
     row.sent_at = utcnow()
     row.last_error = None
@@ -191,7 +192,7 @@ def _fail(
     session: Session, row_id: int, owner: str, exc: Exception, now: datetime, kinds: Kinds
 ) -> bool:
     """Record a failed attempt; True when the row was given up."""
-    row = session.get(OutboxMessage, row_id)
+    row = session.get_one(OutboxMessage, row_id)
     error = str(exc)[:1000]
     values: dict[str, Any] = {"last_error": error}
     if isinstance(exc, ForumRateLimited):

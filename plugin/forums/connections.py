@@ -149,9 +149,10 @@ def adapter_factory(
     cache: dict[int, ForumAdapter] = {}
 
     def adapter_for(forum_id: int) -> ForumAdapter:
+        """The forum's adapter, built on first use and then reused."""
         if forum_id not in cache:
             with reading(factory) as session:
-                forum = session.get(Forum, forum_id)
+                forum = session.get_one(Forum, forum_id)
             gate = budget_gate(factory, forum_id, clock, wait=wait)
             cache[forum_id] = make_adapter(forum, gate, allowed_hosts)
         return cache[forum_id]

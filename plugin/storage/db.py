@@ -9,10 +9,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, create_engine, event, insert
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    FromClause,
+    Insert,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -34,18 +45,20 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store an aware datetime as naive UTC; refuse a naive one."""
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read a stored naive UTC datetime back as an aware one."""
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Autocommit at the driver level, so that SQLAlchemy's "begin" below decides how a
     # transaction starts (the pysqlite recipe from SQLAlchemy's SQLite dialect docs).
     dbapi_connection.isolation_level = None
@@ -60,7 +73,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     # Take the write lock up front: read-then-write transactions (claims, budgets) would
     # otherwise fail with SQLITE_BUSY on upgrade instead of waiting for busy_timeout.
     # Read-only sessions (see `reading`) begin deferred and never block writers.
@@ -181,9 +194,11 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def upsert_ignore(session: Session, table, values: dict) -> bool:
+def upsert_ignore(session: Session, mapped: FromClause, values: dict) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when a row was written."""
     dialect = session.get_bind().dialect.name
+    table = cast(Table, mapped)  # a model's __table__ is a Table, though typed FromClause
+    stmt: Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
@@ -219,7 +234,9 @@ def scrub_old_versions(engine: Engine, tables: list[str]) -> None:
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            driver = raw.driver_connection
+            assert driver is not None  # a connection fresh from the pool is never detached
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.close()
     elif engine.dialect.name == "postgresql":

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Text, column, select, table, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import MetaData, Text, column, select, table, update
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 from plugin.config import Config
@@ -49,7 +49,7 @@ def is_sealed(value: str) -> bool:
 class Keyring:
     """The current key (seals) and previous keys (still open what they sealed)."""
 
-    def __init__(self, secret_key: str, previous: Iterable[str] = ()):
+    def __init__(self, secret_key: str, previous: Iterable[str] = ()) -> None:
         if not secret_key:
             raise SecretError("MENTORSHIP_SECRET_KEY is empty: no key to encrypt secrets with")
         keys = [secret_key, *(k for k in previous if k and k != secret_key)]
@@ -125,14 +125,16 @@ class EncryptedText(TypeDecorator):
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: str | None, dialect) -> str | None:
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """Seal the value before it is stored."""
         return None if value is None else keyring().seal(value)
 
-    def process_result_value(self, value: str | None, dialect) -> str | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        """Open a stored sealed value."""
         return None if value is None else keyring().unseal(value)
 
 
-def encrypted_columns(metadata) -> list[tuple[str, list[str]]]:
+def encrypted_columns(metadata: MetaData) -> list[tuple[str, list[str]]]:
     """(table, [columns]) for every EncryptedText column in the metadata."""
     found = []
     for tbl in metadata.sorted_tables:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
@@ -41,7 +43,7 @@ class Services:
 
 
 @health.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """200 when the database answers, else 503."""
     try:
         with reading(current_app.extensions["mentorship"].sessions) as session:
@@ -55,7 +57,8 @@ def healthz():
 class _SessionInterface(SecureCookieSessionInterface):
     """Cookie sessions for people; none for forums' webhook calls (a hot path)."""
 
-    def open_session(self, app: Flask, request):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No cookie session for webhooks; Flask's signed cookie elsewhere."""
         if request.path.startswith("/webhooks/"):
             return None  # Flask then uses its cheap null session
         return super().open_session(app, request)
@@ -64,17 +67,18 @@ class _SessionInterface(SecureCookieSessionInterface):
 class _App(Flask):
     """Flask whose error log names the route, never the URL: paths carry personal links."""
 
-    def log_exception(self, exc_info) -> None:
+    def log_exception(self, exc_info: Any) -> None:
+        """Log the failing route's rule and method, never its URL."""
         rule = request.url_rule.rule if request.url_rule else "(no route)"
         self.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
 
 
-def _json_errors(exc: HTTPException):
+def _json_errors(exc: HTTPException) -> tuple[Response, int | None]:
     # Machines talk to this service: errors come back as JSON, never HTML pages.
     return jsonify(error=exc.description), exc.code
 
 
-def _secret_unreadable(exc: SecretError):
+def _secret_unreadable(exc: SecretError) -> ResponseReturnValue:
     # The service's key is wrong, not the request: 503 tells a forum to retry later, and
     # a receiver's body stays one its forum accepts. The log never carries the value.
     logging.getLogger(__name__).error("%s %s: %s", request.method, request.path, exc)
@@ -113,7 +117,8 @@ def create_app(config: Config | None = None) -> Flask:
         config, session_factory(get_engine(config.database_url))
     )
     app.session_interface = _SessionInterface()
-    app.register_error_handler(HTTPException, _json_errors)
+    # Flask keeps the response's own status for a None one (exc.code); its stubs refuse None.
+    app.register_error_handler(HTTPException, _json_errors)  # type: ignore[arg-type]
     app.register_error_handler(SecretError, _secret_unreadable)
     https = config.base_url.lower().startswith("https://")
     app.after_request(lambda response: _protective_headers(response, https=https))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plugin.domain.journey import read_feedback_token
 from plugin.domain.signups import MAX_TOKEN, text_error
@@ -17,7 +19,7 @@ FORM_SALT = "mentorship.feedback-form"
 MAX_COMMENT = 1000
 
 
-def _lookup(session, token: str):
+def _lookup(session: Session, token: str) -> tuple[Pair, Member, Program] | None:
     if len(token) > MAX_TOKEN or not token.isascii():
         return None  # not one of ours: no need to check a signature
     ids = read_feedback_token(current_app.config["SECRET_KEY"], token)
@@ -26,8 +28,10 @@ def _lookup(session, token: str):
     pair, member = session.get(Pair, ids[0]), session.get(Member, ids[1])
     if pair is None or member is None or member.erased:
         return None
-    members = {session.get(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
-    return (pair, member, session.get(Program, pair.program_id)) if member.id in members else None
+    members = {session.get_one(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
+    return (
+        (pair, member, session.get_one(Program, pair.program_id)) if member.id in members else None
+    )
 
 
 def _comment() -> str:
@@ -49,7 +53,7 @@ def _form_error(csrf: URLSafeTimedSerializer, pair_id: int) -> str | None:
 
 
 @bp.route("/feedback/<token>", methods=["GET", "POST"])
-def feedback(token: str):
+def feedback(token: str) -> ResponseReturnValue:
     """Show the rating form, or save it."""
     services = current_app.extensions["mentorship"]
     csrf = URLSafeTimedSerializer(signing_keys(services.config.secret_key), salt=FORM_SALT)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from zoneinfo import available_timezones
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from plugin.domain.signups import ProfileError, save_profile, signup_from_token
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Program, utcnow
+from plugin.storage.models import Member, Program, Signup, utcnow
 from plugin.storage.secretbox import signing_keys
 
 bp = Blueprint("signup", __name__)
@@ -27,7 +29,16 @@ def _csrf(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(signing_keys(secret), salt=FORM_SALT)
 
 
-def _page(signup, program, member, *, form=None, errors=None, done=False, status=200):
+def _page(
+    signup: Signup,
+    program: Program,
+    member: Member,
+    *,
+    form: Mapping[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: bool = False,
+    status: int = 200,
+) -> ResponseReturnValue:
     secret = current_app.config["SECRET_KEY"]
     values = form or {
         "about": signup.about or "",
@@ -50,12 +61,12 @@ def _page(signup, program, member, *, form=None, errors=None, done=False, status
     return html, status, {"Cache-Control": "no-store"}
 
 
-def _invalid():
+def _invalid() -> ResponseReturnValue:
     return render_template("link_invalid.html"), 404, {"Cache-Control": "no-store"}
 
 
 @bp.route("/signup/<token>", methods=["GET", "POST"])
-def signup(token: str):
+def signup(token: str) -> ResponseReturnValue:
     """Show the form, or save it."""
     services = current_app.extensions["mentorship"]
     secret = services.config.secret_key
@@ -64,8 +75,8 @@ def signup(token: str):
             signup = signup_from_token(session, secret, token)
             if signup is None:
                 return _invalid()
-            program = session.get(Program, signup.program_id)
-            member = session.get(Member, signup.member_id)
+            program = session.get_one(Program, signup.program_id)
+            member = session.get_one(Member, signup.member_id)
             return _page(signup, program, member)
     form = {
         k: request.form.get(k, "")
@@ -75,8 +86,8 @@ def signup(token: str):
         signup = signup_from_token(session, secret, token)
         if signup is None:
             return _invalid()
-        program = session.get(Program, signup.program_id)
-        member = session.get(Member, signup.member_id)
+        program = session.get_one(Program, signup.program_id)
+        member = session.get_one(Member, signup.member_id)
         try:
             ok = _csrf(secret).loads(request.form.get("csrf_token", ""), max_age=FORM_MAX_AGE)
         except BadSignature:

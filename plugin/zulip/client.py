@@ -28,6 +28,7 @@ from plugin.engine.adapter import (
     redirect_refused,
 )
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
+from plugin.storage.models import Forum
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -98,7 +99,11 @@ def _encode(params: dict[str, Any]) -> dict[str, str]:
 
 def _retry_after(response: requests.Response, body: Any) -> float:
     # Retry-After is a float in seconds (zerver/lib/exceptions.py RateLimitedError).
-    for value in (response.headers.get("Retry-After"), (body or {}).get("retry-after")):
+    candidates: tuple[Any, Any] = (
+        response.headers.get("Retry-After"),
+        (body or {}).get("retry-after"),
+    )
+    for value in candidates:
         try:
             return max(0.0, float(value))
         except (TypeError, ValueError):
@@ -118,7 +123,7 @@ class ZulipClient:
         gate: Gate | None = None,
         session: requests.Session | None = None,
         allowed_hosts: frozenset[str] = frozenset(),
-    ):
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.bot_email = bot_email
         self._gate = gate or (lambda: None)
@@ -132,7 +137,12 @@ class ZulipClient:
     # -- transport ---------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, params: dict[str, Any] | None = None, *, timeout=TIMEOUT
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | tuple[float, float] = TIMEOUT,
     ) -> Any:
         """One request under /api/v1, counted against the budget; JSON answer or typed error."""
         wait = self._hold_until - time.time()
@@ -141,7 +151,7 @@ class ZulipClient:
             raise ForumRateLimited("Zulip's rate limit is used up", retry_after=wait)
         self._gate()
         encoded = _encode(params or {})
-        where = {"params": encoded} if method == "GET" else {"data": encoded}
+        where: dict[str, Any] = {"params": encoded} if method == "GET" else {"data": encoded}
         try:
             response = self._http.request(
                 method,
@@ -179,7 +189,7 @@ class ZulipClient:
         if remaining <= 0:
             self._hold_until = max(self._hold_until, reset)
 
-    def _error(self, method: str, path: str, response, body: Any) -> ForumError:
+    def _error(self, method: str, path: str, response: requests.Response, body: Any) -> ForumError:
         """The typed error for an error answer; a 429 also holds every call until it passes."""
         status = response.status_code
         body = body if isinstance(body, dict) else {}
@@ -358,7 +368,7 @@ class ZulipClient:
         self._call("DELETE", "/events", {"queue_id": queue_id})
 
 
-def connect(forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()) -> ZulipClient:
+def connect(forum: Forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()) -> ZulipClient:
     """The API client for a Zulip forum row (bot email and API key)."""
     return ZulipClient(
         forum.url, forum.bot_user, forum.api_key, gate=gate, allowed_hosts=allowed_hosts

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.engine.adapter import BudgetExhausted, ForumError, ForumRateLimited
+from plugin.config import Config
+from plugin.engine.adapter import BudgetExhausted, ForumAdapter, ForumError, ForumRateLimited
 from plugin.engine.budget import budget_gate, pause_forum
 from plugin.engine.clock import Clock
 from plugin.engine.inbox import store
@@ -51,7 +55,9 @@ def _owner() -> str:
     return f"{PROCESS}:{threading.get_ident()}"
 
 
-def _claim(factory, forum_id: int, owner: str, lease: timedelta) -> tuple[str | None, int] | None:
+def _claim(
+    factory: sessionmaker[Session], forum_id: int, owner: str, lease: timedelta
+) -> tuple[str | None, int] | None:
     """Lease the forum's queue row; (queue_id, last_event_id), or None if someone has it."""
     now = utcnow()
     with transaction(factory) as session:
@@ -65,21 +71,23 @@ def _claim(factory, forum_id: int, owner: str, lease: timedelta) -> tuple[str | 
         return row.queue_id, row.last_event_id
 
 
-def _mine(session, forum_id: int, owner: str) -> ZulipQueue | None:
+def _mine(session: Session, forum_id: int, owner: str) -> ZulipQueue | None:
     row = session.execute(
         select(ZulipQueue).where(ZulipQueue.forum_id == forum_id).with_for_update()
     ).scalar_one()
     return row if row.lease_owner == owner else None
 
 
-def _release(factory, forum_id: int, owner: str) -> None:
+def _release(factory: sessionmaker[Session], forum_id: int, owner: str) -> None:
     with transaction(factory) as session:
         row = _mine(session, forum_id, owner)
         if row is not None:
             row.lease_owner = row.lease_until = None
 
 
-def _register(factory, client: ZulipClient, forum_id: int, owner: str) -> int:
+def _register(
+    factory: sessionmaker[Session], client: ZulipClient, forum_id: int, owner: str
+) -> int:
     state = client.register(EVENT_TYPES, FETCH_EVENT_TYPES)
     gone = {int(u["user_id"]) for u in state.get("realm_non_active_users") or []}
     with transaction(factory) as session:
@@ -105,7 +113,9 @@ def _register(factory, client: ZulipClient, forum_id: int, owner: str) -> int:
     return 1
 
 
-def _store(factory, forum_id: int, owner: str, queue_id: str, events: list[dict]) -> int:
+def _store(
+    factory: sessionmaker[Session], forum_id: int, owner: str, queue_id: str, events: list[dict]
+) -> int:
     with transaction(factory) as session:
         for event in events:
             for stored in queue_events(event, queue_id):
@@ -119,7 +129,13 @@ def _store(factory, forum_id: int, owner: str, queue_id: str, events: list[dict]
 
 
 def poll_forum(
-    factory, client: ZulipClient, forum_id: int, clock: Clock, *, owner: str, block: bool
+    factory: sessionmaker[Session],
+    client: ZulipClient,
+    forum_id: int,
+    clock: Clock,
+    *,
+    owner: str,
+    block: bool,
 ) -> int | None:
     """One poll of the forum's queue; events read (or 1 for a new queue), None if skipped."""
     claimed = _claim(factory, forum_id, owner, LONG_LEASE if block else SHORT_LEASE)
@@ -148,32 +164,53 @@ def poll_forum(
         _release(factory, forum_id, owner)
 
 
-def _zulip_forums(factory) -> list[int]:
+def _zulip_forums(factory: sessionmaker[Session]) -> list[int]:
     with reading(factory) as session:
         return list(session.execute(select(Forum.id).where(Forum.kind == "zulip")).scalars())
 
 
-def poll_zulip(factory, adapter_for, clock, config) -> int:
+def _client(adapter_for: Callable[[int], ForumAdapter], forum_id: int) -> ZulipClient:
+    """The adapter of a Zulip forum, which is always its ZulipClient."""
+    return cast(ZulipClient, adapter_for(forum_id))
+
+
+def poll_zulip(
+    factory: sessionmaker[Session],
+    adapter_for: Callable[[int], ForumAdapter],
+    clock: Clock,
+    config: Config,
+) -> int:
     """PERIODIC job: poll every Zulip forum's queue without blocking."""
     done = 0
     for forum_id in _zulip_forums(factory):
         if forum_id in _listening:
             continue  # this process long-polls it in a thread
         done += (
-            poll_forum(factory, adapter_for(forum_id), forum_id, clock, owner=_owner(), block=False)
+            poll_forum(
+                factory,
+                _client(adapter_for, forum_id),
+                forum_id,
+                clock,
+                owner=_owner(),
+                block=False,
+            )
             or 0
         )
     return done
 
 
 def _listen_forum(
-    factory, forum_id: int, clock: Clock, stopping: threading.Event, allowed: frozenset[str]
+    factory: sessionmaker[Session],
+    forum_id: int,
+    clock: Clock,
+    stopping: threading.Event,
+    allowed: frozenset[str],
 ) -> None:
     try:
         # A thread of its own needs an adapter of its own: a requests.Session is not
         # thread-safe. The shared budget gate still counts its calls.
         with reading(factory) as session:
-            forum = session.get(Forum, forum_id)
+            forum = session.get_one(Forum, forum_id)
             client = connect(forum, budget_gate(factory, forum_id, clock), allowed)
         owner = _owner()
         while not stopping.is_set():
@@ -188,7 +225,9 @@ def _listen_forum(
         _listening.discard(forum_id)
 
 
-def listen(factory, clock: Clock, config, stopping: threading.Event) -> None:
+def listen(
+    factory: sessionmaker[Session], clock: Clock, config: Config, stopping: threading.Event
+) -> None:
     """Worker LISTENERS entry: one long-polling thread per Zulip forum, until stopping."""
     threads: dict[int, threading.Thread] = {}
     while not stopping.is_set():

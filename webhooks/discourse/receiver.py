@@ -14,9 +14,12 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import bindparam, select
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Engine, bindparam, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.discourse.events import minimise
@@ -30,11 +33,11 @@ bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)
 
 
-def _answer(code: int, **body):
+def _answer(code: int, **body: Any) -> ResponseReturnValue:
     return jsonify(body), code
 
 
-def _fixed(body: bytes):
+def _fixed(body: bytes) -> Callable[[], Response]:
     # The common answers, built without jsonify on the hot path.
     return lambda: Response(body, 200, mimetype="application/json")
 
@@ -58,7 +61,7 @@ _FORUMS: dict[tuple[str, str], tuple[float, tuple]] = {}
 FORUM_TTL = 5.0
 
 
-def _forum(engine, name: str, *, fresh: bool = False) -> tuple | None:
+def _forum(engine: Engine, name: str, *, fresh: bool = False) -> tuple | None:
     key = (str(engine.url), name)
     cached = _FORUMS.get(key)
     if cached is not None and not fresh and cached[0] > time.monotonic():
@@ -81,22 +84,24 @@ _LOOKUP = select(
 ).where(Forum.name == bindparam("name"), Forum.kind == "discourse")
 
 
-def _signed_by(engine, name: str, forum: tuple, body: bytes, signature: str | None):
+def _signed_by(
+    engine: Engine, name: str, forum: tuple, body: bytes, signature: str | None
+) -> tuple | None:
     """The forum row whose current (or recently replaced) secret signed the body, or None."""
     if signature_ok(forum[1], body, signature):
         return forum  # the hot path: the cached row's current secret
-    forum = _forum(engine, name, fresh=True)  # the secret may have just changed
-    if forum is None:
+    fresh = _forum(engine, name, fresh=True)  # the secret may have just changed
+    if fresh is None:
         return None
-    if signature_ok(forum[1], body, signature):
-        return forum
-    previous = previous_secret(forum[3], forum[4])
+    if signature_ok(fresh[1], body, signature):
+        return fresh
+    previous = previous_secret(fresh[3], fresh[4])
     if previous is not None and signature_ok(previous, body, signature):
-        return forum  # signed just before the secret changed: still within the overlap
+        return fresh  # signed just before the secret changed: still within the overlap
     return None
 
 
-def _reject(forum_name: str, code: int, reason: str):
+def _reject(forum_name: str, code: int, reason: str) -> ResponseReturnValue:
     rejected("discourse", forum_name, code, reason)
     return _answer(code, error=reason)
 
@@ -122,7 +127,7 @@ DELIVERY_ID = re.compile(r"[!-~]{1,64}")  # printable ASCII: any column and log 
 
 
 @bp.post("/<forum_name>")
-def receive(forum_name: str):
+def receive(forum_name: str) -> ResponseReturnValue:
     """Store one Discourse webhook event durably, or say why not."""
     engine = current_app.extensions["mentorship"].sessions.kw["bind"]
     try:

@@ -16,7 +16,8 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Row, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.engine.inbox import store
@@ -31,12 +32,12 @@ log = logging.getLogger(__name__)
 NO_REPLY = {"response_not_required": True}
 
 
-def _answer(code: int, error: str | None = None):
+def _answer(code: int, error: str | None = None) -> ResponseReturnValue:
     body = dict(NO_REPLY) if error is None else {**NO_REPLY, "error": error}
     return jsonify(body), code
 
 
-def token_ok(expected: str, given) -> bool:
+def token_ok(expected: str, given: object) -> bool:
     """The body's token equals the forum's, compared in constant time."""
     if not isinstance(given, str):
         return False
@@ -53,7 +54,7 @@ _LOOKUP = select(
 )
 
 
-def _reject(forum_name: str, code: int, reason: str):
+def _reject(forum_name: str, code: int, reason: str) -> ResponseReturnValue:
     rejected("zulip", forum_name, code, reason)
     return _answer(code, reason)
 
@@ -69,7 +70,7 @@ def _parse(raw: bytes) -> tuple[dict | None, str]:
     return payload, ""
 
 
-def _token_accepted(row, given) -> bool:
+def _token_accepted(row: Row, given: object) -> bool:
     """The current token, or the one it replaced while within the overlap window."""
     if token_ok(row.webhook_secret, given):
         return True
@@ -78,7 +79,7 @@ def _token_accepted(row, given) -> bool:
 
 
 @bp.post("/<forum_name>")
-def receive(forum_name: str):
+def receive(forum_name: str) -> ResponseReturnValue:
     """Store one message the bot was sent, or say why not."""
     factory = current_app.extensions["mentorship"].sessions
     if not known_name(forum_name):

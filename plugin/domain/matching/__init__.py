@@ -126,7 +126,8 @@ def greedy_match(
     left = graph.capacity.tolist()
     open_slots = sum(left)
     free = [True] * len(graph.mentees)
-    chosen_m, chosen_e = [], []
+    chosen_m: list[int] = []
+    chosen_e: list[int] = []
     for m, e in zip(
         graph.mentor_idx[order].tolist(), graph.mentee_idx[order].tolist(), strict=True
     ):

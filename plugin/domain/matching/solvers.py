@@ -138,7 +138,8 @@ def _slot_matrix(
     np.cumsum(row_len, out=indptr[1:])
     # Entry p of slot row s is edge start[owner[s]] + (p - indptr[s]); the last is the dummy.
     src = np.arange(nnz, dtype=index_type)
-    src -= np.repeat((indptr[:-1] - start[owner]).astype(index_type), row_len)
+    # numpy's stubs cannot subtract int arrays whose dtype is chosen at run time.
+    src -= np.repeat((indptr[:-1] - start[owner]).astype(index_type), row_len)  # type: ignore[misc,operator]
     dummy = indptr[1:] - 1
     src[dummy] = 0
     indices = mentee_col.astype(index_type)[src]

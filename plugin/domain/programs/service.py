@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.domain.programs.template_files import TemplateError, load_template, template_to_dict
+from plugin.domain.programs.template_files import (
+    ProgramTemplate,
+    TemplateError,
+    load_template,
+    template_to_dict,
+)
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
 from plugin.storage.models import Forum, Program
@@ -16,7 +21,7 @@ from plugin.storage.models import Forum, Program
 STATES = ("draft", "open", "closed")
 
 
-def _group(adapter: ForumAdapter, name: str, flag: str):
+def _group(adapter: ForumAdapter, name: str, flag: str) -> ForumGroup:
     try:
         return adapter.get_group(name)
     except ForumNotFound:
@@ -105,7 +110,7 @@ def create_program(
 MAX_CADENCE_DAYS = 366
 
 
-def check_inputs(template: str, cadence_days: float):
+def check_inputs(template: str, cadence_days: float) -> ProgramTemplate:
     """The template and cadence, checked before anything asks the forum."""
     if not (0 < cadence_days <= MAX_CADENCE_DAYS):  # also refuses nan and inf
         raise InputError(f"--cadence-days must be more than 0 and at most {MAX_CADENCE_DAYS}")

@@ -56,7 +56,7 @@ NONCES_PER_FORUM = 500
 class TooManySignIns(Exception):
     """Too many sign-ins under way for this client or forum; retry after `retry_after`."""
 
-    def __init__(self, retry_after: timedelta):
+    def __init__(self, retry_after: timedelta) -> None:
         super().__init__(f"too many sign-ins under way; retry after {retry_after}")
         self.retry_after = retry_after
 
@@ -90,7 +90,7 @@ def _open_nonces(
 
 def _check_limits(db: Session, forum_id: int, now: datetime, client: str | None) -> None:
     """Raise TooManySignIns past either bound (a race may pass it by a request or two)."""
-    bounds = [(None, NONCES_PER_FORUM)]
+    bounds: list[tuple[str | None, int]] = [(None, NONCES_PER_FORUM)]
     if client is not None:
         bounds.insert(0, (client, NONCES_PER_CLIENT))
     for who, limit in bounds:
@@ -129,7 +129,7 @@ def consume_nonce(db: Session, forum_id: int, nonce: str, now: datetime) -> bool
             AdminNonce.expires_at > now,
         )
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -180,6 +180,14 @@ def current_admin() -> Admin | None:
                 s.forum_id, forum_name, s.user_id, s.username, s.is_forum_admin, s.is_forum_staff
             )
     g.admin = admin
+    return admin
+
+
+def signed_in_admin() -> Admin:
+    """The signed-in person, in views that the blueprint's sign-in guard lets through."""
+    admin = current_admin()
+    # views.guard answers every non-public endpoint without a session first.
+    assert admin is not None, "a signed-in view ran without a signed-in admin"
     return admin
 
 

@@ -13,7 +13,8 @@ from flask import Response
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell(value) -> str:
+def cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: None is empty, formulas are quoted."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
@@ -21,6 +22,7 @@ def cell(value) -> str:
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> Response:
+    """A CSV download of this header and these rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

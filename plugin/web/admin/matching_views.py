@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plugin.domain import drafts
 from plugin.domain.pairs import active_count, create_pair
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Signup, utcnow
-from plugin.web.admin.auth import current_admin
+from plugin.storage.models import Member, Program, Signup, utcnow
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
 
 
-def _back(program_id: int):
+def _back(program_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.matching", program_id=program_id), 303)
 
 
-def _hand_choices(db, program):
+def _hand_choices(db: Session, program: Program) -> tuple[list[Any], list[Any]]:
     """Who can be paired by hand: mentors with room, mentees who are ready."""
     rows = db.execute(
         select(Signup, Member)
@@ -40,9 +43,10 @@ def _hand_choices(db, program):
 
 
 @bp.get("/programs/<int:program_id>/matching")
-def matching(program_id: int):
+def matching(program_id: int) -> ResponseReturnValue:
+    """The draft of proposed pairings, and who can be paired by hand."""
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         draft, rows = drafts.current(db, program)
         mentors, mentees = _hand_choices(db, program)
         proposed = {r.item.mentee_signup_id for r in rows if r.item.state == "proposed"}
@@ -74,9 +78,10 @@ def _gap(text: str) -> float | None:
 
 
 @bp.post("/programs/<int:program_id>/matching/propose")
-def matching_propose(program_id: int):
+def matching_propose(program_id: int) -> ResponseReturnValue:
+    """Propose pairings for those waiting, within the chosen time-zone gap."""
     gap = _gap(request.form.get("max_tz_gap_hours", ""))
-    admin = current_admin()
+    admin = signed_in_admin()
     with transaction(services().sessions) as db:
         program = program_for(db, admin, program_id)
         try:
@@ -88,9 +93,10 @@ def matching_propose(program_id: int):
 
 
 @bp.post("/programs/<int:program_id>/matching/accept/<int:item_id>")
-def matching_accept(program_id: int, item_id: int):
+def matching_accept(program_id: int, item_id: int) -> ResponseReturnValue:
+    """Accept one proposed pairing: the pair is created."""
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         item = drafts.item_of(db, program, item_id)
         if item is None:
             abort(404, "That proposal is not in this program's draft any more.")
@@ -101,9 +107,10 @@ def matching_accept(program_id: int, item_id: int):
 
 
 @bp.post("/programs/<int:program_id>/matching/accept-all")
-def matching_accept_all(program_id: int):
+def matching_accept_all(program_id: int) -> ResponseReturnValue:
+    """Accept every pairing the draft still proposes."""
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         draft, _ = drafts.current(db, program)
         if draft is None:
             abort(409, "There are no proposals to accept; propose pairings first.")
@@ -121,10 +128,11 @@ def _signup_id(name: str) -> int:
 
 
 @bp.post("/programs/<int:program_id>/matching/pair")
-def matching_pair(program_id: int):
+def matching_pair(program_id: int) -> ResponseReturnValue:
+    """Pair a mentor and a mentee chosen by hand."""
     mentor_id, mentee_id = _signup_id("mentor"), _signup_id("mentee")
     with transaction(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         mentor, mentee = db.get(Signup, mentor_id), db.get(Signup, mentee_id)
         if (
             mentor is None

@@ -20,6 +20,7 @@ GONE = "(erased)"
 
 
 def signups(db: Session, program: Program, states: tuple[str, ...]) -> list[tuple[Signup, Member]]:
+    """The program's sign-ups in these states, each with its member."""
     return list(
         db.execute(
             select(Signup, Member)
@@ -40,6 +41,7 @@ class PairRow:
 
 
 def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:
+    """The program's pairs with both usernames and their health at `now`."""
     mentor_s, mentee_s = aliased(Signup), aliased(Signup)
     mentor_m, mentee_m = aliased(Member), aliased(Member)
     rows = db.execute(
@@ -65,6 +67,7 @@ class ReportRow:
 
 
 def reports(db: Session, program: Program, state: str) -> list[ReportRow]:
+    """The program's reports in this state, newest first, with who reported."""
     rows = db.execute(
         select(Report, Member.username)
         .join(Member, Report.reporter_id == Member.id)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Report, utcnow
+from plugin.storage.models import Program, Report, utcnow
 from plugin.web.admin import people
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.csvout import csv_response
 from plugin.web.admin.health import HEALTHS, SLUGS
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
 
 
-def _iso(value) -> str:
+def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
@@ -31,10 +35,11 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
 
 
 @bp.get("/programs/<int:program_id>/signups")
-def signups(program_id: int):
+def signups(program_id: int) -> ResponseReturnValue:
+    """The program's sign-ups in the chosen states."""
     states, chosen = _signup_states()
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, states)
     return page(
         "signups.html",
@@ -46,9 +51,10 @@ def signups(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/signups.csv")
-def signups_csv(program_id: int):
+def signups_csv(program_id: int) -> ResponseReturnValue:
+    """Every sign-up of the program, as CSV."""
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.signups(db, program, people.SIGNUP_STATES)
     header = ["user", "name", "role", "state", "topics", "timezone", "capacity"]
     header += ["age_confirmed", "about", "signed_up_at", "ready_at"]
@@ -77,10 +83,10 @@ def signups_csv(program_id: int):
 # -- pairs -------------------------------------------------------------------------------------
 
 
-def _filtered_pairs(db, program):
+def _filtered_pairs(db: Session, program: Program) -> tuple[list[people.PairRow], str, str]:
     rows = people.pairs(db, program, utcnow())
     state = request.args.get("state", "")
-    wanted_health = {slug: name for name, slug in SLUGS.items()}.get(request.args.get("health"))
+    wanted_health = {slug: name for name, slug in SLUGS.items()}.get(request.args.get("health", ""))
     if state in people.PAIR_STATES:
         rows = [r for r in rows if r.pair.state == state]
     if wanted_health:
@@ -89,9 +95,10 @@ def _filtered_pairs(db, program):
 
 
 @bp.get("/programs/<int:program_id>/pairs")
-def pairs(program_id: int):
+def pairs(program_id: int) -> ResponseReturnValue:
+    """The program's pairs, filtered by state and health."""
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
     return page(
         "pairs.html",
@@ -105,9 +112,10 @@ def pairs(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/pairs.csv")
-def pairs_csv(program_id: int):
+def pairs_csv(program_id: int) -> ResponseReturnValue:
+    """The pairs the pairs page shows with the same filters, as CSV."""
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows, _, _ = _filtered_pairs(db, program)
     header = ["id", "mentor", "mentee", "state", "step", "steps", "health", "paired_at"]
     header += ["last_activity_at", "nudges", "ended_at", "end_reason", "thread"]
@@ -139,11 +147,12 @@ def pairs_csv(program_id: int):
 
 
 @bp.get("/programs/<int:program_id>/reports")
-def reports(program_id: int):
+def reports(program_id: int) -> ResponseReturnValue:
+    """The program's reports in one state (open unless asked otherwise)."""
     state = request.args.get("state", "open")
     state = state if state in people.REPORT_STATES else "open"
     with reading(services().sessions) as db:
-        program = program_for(db, current_admin(), program_id)
+        program = program_for(db, signed_in_admin(), program_id)
         rows = people.reports(db, program, state)
         names = {r.pair.id: (r.mentor, r.mentee) for r in people.pairs(db, program, utcnow())}
     return page(
@@ -157,9 +166,10 @@ def reports(program_id: int):
 
 
 @bp.post("/programs/<int:program_id>/reports/<int:report_id>/resolve")
-def report_resolve(program_id: int, report_id: int):
+def report_resolve(program_id: int, report_id: int) -> ResponseReturnValue:
+    """Mark one of the program's reports resolved."""
     with transaction(services().sessions) as db:
-        program_for(db, current_admin(), program_id)
+        program_for(db, signed_in_admin(), program_id)
         report = db.get(Report, report_id)
         if report is None or report.program_id != program_id:
             abort(404, "There is no such report in this program.")

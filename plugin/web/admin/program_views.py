@@ -3,45 +3,49 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from plugin.domain.programs import service
-from plugin.domain.programs.template_files import BUILTIN, load_template
+from plugin.domain.programs.template_files import BUILTIN, ProgramTemplate, load_template
 from plugin.engine.adapter import BudgetExhausted, ForumError
 from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum
-from plugin.web.admin.auth import current_admin
+from plugin.web.admin.auth import Admin, signed_in_admin
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
 
 FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence_days", "admins")
 
 
-def _forum_staff():
-    admin = current_admin()
+def _forum_staff() -> Admin:
+    admin = signed_in_admin()
     if not admin.is_forum_staff:
         abort(403, "Only the forum's admins and moderators create programs.")
     return admin
 
 
-def _templates():
+def _templates() -> list[ProgramTemplate]:
     return [load_template(key) for key in BUILTIN]
 
 
 @bp.get("/programs/new")
-def program_new():
+def program_new() -> ResponseReturnValue:
+    """The form for a new program (forum staff only)."""
     _forum_staff()
     form = {"template": BUILTIN[0], "cadence_days": "7"}
     return page("program_new.html", form=form, templates=_templates(), error=None)
 
 
 @bp.post("/programs/new")
-def program_create():
+def program_create() -> ResponseReturnValue:
+    """Create a draft program from the form, its groups checked with the forum."""
     admin = _forum_staff()
     form = {k: request.form.get(k, "").strip() for k in FIELDS}
 
-    def again(error: str, status: int):
+    def again(error: str, status: int) -> ResponseReturnValue:
+        """The form again, as typed, with why it was refused."""
         return page("program_new.html", status, form=form, templates=_templates(), error=error)
 
     if form["template"] not in BUILTIN:
@@ -54,7 +58,7 @@ def program_create():
         return again("Name the host group, the mentor group and the mentee group.", 400)
     admins = [a.strip() for a in form["admins"].split(",") if a.strip()] or None
     with reading(services().sessions) as db:
-        forum = db.get(Forum, admin.forum_id)
+        forum = db.get_one(Forum, admin.forum_id)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
         allowed = services().config.allowed_internal_hosts
@@ -82,18 +86,20 @@ def program_create():
 
 
 @bp.get("/programs/<int:program_id>")
-def program(program_id: int):
+def program(program_id: int) -> ResponseReturnValue:
+    """One program: what it is and its steps."""
     with reading(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         return page(
             "program.html", program=p, info=service.describe(p), steps=service.steps(p), error=None
         )
 
 
 @bp.post("/programs/<int:program_id>/steps")
-def program_steps(program_id: int):
+def program_steps(program_id: int) -> ResponseReturnValue:
+    """Save the edited steps of a program that is still a draft."""
     with transaction(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         if p.state != "draft":
             abort(409, "Steps can be edited only before the program opens.")
         steps = steps_from_form(request.form)
@@ -112,9 +118,9 @@ def program_steps(program_id: int):
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
-def _set_state(program_id: int, state: str, done: str):
+def _set_state(program_id: int, state: str, done: str) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
-        p = program_for(db, current_admin(), program_id)
+        p = program_for(db, signed_in_admin(), program_id)
         try:
             service.set_state(db, p, state)
         except InputError as exc:
@@ -124,12 +130,14 @@ def _set_state(program_id: int, state: str, done: str):
 
 
 @bp.post("/programs/<int:program_id>/open")
-def program_open(program_id: int):
+def program_open(program_id: int) -> ResponseReturnValue:
+    """Open the program for sign-ups."""
     return _set_state(program_id, "open", "The program is open: members can sign up.")
 
 
 @bp.post("/programs/<int:program_id>/close")
-def program_close(program_id: int):
+def program_close(program_id: int) -> ResponseReturnValue:
+    """Close the program to new sign-ups and pairs; pairs go on."""
     return _set_state(
         program_id, "closed", "The program is closed: no new sign-ups or pairs; pairs go on."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 
 from flask import abort
 from sqlalchemy.orm import Session
@@ -42,7 +43,7 @@ def cadence(text: str) -> float:
     return value
 
 
-def steps_from_form(form) -> list[dict]:
+def steps_from_form(form: Mapping[str, str]) -> list[dict]:
     """The steps as the form sends them: existing ones (unless removed), then a new one."""
     try:
         count = min(int(form.get("count", "0")), MAX_STEPS)

@@ -6,7 +6,9 @@ field keeps the stored value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from plugin.forums import registry
@@ -104,7 +106,9 @@ def _moves_without_key(forum: Forum, changes: dict[str, object]) -> bool:
     return changes.get("url", forum.url) != forum.url and "api_key" not in changes
 
 
-def apply(forum: Forum, form, allowed_hosts: frozenset[str] = frozenset()) -> dict[str, str]:
+def apply(
+    forum: Forum, form: Mapping[str, str], allowed_hosts: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Validate everything, then store everything (or nothing): {key: error}.
 
     `allowed_hosts` is MENTORSHIP_ALLOWED_INTERNAL_HOSTS, for the forum's URL.
@@ -130,7 +134,8 @@ def apply(forum: Forum, form, allowed_hosts: frozenset[str] = frozenset()) -> di
     if not errors:
         for column, value in changes.items():
             if column == "webhook_secret":
-                set_webhook_secret(forum, value, utcnow())  # the old one overlaps a while
+                # The old one overlaps a while; _check gave a str for this setting.
+                set_webhook_secret(forum, cast(str, value), utcnow())
             else:
                 setattr(forum, column, value)
     return errors

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hmac
 import math
+from typing import Any, Protocol
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -20,9 +22,13 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from plugin.config import Config
+from plugin.domain.admins import LinkClaim
 from plugin.forums import registry
 from plugin.forums.kind import ForumSignIn, SignedIn, SignInRefused
 from plugin.storage.db import reading, transaction
@@ -41,10 +47,19 @@ from plugin.web.admin.auth import (
     read_link,
     sign_in,
     sign_out,
+    signed_in_admin,
     use_link,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class Services(Protocol):
+    """What these pages use of plugin.web.app.Services, which imports them (no cycle)."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+
 
 # Reachable without a session: the steps of signing in.
 PUBLIC = {"admin.login", "admin.sso", "admin.link", "admin.link_use"}
@@ -60,11 +75,12 @@ SECURITY_HEADERS = {
 }
 
 
-def services():
+def services() -> Services:
+    """The app's services (config, sessions) for this request."""
     return current_app.extensions["mentorship"]
 
 
-def page(template: str, status: int = 200, **context):
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """A rendered admin page."""
     return render_template(f"admin/{template}", **context), status
 
@@ -79,7 +95,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.before_request
-def guard():
+def guard() -> ResponseReturnValue | None:
     """Signed-out visitors are sent to sign in (GET) or refused (401); POSTs need CSRF."""
     if request.endpoint not in PUBLIC and current_admin() is None:
         if request.method == "GET":
@@ -91,24 +107,26 @@ def guard():
 
 
 @bp.after_request
-def headers(response):
+def headers(response: Response) -> Response:
+    """Add the security headers to every admin answer."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
 
 
 @bp.context_processor
-def template_globals():
+def template_globals() -> dict[str, Any]:
+    """The CSRF token and the signed-in admin, for every admin template."""
     return {"csrf_token": csrf.token, "admin": current_admin()}
 
 
 @bp.errorhandler(HTTPException)
-def error_page(exc: HTTPException):
+def error_page(exc: HTTPException) -> ResponseReturnValue:
     """Errors on these pages are pages (the rest of the service answers JSON)."""
     return page("message.html", exc.code or 500, title=exc.name, text=exc.description)
 
 
-def refuse(status: int, text: str):
+def refuse(status: int, text: str) -> ResponseReturnValue:
     """Refuse a sign-in: no session survives it."""
     session.clear()
     return page("message.html", status, title="Not signed in", text=text, retry=True)
@@ -117,7 +135,7 @@ def refuse(status: int, text: str):
 # -- sign-in through Discourse (DiscourseConnect provider mode) ------------------------------
 
 
-def _forum(db, name: str) -> tuple[Forum, ForumSignIn]:
+def _forum(db: Session, name: str) -> tuple[Forum, ForumSignIn]:
     """The forum called `name` and how it signs admins in, or the page saying why it cannot."""
     forum = db.execute(select(Forum).where(Forum.name == name)).scalar_one_or_none()
     if forum is None:
@@ -130,7 +148,7 @@ def _forum(db, name: str) -> tuple[Forum, ForumSignIn]:
     return forum, kind.sign_in
 
 
-def _too_many(exc: TooManySignIns):
+def _too_many(exc: TooManySignIns) -> ResponseReturnValue:
     """429: too many sign-ins started and not finished; say when to try again."""
     minutes = max(1, math.ceil(exc.retry_after.total_seconds() / 60))
     body, status = page(
@@ -147,7 +165,7 @@ def _too_many(exc: TooManySignIns):
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Without ?forum=: choose a forum. With it: go and sign in there."""
     name = request.args.get("forum")
     if not name:
@@ -161,6 +179,7 @@ def login():
             forum, forum_sign_in = _forum(db, name)
             nonce = new_nonce(db, forum.id, utcnow(), client)
             url, secret, forum_name = forum.url, forum.connect_secret, forum.name
+            assert secret is not None  # _forum answers 400 for a forum without one
     except TooManySignIns as exc:
         return _too_many(exc)
     # The nonce is also bound to this browser: an answer started elsewhere (a sign-in link
@@ -172,13 +191,14 @@ def login():
 
 
 @bp.get("/sso/<forum_name>")
-def sso(forum_name: str):
+def sso(forum_name: str) -> ResponseReturnValue:
     """The forum sends the browser back here with the signed answer."""
     expected = session.pop("sso_nonce", None)
     next_url = _safe_next(session.pop("sso_next", None))
     with reading(services().sessions) as db:
         forum, forum_sign_in = _forum(db, forum_name)
         forum_id, secret = forum.id, forum.connect_secret
+    assert secret is not None  # _forum answers 400 for a forum without one
     try:
         user = forum_sign_in.verify(secret, request.args)
     except SignInRefused as exc:
@@ -218,7 +238,7 @@ def _person(user: SignedIn) -> Person | None:
 # -- sign-in through a one-time link (minted by Zulip's `!admin`) ----------------------------
 
 
-def _claim(token: str):
+def _claim(token: str) -> LinkClaim:
     claim = read_link(services().config, token)
     if claim is None:
         abort(400, "This sign-in link is not valid or has expired. Ask the bot for a new one.")
@@ -226,7 +246,7 @@ def _claim(token: str):
 
 
 @bp.get("/link/<token>")
-def link(token: str):
+def link(token: str) -> ResponseReturnValue:
     """Ask before signing in: link previews fetch URLs, and must not use the link up."""
     claim = _claim(token)
     with reading(services().sessions) as db:
@@ -239,7 +259,8 @@ def link(token: str):
 
 
 @bp.post("/link/<token>")
-def link_use(token: str):
+def link_use(token: str) -> ResponseReturnValue:
+    """Use a sign-in link (by POST, which link previews never send)."""
     claim = _claim(token)
     with transaction(services().sessions) as db:
         if not use_link(db, claim, utcnow()):
@@ -251,7 +272,8 @@ def link_use(token: str):
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
+    """Sign out, then back to the sign-in page."""
     sign_out()
     flash("You are signed out.")
     return redirect(url_for("admin.login"))
@@ -261,9 +283,9 @@ def logout():
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The programs the signed-in person administers, by title."""
-    admin = current_admin()
+    admin = signed_in_admin()
     with reading(services().sessions) as db:
         programs = programs_of(db, admin)
     return page("index.html", programs=programs)

@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-
+    """Revision 0001, spine: forums, inbox, outbox, request budget."""
     op.create_table(
         "forums",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -96,7 +96,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
+    """Undo revision 0001, back to the schema before it."""
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_ordering")
         batch_op.drop_index("ix_outbox_due")

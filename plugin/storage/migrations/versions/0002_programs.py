@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-
+    """Revision 0002, programs."""
     op.create_table(
         "members",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -125,7 +125,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
+    """Undo revision 0002, back to the schema before it."""
     op.drop_table("activities")
     with op.batch_alter_table("pairs", schema=None) as batch_op:
         batch_op.drop_index("ix_pairs_thread")

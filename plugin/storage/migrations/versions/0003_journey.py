@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-
+    """Revision 0003, journey."""
     op.create_table(
         "feedback",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -51,7 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
+    """Undo revision 0003, back to the schema before it."""
     with op.batch_alter_table("pairs", schema=None) as batch_op:
         batch_op.drop_column("checkin_alerted_at")
         batch_op.drop_column("steps_done")

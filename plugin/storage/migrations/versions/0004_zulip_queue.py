@@ -14,6 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Revision 0004, zulip queue: the event queue polled for each Zulip forum."""
     op.create_table(
         "zulip_queues",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -30,4 +31,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0004, back to the schema before it."""
     op.drop_table("zulip_queues")

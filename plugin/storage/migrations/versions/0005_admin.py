@@ -14,6 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Revision 0005, admin: sign-in nonces, sessions, single-use links, proposal drafts."""
     op.create_table(
         "admin_link_uses",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,6 +82,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0005, back to the schema before it."""
     with op.batch_alter_table("proposal_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_proposal_items_draft_id"))
 

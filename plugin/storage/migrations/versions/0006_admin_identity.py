@@ -17,6 +17,7 @@ import json
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy import Connection
 
 revision = "0006"
 down_revision = "0005"
@@ -24,7 +25,7 @@ branch_labels = None
 depends_on = None
 
 
-def _user_ids(conn) -> dict[tuple[int, str], int]:
+def _user_ids(conn: Connection) -> dict[tuple[int, str], int]:
     """(forum id, casefolded username) -> forum user id, for members not erased."""
     rows = conn.execute(
         sa.text(
@@ -36,7 +37,7 @@ def _user_ids(conn) -> dict[tuple[int, str], int]:
     return {(forum_id, name.casefold()): user_id for forum_id, name, user_id in rows}
 
 
-def _resolve_programs(conn, known: dict[tuple[int, str], int]) -> None:
+def _resolve_programs(conn: Connection, known: dict[tuple[int, str], int]) -> None:
     for program_id, forum_id, admins in conn.execute(
         sa.text("SELECT id, forum_id, admins FROM programs")
     ).all():
@@ -48,7 +49,7 @@ def _resolve_programs(conn, known: dict[tuple[int, str], int]) -> None:
         )
 
 
-def _resolve_drafts(conn, known: dict[tuple[int, str], int]) -> None:
+def _resolve_drafts(conn: Connection, known: dict[tuple[int, str], int]) -> None:
     for draft_id, forum_id, created_by in conn.execute(
         sa.text(
             "SELECT d.id, p.forum_id, d.created_by FROM proposal_drafts d "
@@ -64,6 +65,7 @@ def _resolve_drafts(conn, known: dict[tuple[int, str], int]) -> None:
 
 
 def upgrade() -> None:
+    """Revision 0006, admin identity (see the module docstring)."""
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("admin_ids", sa.Text(), nullable=False, server_default="[]"))
     with op.batch_alter_table("proposal_drafts", schema=None) as batch_op:
@@ -81,6 +83,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0006, back to the schema before it."""
     # Sessions without a user id would be sessions by username again: sign everyone out.
     op.execute("DELETE FROM admin_sessions")
     with op.batch_alter_table("admin_sessions", schema=None) as batch_op:

@@ -6,6 +6,8 @@ Revises: 0006
 
 import sqlalchemy as sa
 from alembic import context, op
+from sqlalchemy import Connection
+from sqlalchemy.types import TypeEngine
 
 from plugin.storage import secretbox
 
@@ -18,11 +20,11 @@ depends_on = None
 SECRETS = ["api_key", "webhook_secret", "connect_secret"]
 
 
-def _has_rows(connection) -> bool:
+def _has_rows(connection: Connection) -> bool:
     return connection.execute(sa.text("SELECT 1 FROM forums LIMIT 1")).first() is not None
 
 
-def _retype(type_) -> None:
+def _retype(type_: TypeEngine) -> None:
     # A sealed 500-character secret is about 770 characters. SQLite ignores VARCHAR lengths,
     # and a batch rebuild of `forums` there would cascade-delete its children (foreign keys
     # stay on inside the migration's transaction), so only PostgreSQL is altered.
@@ -33,6 +35,7 @@ def _retype(type_) -> None:
 
 
 def upgrade() -> None:
+    """Revision 0007, encrypt forum secrets at rest (see the module docstring)."""
     _retype(sa.Text())
     connection = op.get_bind()
     if _has_rows(connection):  # a fresh database needs no keys to migrate
@@ -42,6 +45,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0007, back to the schema before it."""
     connection = op.get_bind()
     if _has_rows(connection):
         ring = secretbox.keyring()

@@ -14,6 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Revision 0008, ingest (see the module docstring)."""
     # A reused X-Discourse-Event-Id (a restored forum) must not drop a different event.
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.drop_constraint("uq_inbox_delivery", type_="unique")
@@ -23,6 +24,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0008, back to the schema before it."""
     with op.batch_alter_table("forums", schema=None) as batch_op:
         batch_op.drop_column("webhook_secret_replaced_at")
         batch_op.drop_column("previous_webhook_secret")

@@ -15,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Revision 0009, nonce limits (see the module docstring)."""
     with op.batch_alter_table("admin_nonces", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_hash", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_admin_nonces_client", ["forum_id", "client_hash"], unique=False)
@@ -22,6 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Undo revision 0009, back to the schema before it."""
     with op.batch_alter_table("admin_nonces", schema=None) as batch_op:
         batch_op.drop_index("ix_admin_nonces_expires_at")
         batch_op.drop_index("ix_admin_nonces_client")
