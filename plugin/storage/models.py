@@ -13,6 +13,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from plugin.storage.db import UTCDateTime
 from plugin.storage.secretbox import EncryptedText
+from plugin.storage.states import (
+    PairState,
+    ProgramState,
+    ProposalState,
+    QueueState,
+    ReportKind,
+    ReportState,
+    Role,
+    SignupState,
+    column,
+)
 
 # Rows that are due at any logical time (see plugin.engine.clock): the epoch, never NULL, so one
 # index on (state, run_at) serves every claim.
@@ -55,7 +66,7 @@ class _QueueRow:
     """Columns shared by the inbox and the outbox: a leased, retried unit of work."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[QueueState] = mapped_column(column(QueueState, 16), default=QueueState.PENDING)
     # Rows with the same ordering key are worked strictly in id order (one thread, one member).
     ordering_key: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -126,7 +137,9 @@ class Program(Base):
     title: Mapped[str] = mapped_column(String(200))
     template_key: Mapped[str] = mapped_column(String(40))
     template: Mapped[str] = mapped_column(Text)  # JSON: the steps as they were at creation
-    state: Mapped[str] = mapped_column(String(16), default="draft")  # draft|open|closed
+    state: Mapped[ProgramState] = mapped_column(
+        column(ProgramState, 16), default=ProgramState.DRAFT
+    )
     group_name: Mapped[str] = mapped_column(String(100))
     group_id: Mapped[int] = mapped_column(Integer)
     mentor_group_name: Mapped[str] = mapped_column(String(100))
@@ -164,8 +177,10 @@ class Signup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(8))  # mentor|mentee
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    role: Mapped[Role] = mapped_column(column(Role, 8))
+    state: Mapped[SignupState] = mapped_column(
+        column(SignupState, 16), default=SignupState.PENDING
+    )
     about: Mapped[str | None] = mapped_column(Text)
     topics: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -191,7 +206,7 @@ class Pair(Base):
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[PairState] = mapped_column(column(PairState, 16), default=PairState.ACTIVE)
     thread: Mapped[str | None] = mapped_column(String(64))
     paired_at: Mapped[datetime]
     step_scheduled: Mapped[int] = mapped_column(Integer, default=1)  # latest step enqueued
@@ -231,9 +246,9 @@ class Report(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16), default="report")  # report|block
+    kind: Mapped[ReportKind] = mapped_column(column(ReportKind, 16), default=ReportKind.REPORT)
     text: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open|resolved
+    state: Mapped[ReportState] = mapped_column(column(ReportState, 16), default=ReportState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -340,5 +355,7 @@ class ProposalItem(Base):
     mentee_signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
     score: Mapped[float]
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of the engine's reason texts
-    state: Mapped[str] = mapped_column(String(16), default="proposed")  # |accepted|refused
+    state: Mapped[ProposalState] = mapped_column(
+        column(ProposalState, 16), default=ProposalState.PROPOSED
+    )
     note: Mapped[str | None] = mapped_column(String(300))  # why accepting it was refused
