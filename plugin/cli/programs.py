@@ -11,6 +11,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Report, Signup, utcnow
+from plugin.storage.states import ProgramState, Role
 
 
 def _program_doc(program) -> dict:
@@ -87,7 +88,7 @@ def cmd_status(args, env):
         program = service.get_program(session, args.program)
         signups = session.execute(
             select(Signup, Member)
-            .join(Member, Signup.member_id == Member.id)
+            .join(Signup.member)
             .where(Signup.program_id == program.id)
             .order_by(Signup.id)
         ).all()
@@ -105,7 +106,7 @@ def cmd_status(args, env):
                     "state": s.state,
                     "topics": s.topics,
                     "timezone": s.timezone,
-                    "capacity": s.capacity if s.role == "mentor" else None,
+                    "capacity": s.capacity if s.role == Role.MENTOR else None,
                     "age_confirmed": s.age_confirmed,
                 }
                 for s, m in signups
@@ -148,7 +149,7 @@ def register(top, leaf) -> None:
     p.add_argument("--title")
     p.add_argument("--cadence-days", type=float, default=7.0)
     p.add_argument("--admins", help="usernames, comma-separated")
-    for name, state in (("open", "open"), ("close", "closed")):
+    for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")
         p.add_argument("id", type=_positive_int)
     leaf(program, "list", cmd_program_list, "list programs")

@@ -9,9 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.domain.matching import Candidate, match, normalise_topics
-from plugin.domain.pairs import active_count, blocked_member_pairs, create_pair
+from plugin.domain.pairs import (
+    active_count,
+    blocked_member_pairs,
+    create_pair,
+    is_waiting_mentee,
+    waiting,
+)
 from plugin.forums.connections import InputError
-from plugin.storage.models import Member, Pair, Program, Signup, utcnow
+from plugin.storage.models import Pair, Program, Signup, utcnow
+from plugin.storage.states import ProgramState, Role
 
 
 def _offset_minutes(tz_name: str | None, at: datetime) -> int:
@@ -19,31 +26,15 @@ def _offset_minutes(tz_name: str | None, at: datetime) -> int:
     return int(offset.total_seconds() // 60) if offset else 0
 
 
-def _waiting(session: Session, program: Program) -> list[tuple[Signup, Member]]:
-    return list(
-        session.execute(
-            select(Signup, Member)
-            .join(Member, Signup.member_id == Member.id)
-            .where(
-                Signup.program_id == program.id,
-                Signup.state.in_(("ready", "paired")),
-                Signup.age_confirmed.is_(True),
-                Member.erased.is_(False),
-            )
-            .order_by(Signup.id)
-        ).all()
-    )
-
-
 def propose(session: Session, program: Program, *, max_tz_gap_hours: float | None = None) -> dict:
     """Proposals as {"pairs": [...], "unmatched": [...]}, best matching first by the rules.
 
     `max_tz_gap_hours` (the admin pages' option) leaves out pairs further apart than that.
     """
-    if program.state != "open":
+    if program.state != ProgramState.OPEN:
         raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
     now = utcnow()
-    people = _waiting(session, program)
+    people = waiting(session, program)
     names = {s.id: m.username for s, m in people}
     member_of = {s.id: s.member_id for s, _ in people}
     mentors = [
@@ -54,7 +45,7 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
             capacity=max(0, s.capacity - active_count(session, s)),
         )
         for s, _ in people
-        if s.role == "mentor"
+        if s.role == Role.MENTOR
     ]
     mentees = [
         Candidate(
@@ -64,7 +55,7 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
             priority=s.priority,
         )
         for s, _ in people
-        if s.role == "mentee" and s.state == "ready"
+        if is_waiting_mentee(s)
     ]
     forbidden = {
         (p.mentor_id, p.mentee_id)

@@ -16,12 +16,13 @@ from plugin.domain.messages import render_step
 from plugin.domain.pairs import ACTIVE, post_to_pair, quiet_until, step_due
 from plugin.domain.programs.service import steps
 from plugin.storage.db import transaction
-from plugin.storage.models import Pair, Program, Signup
+from plugin.storage.models import Pair, Program
+from plugin.storage.states import PairState
 
 
 def advance(session: Session, pair: Pair, program: Program, now: datetime, config) -> bool:
     """Move a due pair along: end of a pause, the current step, a nudge, a check-in, the end."""
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         if pair.pause_until is not None and now >= pair.pause_until:
             journey.resume(
                 session,
@@ -41,8 +42,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
             session, pair, program, now, secret=config.secret_key, base_url=config.base_url
         )
         return True
-    mentee = session.get(Signup, pair.mentee_id)
-    quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
+    quiet = quiet_until(now, pair.mentee.timezone, program.quiet_start, program.quiet_end)
     did = False
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
     if due > pair.step_scheduled and quiet is None:
@@ -85,6 +85,4 @@ def schedule_due(factory, adapter_for, clock, config, limit: int = 200) -> int:
             .scalars()
             .all()
         )
-        return sum(
-            advance(session, p, session.get(Program, p.program_id), now, config) for p in due
-        )
+        return sum(advance(session, p, p.program, now, config) for p in due)

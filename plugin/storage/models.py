@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from plugin.storage.db import UTCDateTime
 from plugin.storage.secretbox import EncryptedText
@@ -46,7 +46,7 @@ class Forum(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "discourse" | "zulip"
+    kind: Mapped[str] = mapped_column(String(16))  # a name in plugin/forums/registry.py
     url: Mapped[str] = mapped_column(String(500))
     # Secrets are plain str here and encrypted in the database (plugin/secretbox.py).
     api_key: Mapped[str] = mapped_column(EncryptedText())
@@ -153,6 +153,8 @@ class Program(Base):
     reconciled_at: Mapped[datetime | None]  # last membership reconciliation (logical)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    forum: Mapped[Forum] = relationship()
+
 
 class Member(Base):
     """A forum user the service knows; erased to a tombstone when the forum deletes them."""
@@ -167,6 +169,8 @@ class Member(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     erased: Mapped[bool] = mapped_column(default=False)
 
+    forum: Mapped[Forum] = relationship()
+
 
 class Signup(Base):
     """A member's sign-up to a program as mentor or mentee, and their profile."""
@@ -178,9 +182,7 @@ class Signup(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(column(Role, 8))
-    state: Mapped[SignupState] = mapped_column(
-        column(SignupState, 16), default=SignupState.PENDING
-    )
+    state: Mapped[SignupState] = mapped_column(column(SignupState, 16), default=SignupState.PENDING)
     about: Mapped[str | None] = mapped_column(Text)
     topics: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -190,6 +192,9 @@ class Signup(Base):
     link_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ready_at: Mapped[datetime | None]
+
+    program: Mapped[Program] = relationship()
+    member: Mapped[Member] = relationship()
 
 
 class Pair(Base):
@@ -223,6 +228,10 @@ class Pair(Base):
     steps_done: Mapped[int] = mapped_column(Integer, default=0)  # latest step marked !done
     checkin_alerted_at: Mapped[datetime | None]  # admins told the pair went silent
 
+    program: Mapped[Program] = relationship()
+    mentor: Mapped[Signup] = relationship(foreign_keys=[mentor_id])
+    mentee: Mapped[Signup] = relationship(foreign_keys=[mentee_id])
+
 
 class Activity(Base):
     """Who posted in a pair's thread and when (the forum's timestamp), never what."""
@@ -250,6 +259,9 @@ class Report(Base):
     text: Mapped[str | None] = mapped_column(Text)
     state: Mapped[ReportState] = mapped_column(column(ReportState, 16), default=ReportState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    pair: Mapped[Pair | None] = relationship()
+    reporter: Mapped[Member] = relationship()
 
 
 class Feedback(Base):
@@ -359,3 +371,6 @@ class ProposalItem(Base):
         column(ProposalState, 16), default=ProposalState.PROPOSED
     )
     note: Mapped[str | None] = mapped_column(String(300))  # why accepting it was refused
+
+    mentor_signup: Mapped[Signup] = relationship(foreign_keys=[mentor_signup_id])
+    mentee_signup: Mapped[Signup] = relationship(foreign_keys=[mentee_signup_id])

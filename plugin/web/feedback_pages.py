@@ -9,7 +9,7 @@ from sqlalchemy import select
 from plugin.domain.journey import read_feedback_token
 from plugin.domain.signups import MAX_TOKEN, text_error
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Feedback, Member, Pair, Program, Signup
+from plugin.storage.models import Feedback, Member, Pair
 
 bp = Blueprint("feedback", __name__)
 FORM_SALT = "mentorship.feedback-form"
@@ -25,8 +25,8 @@ def _lookup(session, token: str):
     pair, member = session.get(Pair, ids[0]), session.get(Member, ids[1])
     if pair is None or member is None or member.erased:
         return None
-    members = {session.get(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
-    return (pair, member, session.get(Program, pair.program_id)) if member.id in members else None
+    members = {pair.mentor.member_id, pair.mentee.member_id}
+    return (pair, member, pair.program) if member.id in members else None
 
 
 def _comment() -> str:

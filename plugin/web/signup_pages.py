@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from plugin.domain.signups import ProfileError, save_profile, signup_from_token
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Program, utcnow
+from plugin.storage.models import utcnow
 
 bp = Blueprint("signup", __name__)
 FORM_SALT = "mentorship.signup-form"
@@ -63,8 +63,7 @@ def signup(token: str):
             signup = signup_from_token(session, secret, token)
             if signup is None:
                 return _invalid()
-            program = session.get(Program, signup.program_id)
-            member = session.get(Member, signup.member_id)
+            program, member = signup.program, signup.member
             return _page(signup, program, member)
     form = {
         k: request.form.get(k, "")
@@ -74,8 +73,7 @@ def signup(token: str):
         signup = signup_from_token(session, secret, token)
         if signup is None:
             return _invalid()
-        program = session.get(Program, signup.program_id)
-        member = session.get(Member, signup.member_id)
+        program, member = signup.program, signup.member
         try:
             ok = _csrf(secret).loads(request.form.get("csrf_token", ""), max_age=FORM_MAX_AGE)
         except BadSignature:

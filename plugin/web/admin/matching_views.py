@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 from flask import abort, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from plugin.domain import drafts
-from plugin.domain.pairs import active_count, create_pair
+from plugin.domain.pairs import active_count, create_pair, is_waiting_mentee, waiting
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Signup, utcnow
+from plugin.storage.models import Signup, utcnow
+from plugin.storage.states import ProposalState, Role
 from plugin.web.admin.auth import current_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
@@ -23,19 +23,11 @@ def _back(program_id: int):
 
 def _hand_choices(db, program):
     """Who can be paired by hand: mentors with room, mentees who are ready."""
-    rows = db.execute(
-        select(Signup, Member)
-        .join(Member, Signup.member_id == Member.id)
-        .where(
-            Signup.program_id == program.id,
-            Signup.state.in_(("ready", "paired")),
-            Signup.age_confirmed.is_(True),
-            Member.erased.is_(False),
-        )
-        .order_by(Member.username)
-    ).all()
-    mentors = [(s, m) for s, m in rows if s.role == "mentor" and active_count(db, s) < s.capacity]
-    mentees = [(s, m) for s, m in rows if s.role == "mentee" and s.state == "ready"]
+    rows = waiting(db, program, by_username=True)
+    mentors = [
+        (s, m) for s, m in rows if s.role == Role.MENTOR and active_count(db, s) < s.capacity
+    ]
+    mentees = [(s, m) for s, m in rows if is_waiting_mentee(s)]
     return mentors, mentees
 
 
@@ -45,14 +37,14 @@ def matching(program_id: int):
         program = program_for(db, current_admin(), program_id)
         draft, rows = drafts.current(db, program)
         mentors, mentees = _hand_choices(db, program)
-        proposed = {r.item.mentee_signup_id for r in rows if r.item.state == "proposed"}
+        proposed = {r.item.mentee_signup_id for r in rows if r.item.state == ProposalState.PROPOSED}
         waiting = [m for s, m in mentees if s.id not in proposed]
     return page(
         "matching.html",
         program=program,
         draft=draft,
         rows=rows,
-        open_rows=sum(r.item.state == "proposed" for r in rows),
+        open_rows=sum(r.item.state == ProposalState.PROPOSED for r in rows),
         mentors=mentors,
         mentees=mentees,
         waiting=waiting,
@@ -130,7 +122,7 @@ def matching_pair(program_id: int):
             mentor is None
             or mentee is None
             or {mentor.program_id, mentee.program_id} != {program.id}
-            or (mentor.role, mentee.role) != ("mentor", "mentee")
+            or (mentor.role, mentee.role) != (Role.MENTOR, Role.MENTEE)
         ):
             abort(400, "Choose a mentor and a mentee of this program.")
         try:
