@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
 from plugin.engine.inbox import HandlerContext
+from plugin.engine.leases import OPEN_STATES
 from plugin.storage.models import (
     AdminSession,
     Feedback,
@@ -29,6 +30,7 @@ from plugin.storage.models import (
     Report,
     Signup,
 )
+from plugin.storage.states import QueueState, SignupState
 
 log = logging.getLogger(__name__)
 TOUCHED = (
@@ -64,7 +66,7 @@ def erase_member(session: Session, forum_id: int, user_id: int, now: datetime) -
     signups = session.execute(select(Signup).where(Signup.member_id == member.id)).scalars().all()
     for signup in signups:
         end_pairs_of(session, signup, reason="erased", now=now)  # the partner is told first
-        signup.state = "withdrawn"
+        signup.state = SignupState.WITHDRAWN
         signup.about = signup.topics = signup.timezone = None
         signup.age_confirmed = False
     signup_ids = [s.id for s in signups]
@@ -98,7 +100,7 @@ def _drop_pending_events(session: Session, forum_id: int, user_id: int) -> None:
         update(InboxEvent)
         .where(
             InboxEvent.forum_id == forum_id,
-            InboxEvent.state == "pending",
+            InboxEvent.state == QueueState.PENDING,
             InboxEvent.event != "user_destroyed",
             or_(
                 InboxEvent.ordering_key == f"user:{user_id}",
@@ -106,7 +108,7 @@ def _drop_pending_events(session: Session, forum_id: int, user_id: int) -> None:
                 InboxEvent.payload.contains(f'"user_id":{user_id}}}', autoescape=True),
             ),
         )
-        .values(payload=None, state="done", last_error="dropped: the member was erased")
+        .values(payload=None, state=QueueState.DONE, last_error="dropped: the member was erased")
     )
 
 
@@ -118,8 +120,8 @@ def _scrub_outbox(session: Session, member: Member, pair_keys: list[str]) -> Non
     # Their messages, and anything naming them: not sent yet, it is cancelled.
     for row in session.execute(select(OutboxMessage).where(naming)).scalars():
         row.payload = REDACTED
-        if row.state in ("pending", "sending"):
-            row.state, row.last_error = "dead", "cancelled: the member was erased"
+        if row.state in OPEN_STATES:
+            row.state, row.last_error = QueueState.DEAD, "cancelled: the member was erased"
     # A forum's error text can quote them too (Zulip: "'x@example.com' is no longer ...").
     for column_owner in (OutboxMessage, InboxEvent):
         session.execute(
@@ -139,7 +141,10 @@ def _scrub_outbox(session: Session, member: Member, pair_keys: list[str]) -> Non
     # what is still to be sent there (e.g. telling the partner) goes out.
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.ordering_key.in_(pair_keys), OutboxMessage.state.in_(("sent", "dead")))
+        .where(
+            OutboxMessage.ordering_key.in_(pair_keys),
+            OutboxMessage.state.in_((QueueState.SENT, QueueState.DEAD)),
+        )
         .values(payload=REDACTED)
     )
 

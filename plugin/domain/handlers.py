@@ -19,6 +19,7 @@ from plugin.engine.clock import parse_instant
 from plugin.engine.inbox import HandlerContext
 from plugin.storage.db import transaction
 from plugin.storage.models import Program, Signup
+from plugin.storage.states import ProgramState, Role, SignupState
 
 RECONCILE_EVERY_HOURS = 6
 
@@ -32,7 +33,7 @@ def prefetch_joiner(ctx: HandlerContext, ev: dict):
     open_roles = [
         (p.id, r)
         for p, r in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"])
-        if p.state == "open"
+        if p.state == ProgramState.OPEN
     ]
     return ctx.adapter.get_user_by_id(ev["user_id"]) if open_roles else None
 
@@ -112,7 +113,9 @@ def reconcile(factory, adapter_for, clock, config) -> int:
         stale = now.timestamp() - RECONCILE_EVERY_HOURS * 3600
         programs = [
             p
-            for p in session.execute(select(Program).where(Program.state == "open")).scalars()
+            for p in session.execute(
+                select(Program).where(Program.state == ProgramState.OPEN)
+            ).scalars()
             if p.reconciled_at is None or p.reconciled_at.timestamp() <= stale
         ]
         for p in programs:
@@ -132,8 +135,8 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
     listed = {
         role: list(adapter.group_members(name))
         for role, name in (
-            ("mentor", program.mentor_group_name),
-            ("mentee", program.mentee_group_name),
+            (Role.MENTOR, program.mentor_group_name),
+            (Role.MENTEE, program.mentee_group_name),
         )
     }
     with transaction(factory) as session:
@@ -156,7 +159,7 @@ def _reconcile_program(factory, adapter, program: Program, now: datetime, config
                 select(Signup).where(
                     Signup.program_id == program.id,
                     Signup.role == role,
-                    Signup.state != "withdrawn",
+                    Signup.state != SignupState.WITHDRAWN,
                     Signup.member_id.not_in(present or {-1}),
                 )
             ).scalars()

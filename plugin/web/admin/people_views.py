@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Report, utcnow
+from plugin.storage.states import ReportState, Role
 from plugin.web.admin import people
 from plugin.web.admin.auth import current_admin
 from plugin.web.admin.csvout import csv_response
@@ -63,7 +64,7 @@ def signups_csv(program_id: int):
                 s.state,
                 s.topics,
                 s.timezone,
-                s.capacity if s.role == "mentor" else "",
+                s.capacity if s.role == Role.MENTOR else "",
                 "yes" if s.age_confirmed else "no",
                 s.about,
                 _iso(s.created_at),
@@ -140,8 +141,8 @@ def pairs_csv(program_id: int):
 
 @bp.get("/programs/<int:program_id>/reports")
 def reports(program_id: int):
-    state = request.args.get("state", "open")
-    state = state if state in people.REPORT_STATES else "open"
+    state = request.args.get("state", ReportState.OPEN)
+    state = state if state in people.REPORT_STATES else ReportState.OPEN
     with reading(services().sessions) as db:
         program = program_for(db, current_admin(), program_id)
         rows = people.reports(db, program, state)
@@ -163,6 +164,6 @@ def report_resolve(program_id: int, report_id: int):
         report = db.get(Report, report_id)
         if report is None or report.program_id != program_id:
             abort(404, "There is no such report in this program.")
-        report.state = "resolved"
+        report.state = ReportState.RESOLVED
     flash(f"Report {report_id} is resolved.")
     return redirect(url_for("admin.reports", program_id=program_id), 303)

@@ -11,6 +11,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum
+from plugin.storage.states import ProgramState
 from plugin.web.admin.auth import current_admin
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
@@ -93,7 +94,7 @@ def program(program_id: int):
 def program_steps(program_id: int):
     with transaction(services().sessions) as db:
         p = program_for(db, current_admin(), program_id)
-        if p.state != "draft":
+        if p.state != ProgramState.DRAFT:
             abort(409, "Steps can be edited only before the program opens.")
         steps = steps_from_form(request.form)
         try:
@@ -111,7 +112,7 @@ def program_steps(program_id: int):
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
-def _set_state(program_id: int, state: str, done: str):
+def _set_state(program_id: int, state: ProgramState, done: str):
     with transaction(services().sessions) as db:
         p = program_for(db, current_admin(), program_id)
         try:
@@ -124,11 +125,13 @@ def _set_state(program_id: int, state: str, done: str):
 
 @bp.post("/programs/<int:program_id>/open")
 def program_open(program_id: int):
-    return _set_state(program_id, "open", "The program is open: members can sign up.")
+    return _set_state(program_id, ProgramState.OPEN, "The program is open: members can sign up.")
 
 
 @bp.post("/programs/<int:program_id>/close")
 def program_close(program_id: int):
     return _set_state(
-        program_id, "closed", "The program is closed: no new sign-ups or pairs; pairs go on."
+        program_id,
+        ProgramState.CLOSED,
+        "The program is closed: no new sign-ups or pairs; pairs go on.",
     )
