@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from plugin.netguard import SETTING as ALLOWED_HOSTS_SETTING
+from plugin.netguard import normal_host
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorship.db"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -30,6 +35,8 @@ class Config:
     # Old MENTORSHIP_SECRET_KEY values that still decrypt stored secrets until they are
     # re-encrypted (`mentorship db rotate-secrets`); never used to encrypt or sign.
     previous_secret_keys: tuple[str, ...] = ()
+    # Hosts a forum URL may use although they resolve to internal addresses (plugin.netguard).
+    allowed_internal_hosts: frozenset[str] = frozenset()
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,6 +102,30 @@ def _read_key(key_file: Path) -> str:
         return ""
 
 
+def _is_host(text: str) -> bool:
+    """A bare host name or IP address: no scheme, port or path."""
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            return False
+        return True
+    return bool(re.fullmatch(r"[a-z0-9._-]+", text))
+
+
+def allowed_hosts(text: str) -> frozenset[str]:
+    """MENTORSHIP_ALLOWED_INTERNAL_HOSTS: comma-separated host names, as written in URLs."""
+    hosts = {normal_host(entry) for entry in text.split(",")} - {""}
+    for host in hosts:
+        # A port, scheme or path would never match a URL's host: say so instead.
+        if not _is_host(host):
+            raise ConfigError(
+                f"{ALLOWED_HOSTS_SETTING} lists host names without scheme, port or path, "
+                f"not {host!r}"
+            )
+    return frozenset(hosts)
+
+
 def load_config(environ: dict[str, str] | None = None) -> Config:
     """Read MENTORSHIP_* variables, applying the documented defaults."""
     env = os.environ if environ is None else environ
@@ -122,6 +153,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         base_url=base_url,
         lease_seconds=lease,
         previous_secret_keys=_previous_keys(env.get("MENTORSHIP_PREVIOUS_SECRET_KEYS", "")),
+        allowed_internal_hosts=allowed_hosts(env.get(ALLOWED_HOSTS_SETTING, "")),
     )
 
 

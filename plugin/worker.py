@@ -46,7 +46,9 @@ class Worker:
         self.clock = clock
         self.owner = worker_name()
         self.lease = timedelta(seconds=config.lease_seconds)
-        self.adapter_for = adapter_factory(factory, clock)
+        self.adapter_for = adapter_factory(
+            factory, clock, allowed_hosts=config.allowed_internal_hosts
+        )
         self.stopping = threading.Event()
         self.stranded = False  # a pass failed on the database: it may have left claims
 

@@ -9,13 +9,19 @@ import itertools
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from plugin.domain.programs import service
-from plugin.engine.adapter import ForumGroup
+from plugin.engine.adapter import ForumGroup, ForumUser
 from plugin.storage.db import transaction
 from plugin.storage.models import Forum, Member, Program, Signup, utcnow
 from tests.helpers import hidden_inputs
 
 CONNECT_SECRET = "connect-secret-for-tests"
 _user_ids = itertools.count(500)
+_ids_by_name: dict[str, int] = {}
+
+
+def user_id_of(username: str) -> int:
+    """The forum's user id for a username, the same in every helper (forums ignore case)."""
+    return _ids_by_name.setdefault(username.casefold(), next(_user_ids))
 
 
 def connect_answer(secret: str, fields: dict[str, str]) -> dict[str, str]:
@@ -31,12 +37,14 @@ def decode_request(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(payload).items()}
 
 
-def user_fields(nonce: str, username: str, *, admin=False, moderator=False) -> dict[str, str]:
+def user_fields(
+    nonce: str, username: str, *, admin=False, moderator=False, user_id: int | None = None
+) -> dict[str, str]:
     """The user fields Discourse's provider mode sends back (NOTES.md §5)."""
     return {
         "nonce": nonce,
         "return_sso_url": "ignored",
-        "external_id": str(next(_user_ids)),
+        "external_id": str(user_id if user_id is not None else user_id_of(username)),
         "username": username,
         "name": username.title(),
         "email": f"{username}@example.com",
@@ -54,11 +62,20 @@ def start_sign_in(client, forum: str = "forum") -> tuple[str, str]:
     return fields["nonce"], urlsplit(fields["return_sso_url"]).path
 
 
-def sign_in(client, username: str, *, admin=False, moderator=False, secret=CONNECT_SECRET):
-    """The whole round trip through a forum that says `username` signed in."""
+def sign_in(
+    client,
+    username: str,
+    *,
+    admin=False,
+    moderator=False,
+    secret=CONNECT_SECRET,
+    user_id: int | None = None,
+):
+    """The whole round trip through a forum that says `username` (by default the one user
+    of that name, see `user_id_of`) signed in."""
     nonce, path = start_sign_in(client)
-    answer = connect_answer(secret, user_fields(nonce, username, admin=admin, moderator=moderator))
-    return client.get(path, query_string=answer)
+    fields = user_fields(nonce, username, admin=admin, moderator=moderator, user_id=user_id)
+    return client.get(path, query_string=connect_answer(secret, fields))
 
 
 def csrf(client, path: str = "/admin/") -> str:
@@ -79,7 +96,7 @@ def make_program(
         ForumGroup(40, "community"),
         ForumGroup(43, "mentors"),
         ForumGroup(44, "mentees"),
-        list(admins),
+        [ForumUser(user_id_of(name), name) for name in admins],
     )
     with transaction(sessions) as db:
         forum = db.get(Forum, forum_id)
@@ -109,7 +126,7 @@ def add_signup(
         if member is None:
             member = Member(
                 forum_id=program.forum_id,
-                forum_user_id=next(_user_ids),
+                forum_user_id=user_id_of(username),
                 username=username,
                 name=username.title(),
             )

@@ -14,7 +14,7 @@ from plugin.config import Config
 from plugin.storage import secretbox
 from plugin.storage.db import dispose_engines, ensure_schema, get_engine, session_factory
 from plugin.storage.models import Base
-from tests.helpers import add_test_forum
+from tests.helpers import LOOPBACK, add_test_forum
 
 PG_ADMIN_URL = os.environ.get(
     "MENTORSHIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -82,6 +82,7 @@ def config(database_url) -> Config:
         secret_key="test-secret-key",
         base_url="http://127.0.0.1:8000",
         lease_seconds=30,
+        allowed_internal_hosts=LOOPBACK,
     )
     secretbox.configure(config)  # as every entry point does: Forum secrets are encrypted
     return config
@@ -135,6 +136,7 @@ def cli(config, monkeypatch, capsys):
     monkeypatch.setenv("MENTORSHIP_DATABASE_URL", config.database_url)
     monkeypatch.setenv("MENTORSHIP_SECRET_KEY", config.secret_key)
     monkeypatch.setenv("MENTORSHIP_BASE_URL", config.base_url)
+    monkeypatch.setenv("MENTORSHIP_ALLOWED_INTERNAL_HOSTS", ",".join(config.allowed_internal_hosts))
 
     def call(*argv: str) -> dict:
         capsys.readouterr()

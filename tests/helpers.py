@@ -12,6 +12,9 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "discourse" / "fixtures"
 SECRET = "test-webhook-secret-123"
+# The fakes listen on 127.0.0.1: tests allow that host explicitly, as an operator would with
+# MENTORSHIP_ALLOWED_INTERNAL_HOSTS, so the forum URL rule is exercised, not bypassed.
+LOOPBACK = frozenset({"127.0.0.1"})
 _ids = itertools.count(1000)
 
 
@@ -67,6 +70,7 @@ def add_test_forum(sessions):
             kind="discourse",
             name="forum",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user="mentor_bot",
             webhook_secret=SECRET,

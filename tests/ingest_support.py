@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from plugin.storage.models import InboxEvent
-from tests.helpers import SECRET, discourse_request, sign
+from tests.helpers import LOOPBACK, SECRET, discourse_request, sign
 
 ZULIP_FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "zulip" / "fixtures"
 TOKEN = "xvOzfurIutdRRVLzpXrIIHXJvNfaJLJ0"  # the Zulip fixtures' token
@@ -28,6 +28,7 @@ def add_zulip_forum(sessions):
             kind="zulip",
             name="zulip",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=ZULIP_BOT,
             webhook_secret=TOKEN,

@@ -22,6 +22,7 @@ def env_for(config, **extra) -> dict[str, str]:
         "MENTORSHIP_DATABASE_URL": config.database_url,
         "MENTORSHIP_SECRET_KEY": config.secret_key,
         "MENTORSHIP_BASE_URL": config.base_url,
+        "MENTORSHIP_ALLOWED_INTERNAL_HOSTS": ",".join(config.allowed_internal_hosts),
         **extra,
     }
 

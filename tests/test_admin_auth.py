@@ -14,7 +14,7 @@ from plugin.forums.connections import add_forum
 from plugin.storage.db import transaction
 from plugin.storage.models import AdminSession, Forum, utcnow
 from plugin.web.admin import connect
-from plugin.web.admin.auth import LINK_SALT, consume_nonce, mint_admin_link, new_nonce
+from plugin.web.admin.auth import LINK_SALT, Person, consume_nonce, mint_admin_link, new_nonce
 from plugin.web.app import create_app
 from tests.admin_support import (
     CONNECT_SECRET,
@@ -26,7 +26,9 @@ from tests.admin_support import (
     sign_in,
     start_sign_in,
     user_fields,
+    user_id_of,
 )
+from tests.helpers import LOOPBACK
 
 
 @pytest.fixture
@@ -158,6 +160,7 @@ def test_a_nonce_is_good_only_for_the_forum_that_issued_it(sessions, forum):
             kind="discourse",
             name="other",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="k",
             bot_user="bot",
             webhook_secret="x" * 12,
@@ -247,7 +250,8 @@ def test_an_expired_session_is_signed_out(client, sessions, program_id):
 def link_path(config, sessions, username: str, *, is_forum_admin: bool = False) -> str:
     with sessions() as db:
         forum = db.query(Forum).filter_by(name="forum").one()
-    return urlsplit(mint_admin_link(config, forum, username, is_forum_admin=is_forum_admin)).path
+    person = Person(user_id_of(username), username, is_forum_admin, is_forum_admin)
+    return urlsplit(mint_admin_link(config, forum, person)).path
 
 
 def test_a_link_asks_before_signing_in(client, config, sessions, program_id):
@@ -287,7 +291,7 @@ def test_an_expired_link_is_refused(client, config, forum, program_id):
             return super().get_timestamp() - 11 * 60
 
     token = URLSafeTimedSerializer(config.secret_key, salt=LINK_SALT, signer=Earlier).dumps(
-        {"f": forum.id, "u": "pat", "a": False, "j": "old"}
+        {"f": forum.id, "i": user_id_of("pat"), "u": "pat", "a": False, "s": False, "j": "old"}
     )
     assert client.get(f"/admin/link/{token}").status_code == 400
 

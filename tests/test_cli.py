@@ -21,7 +21,7 @@ from plugin.config import load_config
 from plugin.domain.programs.template_files import templates_dir
 from plugin.storage.db import get_engine
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import SECRET
+from tests.helpers import LOOPBACK, SECRET
 
 BASE = "http://127.0.0.1:8765"
 NOW = "2030-01-01T00:00:00Z"
@@ -53,6 +53,7 @@ def db_url(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     monkeypatch.setenv("MENTORSHIP_DATABASE_URL", url)
     monkeypatch.setenv("MENTORSHIP_BASE_URL", BASE)
+    monkeypatch.setenv("MENTORSHIP_ALLOWED_INTERNAL_HOSTS", ",".join(LOOPBACK))
     monkeypatch.delenv("MENTORSHIP_SECRET_KEY", raising=False)
     yield url
     get_engine(url).dispose()
@@ -75,6 +76,7 @@ def process(tmp_path: Path, *argv: str) -> Result:
     env |= {
         "MENTORSHIP_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
         "MENTORSHIP_BASE_URL": BASE,
+        "MENTORSHIP_ALLOWED_INTERNAL_HOSTS": ",".join(LOOPBACK),
     }
     done = subprocess.run(
         [sys.executable, "-m", "plugin.cli", *argv],

@@ -24,6 +24,7 @@ from tests.fakes import discourse_shapes as shapes
 from tests.fakes.discourse import INVALID_KEY, FakeDiscourse
 from tests.fakes.discourse_routes import TARGET_USER_NOT_FOUND
 from tests.fakes.discourse_state import FakeUser
+from tests.helpers import LOOPBACK
 
 KEY, BOT = "test-key", "mentor_bot"
 
@@ -43,7 +44,7 @@ def fake():
 
 @pytest.fixture
 def client(fake) -> DiscourseClient:
-    return DiscourseClient(fake.url, KEY, BOT)
+    return DiscourseClient(fake.url, KEY, BOT, allowed_hosts=LOOPBACK)
 
 
 def opened(client: DiscourseClient, marker: str = "m1") -> SentPost:
@@ -145,7 +146,7 @@ def test_an_unknown_user_or_group_raises_forum_not_found(client, call):
 
 def test_a_bad_api_key_raises_forum_auth_error_with_discourses_errors(fake):
     with pytest.raises(ForumAuthError) as caught:
-        DiscourseClient(fake.url, "wrong-key", BOT).get_user("maya")
+        DiscourseClient(fake.url, "wrong-key", BOT, allowed_hosts=LOOPBACK).get_user("maya")
     assert caught.value.status == 403 and caught.value.errors == [INVALID_KEY]
 
 
@@ -189,7 +190,9 @@ def test_a_closed_port_raises_forum_unavailable():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(ForumUnavailable):
-        DiscourseClient(f"http://127.0.0.1:{port}", KEY, BOT).get_user("maya")
+        DiscourseClient(f"http://127.0.0.1:{port}", KEY, BOT, allowed_hosts=LOOPBACK).get_user(
+            "maya"
+        )
 
 
 def test_group_members_pages_through_every_member_once(fake, client):
@@ -224,7 +227,9 @@ def test_list_admins_excludes_system_even_when_the_forum_lists_it(fake, client):
 
 def test_the_gate_is_called_once_before_every_request(fake):
     calls: list[int] = []
-    client = DiscourseClient(fake.url, KEY, BOT, gate=lambda: calls.append(len(fake.requests)))
+    client = DiscourseClient(
+        fake.url, KEY, BOT, allowed_hosts=LOOPBACK, gate=lambda: calls.append(len(fake.requests))
+    )
     sent = opened(client, "abc123")
     client.find_thread("abc123")
     client.find_post(sent.thread, "abc123")
@@ -236,7 +241,7 @@ def test_budget_exhausted_from_the_gate_means_no_request(fake):
         raise BudgetExhausted(datetime(2030, 1, 1, tzinfo=UTC))
 
     with pytest.raises(BudgetExhausted):
-        opened(DiscourseClient(fake.url, KEY, BOT, gate=gate))
+        opened(DiscourseClient(fake.url, KEY, BOT, allowed_hosts=LOOPBACK, gate=gate))
     assert fake.requests == [] and fake.private_messages() == []
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from plugin.storage.models import InboxEvent
-from tests.helpers import SECRET, discourse_request, fixture, pm_post, sign
+from tests.helpers import LOOPBACK, SECRET, discourse_request, fixture, pm_post, sign
 
 URL = "/webhooks/discourse/forum"
 
@@ -281,6 +281,7 @@ def test_a_forum_added_after_a_404_is_found_at_once(client, sessions):
             kind="discourse",
             name="forum",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="k",
             bot_user="mentor_bot",
             webhook_secret=SECRET,

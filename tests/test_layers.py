@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. A module belongs to the first layer with a prefix of its dotted name.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("plugin.config", "plugin.resources")),
+    ("base", ("plugin.config", "plugin.resources", "plugin.netguard")),
     ("storage", ("plugin.storage",)),
     ("engine", ("plugin.engine",)),
     ("forums", ("plugin.forums", "plugin.discourse", "plugin.zulip")),

@@ -20,9 +20,10 @@ from plugin.config import Config
 from plugin.engine.inbox import StoredEvent, store
 from plugin.engine.leases import claim
 from plugin.forums.connections import add_forum
+from plugin.storage import secretbox
 from plugin.storage.db import ensure_schema, get_engine, session_factory, transaction
 from plugin.storage.models import InboxEvent, utcnow
-from tests.helpers import add_test_forum, discourse_request, pm_post
+from tests.helpers import LOOPBACK, add_test_forum, discourse_request, pm_post
 from tests.pgcluster import Cluster, Unavailable
 from tests.procs import healthy, mentorship, serving, wait_for
 from tests.test_zulip_receiver import BOT, TOKEN, group_dm
@@ -50,7 +51,8 @@ def stored_post_ids(sessions) -> Counter:
         keys = session.execute(
             select(InboxEvent.content_key).where(InboxEvent.event == "post_created")
         ).scalars()
-        return Counter(int(k.removeprefix("post_created:")) for k in keys)
+        # A post's content key is `post_created:<post id>:<its created_at>`.
+        return Counter(int(k.split(":")[1]) for k in keys)
 
 
 @pytest.mark.slow
@@ -107,6 +109,7 @@ def test_receivers_answer_503_on_any_database_error(client, sessions, monkeypatc
             kind="zulip",
             name="zulip",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=BOT,
             webhook_secret=TOKEN,
@@ -240,6 +243,7 @@ def own_postgres():
 @pytest.mark.slow
 def test_postgres_restart_under_serve_and_worker_loses_nothing(own_postgres, tmp_path):
     config = Config(own_postgres.url, "test-secret-key", "http://127.0.0.1:8000")
+    secretbox.configure(config)  # the test forum's secrets are sealed as they are stored
     engine = get_engine(config.database_url)
     ensure_schema(engine)
     sessions = session_factory(engine)

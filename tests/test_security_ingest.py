@@ -17,7 +17,7 @@ from plugin.engine.inbox import Registered, process_due
 from plugin.engine.payloads import COMMAND_WORDS
 from plugin.storage.db import transaction
 from plugin.storage.models import Forum, OutboxMessage
-from tests.helpers import SECRET, fixture, pm_post
+from tests.helpers import LOOPBACK, SECRET, fixture, pm_post
 from tests.ingest_support import (
     TOKEN,
     add_zulip_forum,
@@ -451,7 +451,7 @@ def test_admin_settings_save_keeps_the_previous_secret_valid(sessions, forum):
     with transaction(sessions) as session:
         row = session.get(Forum, forum.id)
         form = {"url": row.url, "api_username": row.bot_user, "request_budget_per_minute": "55"}
-        assert apply(row, {**form, "webhook_secret": NEW_SECRET}) == {}
+        assert apply(row, {**form, "webhook_secret": NEW_SECRET}, LOOPBACK) == {}
     with sessions() as session:
         row = session.get(Forum, forum.id)
         assert (row.webhook_secret, row.previous_webhook_secret) == (NEW_SECRET, SECRET)

@@ -19,13 +19,14 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, select, text
 
 from plugin.cli import run
+from plugin.config import Config
 from plugin.forums.connections import add_forum
 from plugin.storage import secretbox
 from plugin.storage.db import MIGRATIONS, get_engine, session_factory, transaction, upgrade
 from plugin.storage.models import Forum
 from plugin.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
-from tests.helpers import discourse_request
+from tests.helpers import LOOPBACK, discourse_request
 
 API_KEY = "apikey-7f3c-quokka-plain"
 WEBHOOK_SECRET = "hooksecret-91ab-narwhal-plain"
@@ -125,6 +126,7 @@ def test_secrets_unconfigured_are_a_clear_error_not_plain_text(sessions, config)
     with pytest.raises(Exception, match="secret storage is not configured"):
         with transaction(sessions) as session:
             add_forum(session, kind="discourse", name="f", url="http://127.0.0.1:9",
+                      allowed_hosts=LOOPBACK,
                       api_key=API_KEY, bot_user="b", webhook_secret=WEBHOOK_SECRET)  # fmt: skip
 
 
@@ -337,3 +339,55 @@ def _config(url: str):
     from plugin.config import Config
 
     return Config(database_url=url, secret_key="unused", base_url="http://127.0.0.1:8000")
+
+
+# -- personal links across a key rotation -----------------------------------------------------
+
+
+def _admin_link_token(config) -> str:
+    from types import SimpleNamespace
+
+    from plugin.web.admin.auth import Person, mint_admin_link
+
+    forum = SimpleNamespace(id=1)
+    link = mint_admin_link(config, forum, Person(7, "alice", True, True))
+    return link.rsplit("/", 1)[1]
+
+
+def test_a_link_sent_before_a_rotation_still_opens_while_the_old_key_is_listed():
+    from plugin.web.admin.auth import read_link
+
+    old = Config(database_url="sqlite://", secret_key=OLD_KEY, base_url="http://127.0.0.1:8000")
+    secretbox.configure(old)
+    token = _admin_link_token(old)
+    rotated = replace(old, secret_key=NEW_KEY, previous_secret_keys=(OLD_KEY,))
+    secretbox.configure(rotated)
+    claim = read_link(rotated, token)
+    assert claim is not None and claim.person.username == "alice"
+
+
+def test_a_link_sent_before_a_rotation_is_refused_once_the_old_key_is_dropped():
+    from plugin.web.admin.auth import read_link
+
+    old = Config(database_url="sqlite://", secret_key=OLD_KEY, base_url="http://127.0.0.1:8000")
+    secretbox.configure(old)
+    token = _admin_link_token(old)
+    done = replace(old, secret_key=NEW_KEY)
+    secretbox.configure(done)
+    assert read_link(done, token) is None
+
+
+def test_new_links_are_signed_with_the_current_key():
+    from plugin.web.admin.auth import read_link
+
+    rotated = Config(
+        database_url="sqlite://",
+        secret_key=NEW_KEY,
+        base_url="http://127.0.0.1:8000",
+        previous_secret_keys=(OLD_KEY,),
+    )
+    secretbox.configure(rotated)
+    token = _admin_link_token(rotated)
+    after = replace(rotated, previous_secret_keys=())
+    secretbox.configure(after)
+    assert read_link(after, token) is not None

@@ -22,6 +22,7 @@ from plugin.engine.adapter import (
 from plugin.zulip.client import QueueExpired, ZulipClient, marker_line
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN, OWNER
+from tests.helpers import LOOPBACK
 
 KEY, BOT = "test-key", "mentor-bot@zulip.example.com"
 SAM, MAYA = "sam@example.com", "maya@example.com"
@@ -43,7 +44,7 @@ def fake():
 
 @pytest.fixture
 def client(fake) -> ZulipClient:
-    return ZulipClient(fake.url, BOT, KEY)
+    return ZulipClient(fake.url, BOT, KEY, allowed_hosts=LOOPBACK)
 
 
 def opened(client: ZulipClient, marker: str = "m1") -> SentPost:
@@ -194,7 +195,7 @@ def test_list_admins_is_the_owners_and_administrators_not_bots(client):
 
 def test_a_bad_api_key_raises_forum_auth_error_with_zulips_message(fake):
     with pytest.raises(ForumAuthError) as caught:
-        ZulipClient(fake.url, BOT, "wrong-key").get_user(MAYA)
+        ZulipClient(fake.url, BOT, "wrong-key", allowed_hosts=LOOPBACK).get_user(MAYA)
     assert caught.value.status == 401 and caught.value.errors == ["Invalid API key"]
 
 
@@ -232,7 +233,7 @@ def test_a_closed_port_raises_forum_unavailable():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ForumUnavailable):
-        ZulipClient(f"http://127.0.0.1:{port}", BOT, KEY).get_user(MAYA)
+        ZulipClient(f"http://127.0.0.1:{port}", BOT, KEY, allowed_hosts=LOOPBACK).get_user(MAYA)
 
 
 # ----- budget and the event queue ---------------------------------------------------------------
@@ -240,7 +241,9 @@ def test_a_closed_port_raises_forum_unavailable():
 
 def test_the_gate_is_called_once_before_every_request(fake):
     calls = []
-    client = ZulipClient(fake.url, BOT, KEY, gate=lambda: calls.append(len(fake.requests)))
+    client = ZulipClient(
+        fake.url, BOT, KEY, allowed_hosts=LOOPBACK, gate=lambda: calls.append(len(fake.requests))
+    )
     opened(client)
     assert calls == [0, 1, 2] and len(fake.requests) == 3
 
@@ -250,7 +253,7 @@ def test_budget_exhausted_from_the_gate_means_no_request(fake):
         raise BudgetExhausted(datetime(2030, 1, 1, tzinfo=UTC))
 
     with pytest.raises(BudgetExhausted):
-        ZulipClient(fake.url, BOT, KEY, gate=gate).get_user(MAYA)
+        ZulipClient(fake.url, BOT, KEY, allowed_hosts=LOOPBACK, gate=gate).get_user(MAYA)
     assert fake.requests == []
 
 

@@ -168,6 +168,17 @@ def test_signup_in_a_dm_to_the_bot_sends_a_fresh_link(
     assert client.get(new).status_code == 200
 
 
+def test_a_plain_dm_to_the_bot_is_answered_with_the_help_and_its_text_is_not_kept(
+    config, sessions, client, fake, cli, story
+):
+    fake.add_member("mentees", MAYA)
+    work(config, sessions)
+    deliver(client, fake.dm(MAYA, [BOT], "hello, what can you do? I live at 5 Elm Street"))
+    assert_no_text(sessions, "Elm Street")
+    work(config, sessions)
+    assert "!pause" in fake.texts(MAYA)[-1]  # the help text lists the commands
+
+
 def test_a_member_who_joined_while_the_queue_was_expired_still_gets_a_link(
     config, sessions, fake, cli, story
 ):

@@ -18,6 +18,7 @@ from plugin.storage.db import transaction
 from plugin.storage.models import Forum, InboxEvent, ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
 from tests.fakes.zulip import FakeZulip
+from tests.helpers import LOOPBACK
 
 BOT = "mentor-bot@zulip.example.com"
 SAM, MAYA = "sam@example.com", "maya@example.com"
@@ -43,6 +44,7 @@ def zforum(sessions, fake):
             kind="zulip",
             name="zulip",
             url=fake.url,
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=BOT,
             webhook_secret=fake.webhook_token,
@@ -52,7 +54,8 @@ def zforum(sessions, fake):
 def poll(sessions, config, at: datetime = T0) -> int:
     """One pass of the PERIODIC job, as `worker --once` runs it."""
     clock = Clock(at)
-    return poll_zulip(sessions, adapter_factory(sessions, clock), clock, config)
+    adapter_for = adapter_factory(sessions, clock, allowed_hosts=config.allowed_internal_hosts)
+    return poll_zulip(sessions, adapter_for, clock, config)
 
 
 def stored(sessions) -> list[tuple[str, dict]]:

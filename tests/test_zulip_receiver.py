@@ -13,6 +13,7 @@ from sqlalchemy import select
 from plugin.forums.connections import add_forum
 from plugin.storage.db import transaction
 from plugin.storage.models import InboxEvent
+from tests.helpers import LOOPBACK
 
 FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "zulip" / "fixtures"
 TOKEN = "xvOzfurIutdRRVLzpXrIIHXJvNfaJLJ0"  # the fixtures' token
@@ -29,6 +30,7 @@ def zforum(sessions):
             kind="zulip",
             name="zulip",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="test-key",
             bot_user=BOT,
             webhook_secret=TOKEN,
@@ -205,6 +207,7 @@ def test_the_token_is_the_forums_own(client, zforum, sessions):
             kind="zulip",
             name="other",
             url="http://127.0.0.1:9",
+            allowed_hosts=LOOPBACK,
             api_key="k",
             bot_user=BOT,
             webhook_secret="another-token",

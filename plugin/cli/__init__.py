@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.config import Config, ConfigError, load_config
 from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock, parse_instant
+from plugin.forums import registry
 from plugin.forums.connections import InputError, add_forum, describe
 from plugin.storage import secretbox
 from plugin.storage.db import (
@@ -81,12 +82,9 @@ def cmd_db_rotate_secrets(args, env: Env):
 
 
 def cmd_forum_add(args, env: Env):
-    if args.kind == "discourse":
-        missing = [f for f in ("api_username", "webhook_secret") if not getattr(args, f)]
-        bot, secret = args.api_username, args.webhook_secret
-    else:
-        missing = [f for f in ("bot_email", "webhook_token") if not getattr(args, f)]
-        bot, secret = args.bot_email, args.webhook_token
+    kind = registry.KINDS[args.kind]
+    missing = [f for f in (kind.bot_option, kind.secret_option) if not getattr(args, f)]
+    bot, secret = getattr(args, kind.bot_option), getattr(args, kind.secret_option)
     if missing:
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)
         raise InputError(f"forum add --kind {args.kind} needs {flags}")
@@ -102,6 +100,7 @@ def cmd_forum_add(args, env: Env):
                 webhook_secret=secret,
                 connect_secret=args.connect_secret,
                 request_budget=args.request_budget,
+                allowed_hosts=env.config.allowed_internal_hosts,
             )
             doc = describe(env.config.base_url, forum)
     except IntegrityError:  # another `forum add` with this name won the race
@@ -185,15 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", required=True
     )
     p = _leaf(forum, "add", cmd_forum_add, "connect a forum")
-    p.add_argument("--kind", required=True, choices=("discourse", "zulip"))
+    p.add_argument("--kind", required=True, choices=registry.NAMES)
     p.add_argument("--name", required=True)
     p.add_argument("--url", required=True)
     p.add_argument("--api-key", required=True)
-    p.add_argument("--api-username", help="Discourse: the bot's username")
-    p.add_argument("--webhook-secret", help="Discourse: the webhooks' secret")
-    p.add_argument("--connect-secret", help="Discourse: DiscourseConnect provider secret")
-    p.add_argument("--bot-email", help="Zulip: the bot's email")
-    p.add_argument("--webhook-token", help="Zulip: the outgoing webhook's token")
+    for kind in registry.KINDS.values():  # each forum kind's own options
+        for flag, text in kind.cli_options:
+            p.add_argument(flag, help=text)
     p.add_argument("--request-budget", type=int, help="API calls per minute (default: manifest)")
     _leaf(forum, "list", cmd_forum_list, "list connected forums")
 

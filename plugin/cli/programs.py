@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from plugin.domain.pairs import describe, pair_by_usernames
 from plugin.domain.programs import service
-from plugin.domain.proposals import apply_proposals, propose
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Pair, Report, Signup, utcnow
+from plugin.storage.models import Member, Pair, Signup, utcnow
 from plugin.storage.states import ProgramState, Role
 
 
@@ -23,7 +21,9 @@ def cmd_program_create(args, env):
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
         forum = get_forum(session, args.forum)
-    adapter = adapter_factory(env.sessions, Clock(), wait=True)(forum.id)
+    adapter = adapter_factory(
+        env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
+    )(forum.id)
     # The forum is asked first, outside any write transaction (see plugin.storage.db.reading).
     resolved = service.resolve(
         adapter,
@@ -66,6 +66,8 @@ def cmd_program_list(args, env):
 
 
 def cmd_pair(args, env):
+    from plugin.domain.pairs import describe, pair_by_usernames
+
     with transaction(env.sessions) as session:
         program = service.get_program(session, args.program)
         pair = pair_by_usernames(session, program, args.mentor, args.mentee, utcnow())
@@ -74,6 +76,8 @@ def cmd_pair(args, env):
 
 
 def cmd_match(args, env):
+    from plugin.domain.proposals import apply_proposals, propose
+
     with transaction(env.sessions) as session:
         program = service.get_program(session, args.program)
         result = propose(session, program)
@@ -84,6 +88,8 @@ def cmd_match(args, env):
 
 
 def cmd_status(args, env):
+    from plugin.domain.pairs import describe
+
     with reading(env.sessions) as session:
         program = service.get_program(session, args.program)
         signups = session.execute(
@@ -124,6 +130,10 @@ def cmd_status(args, env):
 
 
 def _report_count(session, program_id: int) -> int:
+    try:
+        from plugin.storage.models import Report
+    except ImportError:
+        return 0
     return session.execute(
         select(func.count()).select_from(Report).where(Report.program_id == program_id)
     ).scalar_one()

@@ -20,6 +20,7 @@ from plugin.engine.adapter import (
     Gate,
     SentPost,
 )
+from plugin.netguard import AnswerTooLarge, Refused, guarded_session
 
 TIMEOUT = (5, 20)  # connect, read: Discourse's own emitter allows 20 s
 MEMBERS_PAGE = 1000  # MEMBERS_MAX_PAGE_SIZE
@@ -69,11 +70,13 @@ class DiscourseClient:
         *,
         gate: Gate | None = None,
         session: requests.Session | None = None,
+        allowed_hosts: frozenset[str] = frozenset(),
     ):
         self.base_url = base_url.rstrip("/")
         self.api_username = api_username
         self._gate = gate or (lambda: None)
-        self._http = session or requests.Session()
+        # Every connection follows the forum URL rule (MENTORSHIP_ALLOWED_INTERNAL_HOSTS).
+        self._http = session or guarded_session(allowed_hosts)
         self._http.headers.update(
             {"Api-Key": api_key, "Api-Username": api_username, "Accept": "application/json"}
         )
@@ -90,6 +93,8 @@ class DiscourseClient:
             response = self._http.request(
                 method, self.base_url + path, timeout=TIMEOUT, allow_redirects=False, **kw
             )
+        except (Refused, AnswerTooLarge) as exc:
+            raise ForumUnavailable(f"Discourse at {self.base_url} was refused: {exc}") from None
         except requests.RequestException as exc:
             raise ForumUnavailable(f"Discourse did not answer: {type(exc).__name__}") from None
         if response.status_code < 300 or (redirect_ok and response.status_code < 400):

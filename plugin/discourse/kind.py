@@ -8,9 +8,11 @@ from plugin.forums.kind import ForumKind
 from plugin.storage.models import Forum
 
 
-def client(forum: Forum, gate: Gate) -> DiscourseClient:
+def client(forum: Forum, gate: Gate, allowed_hosts: frozenset[str]) -> DiscourseClient:
     """The API client for a Discourse forum row."""
-    return DiscourseClient(forum.url, forum.api_key, forum.bot_user, gate=gate)
+    return DiscourseClient(
+        forum.url, forum.api_key, forum.bot_user, gate=gate, allowed_hosts=allowed_hosts
+    )
 
 
 def mention(username: str | None, name: str | None, user_id: int) -> str:
@@ -32,4 +34,11 @@ KIND = ForumKind(
     privacy="This private message is just for the two of you and me, the program's bot "
     "(the forum's own admins can read private messages, as always on Discourse).",
     secret_problem=secret_problem,
+    cli_options=(
+        ("--api-username", "Discourse: the bot's username"),
+        ("--webhook-secret", "Discourse: the webhooks' secret"),
+        ("--connect-secret", "Discourse: DiscourseConnect provider secret"),
+    ),
+    bot_option="api_username",
+    secret_option="webhook_secret",
 )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from plugin.config import Config
 from plugin.domain.programs import service
 from plugin.storage.models import Forum, Program
+from plugin.storage.secretbox import signing_keys
 
 LINK_TTL = timedelta(minutes=10)
 
@@ -24,27 +25,32 @@ LINK_SALT = "mentorship.admin-link"  # a distinct salt: no other signed token wo
 
 
 @dataclass(frozen=True)
+class Person:
+    """Who the forum says someone is: its stable user id, a name to show, their role there."""
+
+    user_id: int  # the forum's own id: a username can be given up and taken by someone else
+    username: str
+    is_forum_admin: bool = False  # Discourse admin; Zulip owner or administrator: settings
+    is_forum_staff: bool = False  # forum admins and moderators: every program of the forum
+
+
+@dataclass(frozen=True)
 class Admin:
-    """The signed-in person: who, through which forum, and whether they are its staff."""
+    """The signed-in person, and through which forum."""
 
     forum_id: int
     forum_name: str
+    user_id: int
     username: str
-    is_forum_admin: bool  # the forum's admins and moderators administer all its programs
-
-
-def _same_user(a: str, b: str) -> bool:
-    # Discourse usernames (and emails) are case-insensitive.
-    return a.casefold() == b.casefold()
+    is_forum_admin: bool  # may see and change the forum's connection settings
+    is_forum_staff: bool  # administers all the forum's programs
 
 
 def administers(admin: Admin, program: Program) -> bool:
-    """Forum staff administer every program of their forum; `--admins` their program."""
+    """Forum staff administer every program of their forum; `--admins` (by id) their program."""
     if program.forum_id != admin.forum_id:
         return False
-    return admin.is_forum_admin or any(
-        _same_user(u, admin.username) for u in service.admins(program)
-    )
+    return admin.is_forum_staff or admin.user_id in service.admin_ids(program)
 
 
 def programs_of(db: Session, admin: Admin) -> list[Program]:
@@ -55,10 +61,10 @@ def programs_of(db: Session, admin: Admin) -> list[Program]:
     return [p for p in programs if administers(admin, p)]
 
 
-def may_enter(db: Session, forum_id: int, username: str, is_forum_admin: bool) -> bool:
+def may_enter(db: Session, forum_id: int, person: Person) -> bool:
     """Forum staff, or someone named in `--admins` of at least one of the forum's programs."""
-    probe = Admin(forum_id, "", username, is_forum_admin)
-    return is_forum_admin or bool(programs_of(db, probe))
+    probe = Admin(forum_id, "", person.user_id, person.username, False, person.is_forum_staff)
+    return person.is_forum_staff or bool(programs_of(db, probe))
 
 
 @dataclass(frozen=True)
@@ -66,26 +72,31 @@ class LinkClaim:
     """What a valid sign-in link says."""
 
     forum_id: int
-    username: str
-    is_forum_admin: bool
+    person: Person
     jti: str
     expires_at: datetime
 
 
 def _links(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=LINK_SALT)
 
 
-def mint_admin_link(config: Config, forum: Forum, username: str, *, is_forum_admin: bool) -> str:
+def mint_admin_link(config: Config, forum: Forum, person: Person) -> str:
     """A sign-in link for this person, valid once and for 10 minutes.
 
-    For the `!admin` command: the caller decides `is_forum_admin` from the forum (Zulip:
-    organisation owners and administrators). Whoever holds the link signs in as `username`,
-    so send it only in a direct message to that person.
+    For the `!admin` command: the caller takes the person's role from the forum (Zulip:
+    organisation owners and administrators). Whoever holds the link signs in as that person,
+    so send it only in a one-to-one direct message with them.
     """
-    token = _links(config.secret_key).dumps(
-        {"f": forum.id, "u": username, "a": bool(is_forum_admin), "j": secrets.token_hex(16)}
-    )
+    claim = {
+        "f": forum.id,
+        "i": person.user_id,
+        "u": person.username,
+        "a": bool(person.is_forum_admin),
+        "s": bool(person.is_forum_staff),
+        "j": secrets.token_hex(16),
+    }
+    token = _links(config.secret_key).dumps(claim)
     return f"{config.base_url}/admin/link/{token}"
 
 
@@ -95,10 +106,10 @@ def read_link(config: Config, token: str) -> LinkClaim | None:
         data, issued = _links(config.secret_key).loads(
             token, max_age=int(LINK_TTL.total_seconds()), return_timestamp=True
         )
+        person = Person(int(data["i"]), str(data["u"]), bool(data["a"]), bool(data["s"]))
         claim = LinkClaim(
             forum_id=int(data["f"]),
-            username=str(data["u"]),
-            is_forum_admin=bool(data["a"]),
+            person=person,
             jti=str(data["j"]),
             expires_at=issued.astimezone(UTC) + LINK_TTL,
         )

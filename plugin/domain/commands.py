@@ -7,13 +7,14 @@ import re
 from sqlalchemy import or_, select
 
 from plugin.domain import journey
-from plugin.domain.admins import may_enter, mint_admin_link
+from plugin.domain.admins import Person, may_enter, mint_admin_link
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
 from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
 from plugin.engine.payloads import COMMAND_WORDS
+from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
 from plugin.storage.states import ProgramState, ReportKind, ReportState, SignupState
 
@@ -68,10 +69,9 @@ def handle_command(
         return
     # A private message to the bot.
     if word == "signup":
-        if not send_fresh_links(ctx, member, thread):
-            reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+        _fresh_signup_links(ctx, member, thread, post_id)
     elif word == "admin":
-        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member))
+        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member, thread))
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:
@@ -84,18 +84,50 @@ def handle_command(
         reply(ctx, thread, f"help:{post_id}", render("help").text)
 
 
-def _admin_answer(ctx: HandlerContext, member: Member) -> str:
-    """A single-use sign-in link (Zulip), or where to sign in (Discourse)."""
+def one_to_one(ctx: HandlerContext, member: Member, thread: str) -> bool:
+    """Whether `thread` is a conversation of the member and the bot alone.
+
+    A Zulip direct message is named by its people, so that is the member's id alone. A
+    Discourse private message's people are not in the webhook and may be invited later:
+    it never counts as one.
+    """
+    direct_thread = KINDS[ctx.forum.kind].direct_thread
+    return direct_thread is not None and thread == direct_thread(member.forum_user_id)
+
+
+def _fresh_signup_links(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> None:
+    """`!signup`: fresh links, only where nobody but the member reads them."""
+    # Where the forum can tell a one-to-one thread (Zulip), links go only in one.
+    if KINDS[ctx.forum.kind].direct_thread is not None and not one_to_one(ctx, member, thread):
+        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!signup"))
+        return
+    # On Discourse the links go in a new private message to the member alone.
+    target = thread if one_to_one(ctx, member, thread) else None
+    if not send_fresh_links(ctx, member, target):
+        reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+
+
+def _direct_only(command: str) -> str:
+    return render("link_direct_only", command=command).text
+
+
+def _admin_answer(ctx: HandlerContext, member: Member, thread: str) -> str:
+    """A single-use sign-in link (Zulip, one-to-one only), or where to sign in (Discourse)."""
     config = ctx.settings
-    if ctx.forum.kind != "zulip":
+    if not KINDS[ctx.forum.kind].admin_link_in_chat:
+        # The public sign-in page, the same for everyone: no credential in it.
         return render(
             "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
         ).text
-    forum_admin = member.username in (ctx.prefetched or {}).get("forum_admins", [])
-    if not may_enter(ctx.session, ctx.forum.id, member.username, forum_admin):
+    if not one_to_one(ctx, member, thread):
+        return _direct_only("!admin")
+    # The role comes from the forum's answer about this very user id (the prefetch).
+    user = (ctx.prefetched or {}).get("user")
+    is_admin = bool(user is not None and user.id == member.forum_user_id and user.admin)
+    person = Person(member.forum_user_id, member.username, is_admin, is_admin)
+    if not may_enter(ctx.session, ctx.forum.id, person):
         return render("admin_refused").text
-    link = mint_admin_link(config, ctx.forum, member.username, is_forum_admin=forum_admin)
-    return render("admin_link", link=link).text
+    return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text
 
 
 def run_pair_command(
@@ -211,8 +243,11 @@ def _settings(ctx: HandlerContext) -> tuple[str, str]:
     return ctx.settings.secret_key, ctx.settings.base_url
 
 
-def send_fresh_links(ctx: HandlerContext, member: Member, thread: str) -> bool:
-    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?"""
+def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:
+    """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?
+
+    `thread` must be a one-to-one conversation with the member; None opens a new one.
+    """
     secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)

@@ -24,13 +24,21 @@ MAX_TZ_GAP_HOURS = 12.0  # no two UTC offsets are further apart (matching/scorin
 
 
 def make_draft(
-    db: Session, program: Program, created_by: str, max_tz_gap_hours: float | None
+    db: Session,
+    program: Program,
+    created_by: str,
+    max_tz_gap_hours: float | None,
+    *,
+    created_by_id: int | None = None,
 ) -> ProposalDraft:
     """Propose pairings for everyone waiting now; it replaces the program's last draft."""
     result = propose(db, program, max_tz_gap_hours=max_tz_gap_hours)
     db.execute(delete(ProposalDraft).where(ProposalDraft.program_id == program.id))
     draft = ProposalDraft(
-        program_id=program.id, created_by=created_by, max_tz_gap_hours=max_tz_gap_hours
+        program_id=program.id,
+        created_by=created_by,
+        created_by_id=created_by_id,
+        max_tz_gap_hours=max_tz_gap_hours,
     )
     db.add(draft)
     db.flush()

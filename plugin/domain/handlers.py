@@ -72,14 +72,11 @@ def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
 
 
 def prefetch_post(ctx: HandlerContext, ev: dict):
-    # `!admin` on Zulip needs to know who the organisation's owners and administrators are.
+    # `!admin` on Zulip needs the sender's role, which the forum tells by their user id.
     if parse(ev.get("command") or "")[0] != "admin":
         return None
     # An admin has usually never signed up: we may not know them yet.
-    found = {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
-    if ctx.forum.kind == "zulip":
-        found["forum_admins"] = [u.username for u in ctx.adapter.list_admins()]
-    return found
+    return {"user": ctx.adapter.get_user_by_id(ev["user_id"])}
 
 
 def on_post(ctx: HandlerContext, ev: dict) -> None:
@@ -97,8 +94,10 @@ def on_post(ctx: HandlerContext, ev: dict) -> None:
         record_activity(
             ctx.session, pair, member, str(ev["post_id"]), parse_instant(ev["created_at"])
         )
-    if ev.get("command") and member is not None:
-        handle_command(ctx, member, pair, thread, ev["command"], str(ev["post_id"]))
+    # A message to the bot that is no command (its text was never stored) gets the help.
+    command = ev.get("command") or ("help" if ev.get("to_bot") else None)
+    if command and member is not None:
+        handle_command(ctx, member, pair, thread, command, str(ev["post_id"]))
 
 
 def reconcile(factory, adapter_for, clock, config) -> int:

@@ -20,6 +20,7 @@ from plugin.domain.pairs import (
 from plugin.domain.programs.service import admins, steps
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Pair, Program
+from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import PairState
 
 FEEDBACK_SALT = "mentorship.feedback"
@@ -190,7 +191,7 @@ def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime)
 
 
 def _feedback(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=FEEDBACK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=FEEDBACK_SALT)
 
 
 def feedback_token(secret: str, pair: Pair, member: Member) -> str:

@@ -17,6 +17,7 @@ from plugin.domain.pairs import end_pairs_of
 from plugin.engine.adapter import ForumUser
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Program, Signup
+from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import ProgramState, Role, SignupState
 
 LINK_SALT = "mentorship.signup-link"
@@ -38,7 +39,7 @@ class ProfileError(ValueError):
 
 
 def _links(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=LINK_SALT)
 
 
 def signup_token(secret: str, signup: Signup) -> str:

@@ -14,6 +14,7 @@ from plugin.engine.adapter import ForumAdapter, Gate
 from plugin.engine.budget import budget_gate
 from plugin.engine.clock import Clock
 from plugin.forums import registry
+from plugin.netguard import Refused, check_url
 from plugin.resources import manifest
 from plugin.storage.db import reading
 from plugin.storage.models import Forum
@@ -31,12 +32,20 @@ def default_budget(kind: str) -> int:
     return int(manifest()["forums"][kind]["settings"]["request_budget_per_minute"]["default"])
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
+def _check_url(url: str, allowed_hosts: frozenset[str]) -> str:
+    """The forum's base URL if it is well formed and the forum URL rule allows it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"--url must be an http(s) URL of the forum, not {url!r}")
     if parts.query or parts.fragment:
         raise InputError("--url must not carry a query or fragment")
+    try:
+        check_url(url, allowed_hosts)
+    except Refused as exc:
+        raise InputError(f"--url is refused: {exc}") from None
     return url.rstrip("/")
 
 
@@ -51,8 +60,12 @@ def add_forum(
     webhook_secret: str,
     connect_secret: str | None = None,
     request_budget: int | None = None,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> Forum:
-    """Register a forum; names are unique and appear in webhook URLs."""
+    """Register a forum; names are unique and appear in webhook URLs.
+
+    `allowed_hosts` is MENTORSHIP_ALLOWED_INTERNAL_HOSTS (Config.allowed_internal_hosts).
+    """
     if kind not in KINDS:
         raise InputError(f"--kind must be one of {', '.join(KINDS)}")
     if not NAME.match(name):
@@ -67,7 +80,7 @@ def add_forum(
     forum = Forum(
         name=name,
         kind=kind,
-        url=_check_url(url),
+        url=_check_url(url, allowed_hosts),
         api_key=api_key,
         bot_user=bot_user,
         webhook_secret=webhook_secret,
@@ -115,25 +128,32 @@ def describe(base_url: str, forum: Forum) -> dict:
     }
 
 
-def make_adapter(forum: Forum, gate: Gate) -> ForumAdapter:
-    """The API adapter for a forum row."""
+def make_adapter(
+    forum: Forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()
+) -> ForumAdapter:
+    """The API adapter for a forum row; every connection it makes follows the forum URL rule."""
     kind = registry.kind_of(forum.kind)
     if kind is None:
         raise InputError(f"forums of kind {forum.kind!r} are not supported yet")
-    return kind.client(forum, gate)
+    return kind.client(forum, gate, allowed_hosts)
 
 
 def adapter_factory(
-    factory: sessionmaker[Session], clock: Clock, *, wait: bool = False
+    factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    wait: bool = False,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> Callable[[int], ForumAdapter]:
-    """forum id -> adapter, built once per forum and reused."""
+    """forum id -> adapter, built once per forum and reused (allowed_hosts: as for add_forum)."""
     cache: dict[int, ForumAdapter] = {}
 
     def adapter_for(forum_id: int) -> ForumAdapter:
         if forum_id not in cache:
             with reading(factory) as session:
                 forum = session.get(Forum, forum_id)
-            cache[forum_id] = make_adapter(forum, budget_gate(factory, forum_id, clock, wait=wait))
+            gate = budget_gate(factory, forum_id, clock, wait=wait)
+            cache[forum_id] = make_adapter(forum, gate, allowed_hosts)
         return cache[forum_id]
 
     return adapter_for

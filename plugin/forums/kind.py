@@ -18,14 +18,26 @@ class ForumKind:
     """Everything true of one kind of forum that the core needs."""
 
     name: str
-    # The API adapter for a forum row of this kind, every request passing through `gate`.
-    client: Callable[[Forum, Gate], ForumAdapter]
+    # The API adapter for a forum row of this kind, every request passing through `gate`
+    # and connecting only where the forum URL rule allows (allowed_hosts: netguard).
+    client: Callable[[Forum, Gate, frozenset[str]], ForumAdapter]
     # A member named so that the forum notifies them: (username, display name, user id).
     mention: Callable[[str | None, str | None, int], str]
     # What is true of the pair's private thread on this forum, said in its first post.
     privacy: str
     # Why a webhook secret cannot be used on this forum (the CLI's wording), or None.
     secret_problem: Callable[[str], str | None]
+    # The thread name of the member's one-to-one conversation with the bot, by their user id,
+    # where the forum can tell one (Zulip); None where it cannot (Discourse).
+    direct_thread: Callable[[int], str] | None = None
+    # Whether `!admin` answers with a single-use sign-in link (only in a one-to-one thread),
+    # rather than pointing to the forum's own sign-in to the admin pages (DiscourseConnect).
+    admin_link_in_chat: bool = False
+    # `mentorship forum add` options of this kind alone, (flag, help), in the help's order,
+    # and which of them give the bot user and the webhook secret (argparse dest names).
+    cli_options: tuple[tuple[str, str], ...] = ()
+    bot_option: str = ""
+    secret_option: str = ""
     # Worker jobs of this forum alone, beside the domain's: fn(factory, adapter_for, clock,
     # config) -> number of things done.
     periodic: tuple[Callable[..., int], ...] = ()

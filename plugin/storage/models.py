@@ -150,6 +150,9 @@ class Program(Base):
     quiet_start: Mapped[str] = mapped_column(String(5), default="22:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
     admins: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of usernames
+    # JSON list of the forum's user ids for `admins`, index for index (null: an old row the
+    # upgrade could not resolve). Access follows these ids; usernames can change hands.
+    admin_ids: Mapped[str] = mapped_column(Text, default="[]")
     reconciled_at: Mapped[datetime | None]  # last membership reconciliation (logical)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -324,8 +327,10 @@ class AdminSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
-    username: Mapped[str] = mapped_column(String(255))
-    is_forum_admin: Mapped[bool] = mapped_column(default=False)
+    user_id: Mapped[int] = mapped_column(Integer)  # the forum's stable id: who this is
+    username: Mapped[str] = mapped_column(String(255))  # for display only
+    is_forum_admin: Mapped[bool] = mapped_column(default=False)  # connection settings too
+    is_forum_staff: Mapped[bool] = mapped_column(default=False)  # admin or moderator: all programs
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -349,7 +354,8 @@ class ProposalDraft(Base):
     program_id: Mapped[int] = mapped_column(
         ForeignKey("programs.id", ondelete="CASCADE"), index=True
     )
-    created_by: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(255))  # username, for display
+    created_by_id: Mapped[int | None] = mapped_column(Integer)  # forum user id (erasure)
     max_tz_gap_hours: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -98,6 +98,17 @@ def reset() -> None:
     _keyring, _configured_with = None, None
 
 
+def signing_keys(secret_key: str) -> list[str]:
+    """Keys for itsdangerous: the previous keys still verify links, the current one (last) signs.
+
+    Rotating MENTORSHIP_SECRET_KEY would otherwise void every personal link already sent
+    (sign-up, rating, admin) at once; while the old key is listed, they keep working.
+    """
+    if _configured_with is None or _configured_with[0] != secret_key:
+        return [secret_key]
+    return [*reversed(_configured_with[1]), secret_key]
+
+
 def keyring() -> Keyring:
     """The process's keyring, or a clear error naming the missing step."""
     if _keyring is None:

@@ -102,7 +102,13 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or load_config()
     secretbox.configure(config)  # Forum secrets are decrypted with these keys
     app = _App(__name__, template_folder=str(data_path("templates/pages")))
-    app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=MAX_BODY)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        # Admin session cookies signed before a key rotation stay valid while the old key is
+        # listed in MENTORSHIP_PREVIOUS_SECRET_KEYS.
+        SECRET_KEY_FALLBACKS=list(config.previous_secret_keys),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+    )
     app.extensions["mentorship"] = Services(
         config, session_factory(get_engine(config.database_url))
     )

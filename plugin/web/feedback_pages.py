@@ -10,6 +10,7 @@ from plugin.domain.journey import read_feedback_token
 from plugin.domain.signups import MAX_TOKEN, text_error
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Member, Pair
+from plugin.storage.secretbox import signing_keys
 
 bp = Blueprint("feedback", __name__)
 FORM_SALT = "mentorship.feedback-form"
@@ -51,7 +52,7 @@ def _form_error(csrf: URLSafeTimedSerializer, pair_id: int) -> str | None:
 def feedback(token: str):
     """Show the rating form, or save it."""
     services = current_app.extensions["mentorship"]
-    csrf = URLSafeTimedSerializer(services.config.secret_key, salt=FORM_SALT)
+    csrf = URLSafeTimedSerializer(signing_keys(services.config.secret_key), salt=FORM_SALT)
     headers = {"Cache-Control": "no-store"}
     manager = reading if request.method == "GET" else transaction
     with manager(services.sessions) as session:

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from plugin.domain.signups import ProfileError, save_profile, signup_from_token
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import utcnow
+from plugin.storage.secretbox import signing_keys
 
 bp = Blueprint("signup", __name__)
 FORM_SALT = "mentorship.signup-form"
@@ -23,7 +24,7 @@ def _timezones() -> list[str]:
 
 
 def _csrf(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=FORM_SALT)
+    return URLSafeTimedSerializer(signing_keys(secret), salt=FORM_SALT)
 
 
 def _page(signup, program, member, *, form=None, errors=None, done=False, status=200):

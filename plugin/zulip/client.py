@@ -26,6 +26,7 @@ from plugin.engine.adapter import (
     Gate,
     SentPost,
 )
+from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -35,6 +36,9 @@ LONGPOLL_TIMEOUT = (5, 100)
 # maximum, about 5 minutes of sending at the full request budget after an uncertain send.
 RECENT_CHECKED = 1000
 OWNER, ADMIN = 100, 200  # Zulip role values
+# POST /register with realm_user lists every user (about 0.5 KB each): a large organisation's
+# state is well over the default cap, which still bounds what a forum can make us hold.
+MAX_ANSWER = 4 * MAX_ANSWER_BYTES
 
 
 class QueueExpired(ForumRejected):
@@ -112,11 +116,13 @@ class ZulipClient:
         *,
         gate: Gate | None = None,
         session: requests.Session | None = None,
+        allowed_hosts: frozenset[str] = frozenset(),
     ):
         self.base_url = base_url.rstrip("/")
         self.bot_email = bot_email
         self._gate = gate or (lambda: None)
-        self._http = session or requests.Session()
+        # Every connection, the event queue's long poll included, follows the forum URL rule.
+        self._http = session or guarded_session(allowed_hosts, MAX_ANSWER)
         self._http.auth = (bot_email, api_key)
         self._http.headers.update({"Accept": "application/json"})
         self._hold_until = 0.0  # epoch seconds: X-RateLimit-Remaining reached 0 until then
@@ -143,6 +149,8 @@ class ZulipClient:
                 allow_redirects=False,
                 **where,
             )
+        except (Refused, AnswerTooLarge) as exc:
+            raise ForumUnavailable(f"Zulip at {self.base_url} was refused: {exc}") from None
         except requests.RequestException as exc:
             raise ForumUnavailable(f"Zulip did not answer: {type(exc).__name__}") from None
         self._note_rate_limit(response)
@@ -150,10 +158,17 @@ class ZulipClient:
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code < 400 and isinstance(body, dict):
+        if response.status_code < 300 and isinstance(body, dict):
             return body
-        if response.status_code < 400:
+        if response.status_code < 300:
             raise ForumUnavailable(f"Zulip sent no JSON object for {method} {path}")
+        if response.status_code < 400:
+            # Redirects are never followed (e.g. http:// to https://): the URL needs fixing.
+            raise ForumRejected(
+                f"Zulip redirected {method} {path} to "
+                f"{response.headers.get('Location', '?')}: check the forum's URL",
+                status=response.status_code,
+            )
         raise self._error(method, path, response, body)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
@@ -278,7 +293,10 @@ class ZulipClient:
         try:
             return _user(self._call("GET", f"/users/{ref}")["user"])
         except ForumRejected as exc:
-            # An unknown user is 400 BAD_REQUEST "No such user" (zerver/lib/users.py).
+            # An unknown user is 400 BAD_REQUEST "No such user" (zerver/lib/users.py);
+            # anything else (e.g. a redirect) stays what it was.
+            if exc.status != 400:
+                raise
             raise ForumNotFound(str(exc), status=exc.status, errors=exc.errors) from None
 
     def get_user(self, username: str) -> ForumUser:
@@ -349,6 +367,8 @@ class ZulipClient:
         self._call("DELETE", "/events", {"queue_id": queue_id})
 
 
-def connect(forum, gate: Gate) -> ZulipClient:
+def connect(forum, gate: Gate, allowed_hosts: frozenset[str] = frozenset()) -> ZulipClient:
     """The API client for a Zulip forum row (bot email and API key)."""
-    return ZulipClient(forum.url, forum.bot_user, forum.api_key, gate=gate)
+    return ZulipClient(
+        forum.url, forum.bot_user, forum.api_key, gate=gate, allowed_hosts=allowed_hosts
+    )

@@ -64,6 +64,10 @@ def outgoing(body: dict, bot_email: str) -> StoredEvent | None:
     command = command_text(text, bare_allowed=one_to_one) if len(thread) <= MAX_THREAD else None
     if command is not None:
         fields["command"] = command
+    elif one_to_one:
+        # Someone wrote to the bot, not a command: keep none of it, only that it was for the
+        # bot, so the worker can answer with the help instead of leaving them unanswered.
+        fields["to_bot"] = True
     return StoredEvent(
         event="post_created",
         content_key=f"post_created:{fields['post_id']}",

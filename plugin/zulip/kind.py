@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plugin.forums.kind import ForumKind
-from plugin.zulip.client import connect
+from plugin.zulip.client import connect, thread_name
 from plugin.zulip.poller import listen, poll_zulip
 
 
@@ -25,6 +25,14 @@ KIND = ForumKind(
     mention=mention,
     privacy="This group direct message is just for the two of you and me, the program's bot.",
     secret_problem=secret_problem,
+    cli_options=(
+        ("--bot-email", "Zulip: the bot's email"),
+        ("--webhook-token", "Zulip: the outgoing webhook's token"),
+    ),
+    bot_option="bot_email",
+    secret_option="webhook_token",
+    direct_thread=lambda user_id: thread_name([user_id]),
+    admin_link_in_chat=True,
     periodic=(poll_zulip,),
     listeners=(listen,),
 )

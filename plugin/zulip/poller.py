@@ -166,13 +166,15 @@ def poll_zulip(factory, adapter_for, clock, config) -> int:
     return done
 
 
-def _listen_forum(factory, forum_id: int, clock: Clock, stopping: threading.Event) -> None:
+def _listen_forum(
+    factory, forum_id: int, clock: Clock, stopping: threading.Event, allowed: frozenset[str]
+) -> None:
     try:
         # A thread of its own needs an adapter of its own: a requests.Session is not
         # thread-safe. The shared budget gate still counts its calls.
         with reading(factory) as session:
             forum = session.get(Forum, forum_id)
-            client = connect(forum, budget_gate(factory, forum_id, clock))
+            client = connect(forum, budget_gate(factory, forum_id, clock), allowed)
         owner = _owner()
         while not stopping.is_set():
             try:
@@ -195,7 +197,7 @@ def listen(factory, clock: Clock, config, stopping: threading.Event) -> None:
                 _listening.add(forum_id)  # before the PERIODIC job of this process looks
                 threads[forum_id] = threading.Thread(
                     target=_listen_forum,
-                    args=(factory, forum_id, clock, stopping),
+                    args=(factory, forum_id, clock, stopping, config.allowed_internal_hosts),
                     name=f"zulip-events-{forum_id}",
                     daemon=True,
                 )

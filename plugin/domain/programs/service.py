@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.domain.programs.template_files import TemplateError, load_template, template_to_dict
-from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound
+from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
 from plugin.storage.models import Forum, Program
 from plugin.storage.states import ProgramState
@@ -31,7 +31,7 @@ class Resolved:
     group: ForumGroup
     mentors: ForumGroup
     mentees: ForumGroup
-    admins: list[str]
+    admins: list[ForumUser]  # with their forum user ids: a username can change hands
 
 
 def resolve(
@@ -54,15 +54,21 @@ def resolve(
         raise InputError(
             "--group, --mentor-group and --mentee-group must be three different groups"
         )
-    if admins:
-        for username in admins:
-            try:
-                adapter.get_user(username)
-            except ForumNotFound:
-                raise InputError(f"--admins: the forum has no member {username!r}") from None
-    else:
-        admins = [u.username for u in adapter.list_admins()]
-    return Resolved(host, mentors, mentees, admins)
+    return Resolved(host, mentors, mentees, _admins(adapter, admins))
+
+
+def _admins(adapter: ForumAdapter, usernames: list[str] | None) -> list[ForumUser]:
+    """`--admins` as the forum knows them (default: its human admins), once each."""
+    if not usernames:
+        return adapter.list_admins()
+    found: dict[int, ForumUser] = {}
+    for username in usernames:
+        try:
+            user = adapter.get_user(username)
+        except ForumNotFound:
+            raise InputError(f"--admins: the forum has no member {username!r}") from None
+        found.setdefault(user.id, user)
+    return list(found.values())
 
 
 def create_program(
@@ -89,7 +95,8 @@ def create_program(
         mentee_group_name=resolved.mentees.name,
         mentee_group_id=resolved.mentees.id,
         cadence_days=float(cadence_days),
-        admins=json.dumps(resolved.admins),
+        admins=json.dumps([u.username for u in resolved.admins]),
+        admin_ids=json.dumps([u.id for u in resolved.admins]),
     )
     session.add(program)
     session.flush()
@@ -134,8 +141,36 @@ def steps(program: Program) -> list[dict]:
 
 
 def admins(program: Program) -> list[str]:
-    """Usernames who receive reports and may administer the program."""
+    """Usernames who receive reports (for display and messages; access goes by id)."""
     return json.loads(program.admins)
+
+
+def admin_ids(program: Program) -> set[int]:
+    """The forum user ids of the program's admins: who may administer it."""
+    return {i for i in json.loads(program.admin_ids or "[]") if isinstance(i, int)}
+
+
+def forget_admin(program: Program, user_id: int, usernames: set[str]) -> bool:
+    """Drop a person from the admins (by id; by casefolded username where no id is known)."""
+    names = json.loads(program.admins)
+    ids = json.loads(program.admin_ids or "[]")
+    ids += [None] * (len(names) - len(ids))  # an old row: names without ids
+    keep = [
+        (name, uid)
+        for name, uid in zip(names, ids, strict=False)
+        if uid != user_id and not (uid is None and str(name).casefold() in usernames)
+    ]
+    if len(keep) == len(names):
+        return False
+    program.admins = json.dumps([name for name, _ in keep])
+    program.admin_ids = json.dumps([uid for _, uid in keep])
+    return True
+
+
+def admin_usernames_of(program: Program, user_id: int) -> list[str]:
+    """The usernames the program lists for this forum user id."""
+    ids = json.loads(program.admin_ids or "[]")
+    return [n for n, uid in zip(json.loads(program.admins), ids, strict=False) if uid == user_id]
 
 
 def describe(program: Program) -> dict:

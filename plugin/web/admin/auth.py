@@ -22,6 +22,7 @@ from plugin.domain.admins import (  # noqa: F401 - the admin pages' names for th
     LINK_TTL,
     Admin,
     LinkClaim,
+    Person,
     administers,
     may_enter,
     mint_admin_link,
@@ -134,7 +135,7 @@ def consume_nonce(db: Session, forum_id: int, nonce: str, now: datetime) -> bool
 # -- sessions -------------------------------------------------------------------------------
 
 
-def sign_in(db: Session, forum_id: int, username: str, is_forum_admin: bool, now: datetime):
+def sign_in(db: Session, forum_id: int, person: Person, now: datetime) -> None:
     """Start a session for this person (reusable by any sign-in route, e.g. Zulip links).
 
     The caller has decided that they may enter (see `may_enter`). Call inside a request.
@@ -145,8 +146,10 @@ def sign_in(db: Session, forum_id: int, username: str, is_forum_admin: bool, now
         AdminSession(
             token_hash=_hash(token),
             forum_id=forum_id,
-            username=username,
-            is_forum_admin=is_forum_admin,
+            user_id=person.user_id,
+            username=person.username,
+            is_forum_admin=person.is_forum_admin,
+            is_forum_staff=person.is_forum_staff,
             expires_at=now + SESSION_TTL,
         )
     )
@@ -173,7 +176,9 @@ def current_admin() -> Admin | None:
             ).first()
         if row is not None:
             s, forum_name = row
-            admin = Admin(s.forum_id, forum_name, s.username, s.is_forum_admin)
+            admin = Admin(
+                s.forum_id, forum_name, s.user_id, s.username, s.is_forum_admin, s.is_forum_staff
+            )
     g.admin = admin
     return admin
 

@@ -72,7 +72,7 @@ def matching_propose(program_id: int):
     with transaction(services().sessions) as db:
         program = program_for(db, admin, program_id)
         try:
-            drafts.make_draft(db, program, admin.username, gap)
+            drafts.make_draft(db, program, admin.username, gap, created_by_id=admin.user_id)
         except InputError as exc:
             abort(409, str(exc))
     flash("New proposals are ready. Nothing is paired until you accept.")

@@ -19,9 +19,9 @@ from plugin.web.admin.views import bp, page, services
 FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence_days", "admins")
 
 
-def _forum_admin():
+def _forum_staff():
     admin = current_admin()
-    if not admin.is_forum_admin:
+    if not admin.is_forum_staff:
         abort(403, "Only the forum's admins and moderators create programs.")
     return admin
 
@@ -32,14 +32,14 @@ def _templates():
 
 @bp.get("/programs/new")
 def program_new():
-    _forum_admin()
+    _forum_staff()
     form = {"template": BUILTIN[0], "cadence_days": "7"}
     return page("program_new.html", form=form, templates=_templates(), error=None)
 
 
 @bp.post("/programs/new")
 def program_create():
-    admin = _forum_admin()
+    admin = _forum_staff()
     form = {k: request.form.get(k, "").strip() for k in FIELDS}
 
     def again(error: str, status: int):
@@ -58,7 +58,8 @@ def program_create():
         forum = db.get(Forum, admin.forum_id)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
-        adapter = adapter_factory(services().sessions, Clock())(forum.id)
+        allowed = services().config.allowed_internal_hosts
+        adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
         resolved = service.resolve(
             adapter,
             group=form["group"],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from plugin.forums.connections import set_webhook_secret
+from plugin.netguard import Refused, check_url
 from plugin.resources import manifest
 from plugin.storage.models import Forum, utcnow
 
@@ -74,8 +75,10 @@ def settings_of(forum: Forum) -> list[Setting]:
     return found
 
 
-def _check(setting: Setting, text: str) -> tuple[object, str | None]:
-    """(value to store, error)."""
+def _check(
+    setting: Setting, text: str, allowed_hosts: frozenset[str] = frozenset()
+) -> tuple[object, str | None]:
+    """(value to store, error); a URL must pass the forum URL rule (plugin.netguard)."""
     if setting.type == "integer":
         try:
             number = int(text)
@@ -89,11 +92,18 @@ def _check(setting: Setting, text: str) -> tuple[object, str | None]:
     if not text:
         return None, "must not be empty"
     if setting.type == "url":
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None, "must be an http(s) URL"
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None, "must be an http(s) URL"
         if parts.query or parts.fragment:
             return None, "must not carry a query or fragment"
+        try:
+            check_url(text, allowed_hosts)
+        except Refused as exc:
+            return None, f"is refused: {exc}"
         return text.rstrip("/"), None
     if setting.minimum is not None and len(text) < setting.minimum:
         return None, f"must be at least {setting.minimum:g} characters"
@@ -102,8 +112,19 @@ def _check(setting: Setting, text: str) -> tuple[object, str | None]:
     return text, None
 
 
-def apply(forum: Forum, form) -> dict[str, str]:
-    """Validate everything, then store everything (or nothing): {key: error}."""
+URL_NEEDS_KEY = "can change only with the API key entered again in the same form"
+
+
+def _moves_without_key(forum: Forum, changes: dict[str, object]) -> bool:
+    """A new URL without a new API key: the stored key would be sent to that new server."""
+    return changes.get("url", forum.url) != forum.url and "api_key" not in changes
+
+
+def apply(forum: Forum, form, allowed_hosts: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Validate everything, then store everything (or nothing): {key: error}.
+
+    `allowed_hosts` is MENTORSHIP_ALLOWED_INTERNAL_HOSTS, for the forum's URL.
+    """
     changes: dict[str, object] = {}
     errors: dict[str, str] = {}
     for setting in settings_of(forum):
@@ -115,11 +136,13 @@ def apply(forum: Forum, form) -> dict[str, str]:
             continue
         if setting.secret and not text:
             continue  # blank: keep the stored secret
-        value, error = _check(setting, text)
+        value, error = _check(setting, text, allowed_hosts)
         if error:
             errors[setting.key] = error
         else:
             changes[setting.column] = value
+    if _moves_without_key(forum, changes):
+        errors.setdefault("url", URL_NEEDS_KEY)
     if not errors:
         for column, value in changes.items():
             if column == "webhook_secret":

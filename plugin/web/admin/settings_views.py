@@ -1,4 +1,4 @@
-"""The forum connection settings page (the forum's own admins and moderators only)."""
+"""The forum connection settings page (the forum's own admins only, not its moderators)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from plugin.web.admin.views import bp, page, services
 
 def _forum(db) -> Forum:
     admin = current_admin()
+    # The API key goes wherever the URL points, and the secrets vouch for sign-ins and
+    # events: only those who hold the forum's keys anyway may touch them.
     if not admin.is_forum_admin:
-        abort(403, "Only the forum's admins and moderators see its connection settings.")
+        abort(403, "Only the forum's admins see its connection settings.")
     return db.get(Forum, admin.forum_id)
 
 
@@ -46,7 +48,7 @@ def forum_settings():
 def forum_settings_save():
     with transaction(services().sessions) as db:
         forum = _forum(db)
-        errors = apply(forum, request.form)
+        errors = apply(forum, request.form, services().config.allowed_internal_hosts)
         if errors:
             return _page(forum, errors, 400)
     flash("Settings saved.")

@@ -27,6 +27,7 @@ from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
 from plugin.web.admin import connect, csrf
 from plugin.web.admin.auth import (
+    Person,
     TooManySignIns,
     client_hash,
     consume_nonce,
@@ -186,18 +187,34 @@ def sso(forum_name: str):
         expected.encode(), user.nonce.encode("utf-8")
     ):
         return refuse(403, "This sign-in was not started in this browser, or it is finished.")
-    staff = user.admin or user.moderator
+    person = _person(user)
+    if person is None:
+        return refuse(403, "The forum's answer does not name a user id.")
     with transaction(services().sessions) as db:
         if not consume_nonce(db, forum_id, user.nonce, utcnow()):
             return refuse(403, "This sign-in was already used or has expired.")
-        if not may_enter(db, forum_id, user.username, staff):
+        if not may_enter(db, forum_id, person):
             return refuse(
                 403,
                 f"{user.username} is not an admin or moderator of this forum, nor an admin "
                 "of any of its mentorship programs.",
             )
-        sign_in(db, forum_id, user.username, staff, utcnow())
+        sign_in(db, forum_id, person, utcnow())
     return redirect(next_url or url_for("admin.index"))
+
+
+def _person(user: connect.ConnectUser) -> Person | None:
+    """Who signed in, by Discourse user id (`external_id` in provider mode), or None."""
+    raw = user.external_id
+    # Discourse user ids are 32-bit; below 1 are its system and bot accounts, never people here.
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31):
+        return None
+    return Person(
+        user_id=int(user.external_id),
+        username=user.username,
+        is_forum_admin=user.admin,  # moderators administer programs, not the connection
+        is_forum_staff=user.admin or user.moderator,
+    )
 
 
 # -- sign-in through a one-time link (minted by Zulip's `!admin`) ----------------------------
@@ -220,7 +237,7 @@ def link(token: str):
         forum = db.get(Forum, claim.forum_id)
         if forum is None:
             abort(404, "The forum of this link is gone.")
-        return page("link.html", username=claim.username, forum=forum.name)
+        return page("link.html", username=claim.person.username, forum=forum.name)
 
 
 @bp.post("/link/<token>")
@@ -229,11 +246,9 @@ def link_use(token: str):
     with transaction(services().sessions) as db:
         if not use_link(db, claim, utcnow()):
             return refuse(403, "This sign-in link was used already. Ask the bot for a new one.")
-        if db.get(Forum, claim.forum_id) is None or not may_enter(
-            db, claim.forum_id, claim.username, claim.is_forum_admin
-        ):
-            return refuse(403, f"{claim.username} may not administer any program here.")
-        sign_in(db, claim.forum_id, claim.username, claim.is_forum_admin, utcnow())
+        if db.get(Forum, claim.forum_id) is None or not may_enter(db, claim.forum_id, claim.person):
+            return refuse(403, f"{claim.person.username} may not administer any program here.")
+        sign_in(db, claim.forum_id, claim.person, utcnow())
     return redirect(url_for("admin.index"))
 
 

@@ -1,7 +1,7 @@
 """encrypt forum secrets at rest: widen their columns and seal plain-text values
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import context, op
 from plugin.storage import secretbox
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
