@@ -28,7 +28,7 @@ class ProgramState(StrEnum):
 
     DRAFT = "draft"
     OPEN = "open"
-    CLOSED = "closed"
+    CLOSED = "closed"  # no new sign-ups or pairs; running pairs go on
 
 
 class Role(StrEnum):
@@ -41,10 +41,10 @@ class Role(StrEnum):
 class SignupState(StrEnum):
     """A sign-up waits for its profile (pending), then for a pair (ready), then is paired."""
 
-    PENDING = "pending"
+    PENDING = "pending"  # the profile form is not done yet
     READY = "ready"
-    PAIRED = "paired"
-    WITHDRAWN = "withdrawn"
+    PAIRED = "paired"  # a mentor stays paired while any pair of theirs runs
+    WITHDRAWN = "withdrawn"  # they left, or were erased
 
 
 class PairState(StrEnum):
@@ -52,8 +52,8 @@ class PairState(StrEnum):
 
     ACTIVE = "active"
     PAUSED = "paused"
-    ENDED = "ended"
-    COMPLETED = "completed"
+    ENDED = "ended"  # early: `!end`, `!block`, or a member left
+    COMPLETED = "completed"  # one cadence after the last step
 
 
 class ReportKind(StrEnum):
