@@ -38,7 +38,7 @@ def matching(program_id: int):
         draft, rows = drafts.current(db, program)
         mentors, mentees = _hand_choices(db, program)
         proposed = {r.item.mentee_signup_id for r in rows if r.item.state == ProposalState.PROPOSED}
-        waiting = [m for s, m in mentees if s.id not in proposed]
+        unproposed = [m for s, m in mentees if s.id not in proposed]
     return page(
         "matching.html",
         program=program,
@@ -47,7 +47,7 @@ def matching(program_id: int):
         open_rows=sum(r.item.state == ProposalState.PROPOSED for r in rows),
         mentors=mentors,
         mentees=mentees,
-        waiting=waiting,
+        waiting=unproposed,
         max_gap=drafts.MAX_TZ_GAP_HOURS,
     )
 
