@@ -18,7 +18,6 @@ from plugin.domain.pairs import (
 )
 from plugin.forums.connections import InputError
 from plugin.storage.models import Pair, Program, Signup, utcnow
-from plugin.storage.states import ProgramState, Role
 
 
 def _offset_minutes(tz_name: str | None, at: datetime) -> int:
@@ -31,7 +30,7 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
 
     `max_tz_gap_hours` (the admin pages' option) leaves out pairs further apart than that.
     """
-    if program.state != ProgramState.OPEN:
+    if program.state != "open":
         raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
     now = utcnow()
     people = waiting(session, program)
@@ -45,7 +44,7 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
             capacity=max(0, s.capacity - active_count(session, s)),
         )
         for s, _ in people
-        if s.role == Role.MENTOR
+        if s.role == "mentor"
     ]
     mentees = [
         Candidate(
