@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from plugin.config import Config
+from plugin.forums.tables import METADATA
 from plugin.storage import secretbox
 from plugin.storage.db import dispose_engines, ensure_schema, get_engine, session_factory
-from plugin.storage.models import Base
 from tests.helpers import LOOPBACK, add_test_forum
 
 PG_ADMIN_URL = os.environ.get(
@@ -56,7 +56,7 @@ def pg_database_url():
 
 
 def _truncate(url: str) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(t.name for t in METADATA.sorted_tables)
     with get_engine(url).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -22,6 +22,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("shells", ("plugin.web", "plugin.cli", "plugin.worker", "plugin.serve", "webhooks")),
 ]
 FORUM_FOLDERS = ("plugin.discourse", "plugin.zulip")
+# Scripts that a tool runs at the top of the stack, whatever folder they sit in: Alembic runs
+# env.py, which needs every table, the forums' own too (plugin/forums/tables.py).
+SCRIPTS = {"plugin.storage.migrations.env": "shells"}
 
 
 def _module_name(path: Path) -> str:
@@ -84,6 +87,8 @@ GRAPH = {module: _imports(module) for module in MODULES}
 
 
 def _layer(module: str) -> int | None:
+    if module in SCRIPTS:
+        return [name for name, _ in LAYERS].index(SCRIPTS[module])
     for rank, (_, prefixes) in enumerate(LAYERS):
         if any(module == p or module.startswith(p + ".") for p in prefixes):
             return rank

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select, text
 
 from plugin.engine.clock import Clock
+from plugin.forums.tables import METADATA
 from plugin.storage.db import transaction
-from plugin.storage.models import Base, Forum, Pair
+from plugin.storage.models import Forum, Pair
 from plugin.worker import Worker
 from tests.fakes.discourse import FakeDiscourse
 from tests.helpers import daytime_zone, discourse_request, pm_post, submit_signup
@@ -166,7 +167,7 @@ def test_the_whole_program_story(config, sessions, client, fake, cli, story):
 
 def assert_no_text(sessions, needle: str) -> None:
     with sessions() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in METADATA.sorted_tables:
             for row in session.execute(text(f"SELECT * FROM {table.name}")):
                 assert needle not in repr(tuple(row)), table.name
 

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select, text
 
 from plugin.engine.clock import Clock
-from plugin.storage.models import Base, Pair
+from plugin.forums.tables import METADATA
+from plugin.storage.models import Pair
 from plugin.worker import Worker
 from tests.fakes.zulip import FakeZulip
 from tests.fakes.zulip_state import ADMIN
@@ -116,7 +117,7 @@ def test_the_whole_program_story_on_zulip(config, sessions, client, fake, cli, s
 
 def assert_no_text(sessions, needle: str) -> None:
     with sessions() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in METADATA.sorted_tables:
             for row in session.execute(text(f"SELECT * FROM {table.name}")):
                 assert needle not in repr(tuple(row)), table.name
 

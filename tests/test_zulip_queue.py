@@ -15,7 +15,8 @@ from plugin.engine.adapter import ForumUser
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, add_forum
 from plugin.storage.db import transaction
-from plugin.storage.models import Forum, InboxEvent, ZulipQueue
+from plugin.storage.models import Forum, InboxEvent
+from plugin.zulip.models import ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
 from tests.fakes.zulip import FakeZulip
 from tests.helpers import LOOPBACK

@@ -19,6 +19,7 @@ from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock, parse_instant
 from plugin.forums import registry
 from plugin.forums.connections import InputError, add_forum, describe
+from plugin.forums.tables import METADATA
 from plugin.storage import secretbox
 from plugin.storage.db import (
     ensure_schema,
@@ -28,7 +29,7 @@ from plugin.storage.db import (
     transaction,
     upgrade,
 )
-from plugin.storage.models import Base, Forum
+from plugin.storage.models import Forum
 from plugin.storage.secretbox import SecretError
 
 
@@ -71,7 +72,7 @@ def cmd_db_upgrade(args, env: Env):
 def cmd_db_rotate_secrets(args, env: Env):
     # One transaction: a value no key opens leaves every value as it was.
     engine = get_engine(env.config.database_url)
-    tables = secretbox.encrypted_columns(Base.metadata)
+    tables = secretbox.encrypted_columns(METADATA)
     with engine.begin() as connection:
         rotated = sum(secretbox.reseal_table(connection, t, columns) for t, columns in tables)
     # Values sealed under the old key must not linger in the WAL or as dead row versions.

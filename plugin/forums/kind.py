@@ -44,3 +44,6 @@ class ForumKind:
     # Long-running listeners that only a worker running forever starts, each in a daemon
     # thread: fn(factory, clock, config, stopping) -> None.
     listeners: tuple[Callable[..., None], ...] = ()
+    # Tables of this forum alone, declared on storage's Base: naming them here means that
+    # importing the registry completes the metadata (plugin/forums/tables.py).
+    tables: tuple[type, ...] = ()

@@ -281,21 +281,6 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ZulipQueue(Base):
-    """The event queue polled for one Zulip forum (plugin/zulip/queue.py), leased to one poller."""
-
-    __tablename__ = "zulip_queues"
-    __table_args__ = (UniqueConstraint("forum_id", name="uq_zulip_queue_forum"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
-    queue_id: Mapped[str | None] = mapped_column(String(100))  # None: register one
-    last_event_id: Mapped[int] = mapped_column(Integer, default=-1)  # read and stored
-    registered_at: Mapped[datetime | None]  # real clock
-    lease_owner: Mapped[str | None] = mapped_column(String(80))
-    lease_until: Mapped[datetime | None]  # real clock: it guards against dead pollers
-
-
 # -- admin pages (issue 6) ------------------------------------------------------------------
 
 

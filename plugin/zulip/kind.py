@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plugin.forums.kind import ForumKind
 from plugin.zulip.client import connect, thread_name
+from plugin.zulip.models import ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
 
 
@@ -35,4 +36,5 @@ KIND = ForumKind(
     admin_link_in_chat=True,
     periodic=(poll_zulip,),
     listeners=(listen,),
+    tables=(ZulipQueue,),
 )

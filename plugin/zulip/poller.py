@@ -28,10 +28,11 @@ from plugin.engine.clock import Clock
 from plugin.engine.inbox import store
 from plugin.engine.leases import worker_name
 from plugin.storage.db import log_database_error, reading, transaction, upsert_ignore
-from plugin.storage.models import Forum, Member, Program, ZulipQueue, utcnow
+from plugin.storage.models import Forum, Member, Program, utcnow
 from plugin.storage.states import ProgramState
 from plugin.zulip.client import LONGPOLL_TIMEOUT, QueueExpired, ZulipClient, connect
 from plugin.zulip.events import deactivated, queue_events
+from plugin.zulip.models import ZulipQueue
 
 log = logging.getLogger(__name__)
 EVENT_TYPES = ["user_group", "realm_user"]
