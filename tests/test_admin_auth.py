@@ -10,10 +10,10 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import update
 
+from plugin.discourse import connect
 from plugin.forums.connections import add_forum
 from plugin.storage.db import transaction
 from plugin.storage.models import AdminSession, Forum, utcnow
-from plugin.web.admin import connect
 from plugin.web.admin.auth import LINK_SALT, Person, consume_nonce, mint_admin_link, new_nonce
 from plugin.web.app import create_app
 from tests.admin_support import (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from plugin.discourse import connect
 from plugin.discourse.client import DiscourseClient
 from plugin.engine.adapter import Gate
-from plugin.forums.kind import ForumKind
+from plugin.forums.kind import ForumKind, ForumSignIn
 from plugin.storage.models import Forum
 
 
@@ -41,4 +42,20 @@ KIND = ForumKind(
     ),
     bot_option="api_username",
     secret_option="webhook_secret",
+    # Admins sign in through the forum itself: DiscourseConnect provider mode (NOTES.md §5).
+    sign_in=ForumSignIn(
+        request_url=connect.request_url,
+        verify=connect.signed_in,
+        no_secret="This forum has no DiscourseConnect secret yet: add one with "
+        "`mentorship forum add --connect-secret` or on the forum settings page.",
+    ),
+    settings_columns={
+        "url": "url",
+        "api_key": "api_key",
+        "api_username": "bot_user",
+        "webhook_secret": "webhook_secret",
+        "connect_secret": "connect_secret",
+        "request_budget_per_minute": "request_budget",
+    },
+    receiver="webhooks.discourse",
 )

@@ -6,11 +6,43 @@ holds them by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from plugin.engine.adapter import ForumAdapter, Gate
-from plugin.storage.models import Forum
+from plugin.storage.models import Base, Forum
+
+
+class SignInRefused(ValueError):
+    """The forum's answer to a sign-in cannot be trusted or used; the message says why."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who the forum says signed in to the admin pages, in the core's terms."""
+
+    nonce: str
+    username: str
+    user_id: int | None  # None: the answer names no member's user id
+    is_forum_admin: bool
+    is_forum_staff: bool
+
+
+@dataclass(frozen=True)
+class ForumSignIn:
+    """The forum as the admin pages' identity provider: a signed request, a signed answer."""
+
+    # Where to send the browser: (forum URL, the forum's sign-in secret, nonce, return URL).
+    request_url: Callable[[str, str, str, str], str]
+    # Check the answer's query arguments against the secret; raises SignInRefused.
+    verify: Callable[[str, Mapping[str, str]], SignedIn]
+    # Why a forum of this kind without a sign-in secret cannot sign anyone in yet.
+    no_secret: str
+
+
+def _as_is(body: dict) -> dict:
+    """The error body unchanged: most forums take any JSON."""
+    return body
 
 
 @dataclass(frozen=True)
@@ -44,6 +76,18 @@ class ForumKind:
     # Long-running listeners that only a worker running forever starts, each in a daemon
     # thread: fn(factory, clock, config, stopping) -> None.
     listeners: tuple[Callable[..., None], ...] = ()
+    # How admins sign in to the admin pages through the forum (None: it cannot redirect), and
+    # what to tell someone who tries it on a forum that cannot.
+    sign_in: ForumSignIn | None = None
+    sign_in_elsewhere: str = ""
+    # manifest.json setting -> Forum column, for the forum settings page.
+    settings_columns: Mapping[str, str] = field(default_factory=dict)
+    # The error body of a receiver's 503 (a stored secret unreadable), in a shape the forum
+    # accepts: fn(body) -> body.
+    unavailable_body: Callable[[dict], dict] = _as_is
+    # The module of this forum's webhook receiver, whose `bp` the web app registers (a
+    # shell: named, not imported, so that this layer stays below the shells).
+    receiver: str = ""
     # Tables of this forum alone, declared on storage's Base: naming them here means that
     # importing the registry completes the metadata (plugin/forums/tables.py).
-    tables: tuple[type, ...] = ()
+    tables: tuple[type[Base], ...] = ()

@@ -36,3 +36,15 @@ def periodic_jobs() -> list:
 def listeners() -> list:
     """Every forum kind's own long-running listeners."""
     return [listener for kind in KINDS.values() for listener in kind.listeners]
+
+
+def receiver_modules() -> list[str]:
+    """Every forum kind's webhook receiver module, each with a Flask blueprint `bp`."""
+    return [kind.receiver for kind in KINDS.values() if kind.receiver]
+
+
+def unavailable_body(path: str, body: dict) -> dict:
+    """A 503 body in the shape the forum whose receiver `path` is accepts."""
+    parts = path.split("/")
+    kind = KINDS.get(parts[2]) if len(parts) > 3 and parts[1] == "webhooks" else None
+    return kind.unavailable_body(body) if kind else body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from plugin.config import Config, load_config
+from plugin.forums import registry
 from plugin.resources import data_path
 from plugin.storage import secretbox
 from plugin.storage.db import get_engine, log_database_error, reading, session_factory
@@ -74,12 +76,10 @@ def _json_errors(exc: HTTPException):
 
 def _secret_unreadable(exc: SecretError):
     # The service's key is wrong, not the request: 503 tells a forum to retry later, and
-    # the Zulip receiver's body stays one Zulip accepts. The log never carries the value.
+    # a receiver's body stays one its forum accepts. The log never carries the value.
     logging.getLogger(__name__).error("%s %s: %s", request.method, request.path, exc)
     body = {"error": "a stored secret cannot be decrypted; the service's key is misconfigured"}
-    if request.path.startswith("/webhooks/zulip/"):
-        body["response_not_required"] = True
-    return jsonify(body), 503
+    return jsonify(registry.unavailable_body(request.path, body)), 503
 
 
 def _protective_headers(response: Response, *, https: bool) -> Response:
@@ -120,14 +120,12 @@ def create_app(config: Config | None = None) -> Flask:
 
     from plugin.web.feedback_pages import bp as feedback_pages
     from plugin.web.signup_pages import bp as signup_pages
-    from webhooks.discourse import bp as discourse_webhooks
-    from webhooks.zulip import bp as zulip_webhooks
 
     app.register_blueprint(health)
     app.register_blueprint(signup_pages)
     app.register_blueprint(feedback_pages)
-    app.register_blueprint(discourse_webhooks)
-    app.register_blueprint(zulip_webhooks)
+    for module in registry.receiver_modules():  # one receiver per forum kind
+        app.register_blueprint(importlib.import_module(module).bp)
 
     from plugin.web.admin import init_app as init_admin
 

@@ -347,7 +347,7 @@ class ZulipClient:
             if user is not None and not user.get("is_bot"):
                 yield _user(user)
 
-    # -- the event queue (plugin/zulip/queue.py) -----------------------------------------
+    # -- the event queue (plugin/zulip/poller.py) -----------------------------------------
 
     def register(self, event_types: list[str], fetch_event_types: list[str]) -> dict:
         """POST /register: a new queue, and the initial state of `fetch_event_types`."""

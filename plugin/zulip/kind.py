@@ -13,6 +13,11 @@ def mention(username: str | None, name: str | None, user_id: int) -> str:
     return f"@**{name or username}|{user_id}**"
 
 
+def unavailable_body(body: dict) -> dict:
+    """Zulip reads an outgoing webhook's answer as a reply unless told none is required."""
+    return {**body, "response_not_required": True}
+
+
 def secret_problem(token: str) -> str | None:
     """Zulip's outgoing webhooks carry a token, which must not be blank."""
     if not token.strip():
@@ -37,4 +42,15 @@ KIND = ForumKind(
     periodic=(poll_zulip,),
     listeners=(listen,),
     tables=(ZulipQueue,),
+    # `!admin` in a direct message to the bot answers with a single-use sign-in link.
+    sign_in_elsewhere="On Zulip, send !admin to the mentorship bot in a direct message.",
+    settings_columns={
+        "url": "url",
+        "bot_email": "bot_user",
+        "api_key": "api_key",
+        "webhook_token": "webhook_secret",
+        "request_budget_per_minute": "request_budget",
+    },
+    unavailable_body=unavailable_body,
+    receiver="webhooks.zulip",
 )

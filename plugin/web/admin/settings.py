@@ -9,29 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from plugin.forums import registry
 from plugin.forums.connections import set_webhook_secret
 from plugin.netguard import Refused, check_url
 from plugin.resources import manifest
 from plugin.storage.models import Forum, utcnow
 
-# manifest setting -> Forum column, per forum kind.
-COLUMNS = {
-    "discourse": {
-        "url": "url",
-        "api_key": "api_key",
-        "api_username": "bot_user",
-        "webhook_secret": "webhook_secret",
-        "connect_secret": "connect_secret",
-        "request_budget_per_minute": "request_budget",
-    },
-    "zulip": {
-        "url": "url",
-        "bot_email": "bot_user",
-        "api_key": "api_key",
-        "webhook_token": "webhook_secret",
-        "request_budget_per_minute": "request_budget",
-    },
-}
 OPTIONAL = {"connect_secret"}  # may be cleared; everything else is required
 MASK = "••••••••"  # the same for every secret: it gives away neither value nor length
 
@@ -52,7 +35,8 @@ class Setting:
 
 def settings_of(forum: Forum) -> list[Setting]:
     """Every setting the manifest lists for this kind of forum, with its current state."""
-    columns = COLUMNS.get(forum.kind, {})
+    kind = registry.kind_of(forum.kind)
+    columns = kind.settings_columns if kind else {}
     found = []
     for key, spec in manifest()["forums"].get(forum.kind, {}).get("settings", {}).items():
         column = columns.get(key)

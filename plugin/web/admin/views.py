@@ -23,9 +23,11 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from plugin.forums import registry
+from plugin.forums.kind import ForumSignIn, SignedIn, SignInRefused
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
-from plugin.web.admin import connect, csrf
+from plugin.web.admin import csrf
 from plugin.web.admin.auth import (
     Person,
     TooManySignIns,
@@ -115,19 +117,17 @@ def refuse(status: int, text: str):
 # -- sign-in through Discourse (DiscourseConnect provider mode) ------------------------------
 
 
-def _forum(db, name: str) -> Forum:
+def _forum(db, name: str) -> tuple[Forum, ForumSignIn]:
+    """The forum called `name` and how it signs admins in, or the page saying why it cannot."""
     forum = db.execute(select(Forum).where(Forum.name == name)).scalar_one_or_none()
     if forum is None:
         abort(404, f"There is no forum named {name!r} here.")
-    if forum.kind != "discourse":
-        abort(400, "On Zulip, send !admin to the mentorship bot in a direct message.")
+    kind = registry.kind_of(forum.kind)
+    if kind is None or kind.sign_in is None:
+        abort(400, kind.sign_in_elsewhere if kind else None)
     if not forum.connect_secret:
-        abort(
-            400,
-            "This forum has no DiscourseConnect secret yet: add one with "
-            "`mentorship forum add --connect-secret` or on the forum settings page.",
-        )
-    return forum
+        abort(400, kind.sign_in.no_secret)
+    return forum, kind.sign_in
 
 
 def _too_many(exc: TooManySignIns):
@@ -158,7 +158,7 @@ def login():
     client = client_hash(config.secret_key, request.remote_addr)
     try:
         with transaction(services().sessions) as db:
-            forum = _forum(db, name)
+            forum, forum_sign_in = _forum(db, name)
             nonce = new_nonce(db, forum.id, utcnow(), client)
             url, secret, forum_name = forum.url, forum.connect_secret, forum.name
     except TooManySignIns as exc:
@@ -168,7 +168,7 @@ def login():
     session["sso_nonce"] = nonce
     session["sso_next"] = _safe_next(request.args.get("next"))
     return_url = f"{config.base_url}/admin/sso/{forum_name}"
-    return redirect(connect.request_url(url, secret, nonce, return_url))
+    return redirect(forum_sign_in.request_url(url, secret, nonce, return_url))
 
 
 @bp.get("/sso/<forum_name>")
@@ -177,11 +177,11 @@ def sso(forum_name: str):
     expected = session.pop("sso_nonce", None)
     next_url = _safe_next(session.pop("sso_next", None))
     with reading(services().sessions) as db:
-        forum = _forum(db, forum_name)
+        forum, forum_sign_in = _forum(db, forum_name)
         forum_id, secret = forum.id, forum.connect_secret
     try:
-        user = connect.verify(secret, request.args.get("sso", ""), request.args.get("sig", ""))
-    except connect.ConnectError as exc:
+        user = forum_sign_in.verify(secret, request.args)
+    except SignInRefused as exc:
         return refuse(403, f"The forum's answer was refused: {exc}.")
     if not isinstance(expected, str) or not hmac.compare_digest(
         expected.encode(), user.nonce.encode("utf-8")
@@ -203,17 +203,15 @@ def sso(forum_name: str):
     return redirect(next_url or url_for("admin.index"))
 
 
-def _person(user: connect.ConnectUser) -> Person | None:
-    """Who signed in, by Discourse user id (`external_id` in provider mode), or None."""
-    raw = user.external_id
-    # Discourse user ids are 32-bit; below 1 are its system and bot accounts, never people here.
-    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31):
+def _person(user: SignedIn) -> Person | None:
+    """Who signed in, by their user id on the forum, or None when the answer names none."""
+    if user.user_id is None:
         return None
     return Person(
-        user_id=int(user.external_id),
+        user_id=user.user_id,
         username=user.username,
-        is_forum_admin=user.admin,  # moderators administer programs, not the connection
-        is_forum_staff=user.admin or user.moderator,
+        is_forum_admin=user.is_forum_admin,
+        is_forum_staff=user.is_forum_staff,
     )
 
 

@@ -11,11 +11,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
+from plugin.forums.kind import SignedIn, SignInRefused
 
-class ConnectError(ValueError):
+
+class ConnectError(SignInRefused):
     """The forum's answer cannot be trusted or used; the message says why."""
 
 
@@ -77,4 +80,19 @@ def verify(secret: str, sso: str, sig: str) -> ConnectUser:
         name=fields.get("name") or None,
         admin=fields.get("admin") == "true",
         moderator=fields.get("moderator") == "true",
+    )
+
+
+def signed_in(secret: str, args: Mapping[str, str]) -> SignedIn:
+    """The answer's query arguments (sso, sig) checked, as the core's record of who signed in."""
+    user = verify(secret, args.get("sso", ""), args.get("sig", ""))
+    raw = user.external_id
+    # Discourse user ids are 32-bit; below 1 are its system and bot accounts, never people here.
+    valid = raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31
+    return SignedIn(
+        nonce=user.nonce,
+        username=user.username,
+        user_id=int(raw) if valid else None,
+        is_forum_admin=user.admin,  # moderators administer programs, not the connection
+        is_forum_staff=user.admin or user.moderator,
     )
