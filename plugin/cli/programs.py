@@ -15,6 +15,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
+from plugin.storage.states import ProgramState, Role
 
 
 class CommandEnv(Protocol):
@@ -62,7 +63,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     return short | doc, f"program {doc['id']} created as a draft: {doc['title']}"
 
 
-def _set_state(state: str) -> Command:
+def _set_state(state: ProgramState) -> Command:
     def cmd(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
         """Move the program to this state."""
         with transaction(env.sessions) as session:
@@ -115,7 +116,7 @@ def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
         program = service.get_program(session, args.program)
         signups = session.execute(
             select(Signup, Member)
-            .join(Member, Signup.member_id == Member.id)
+            .join(Signup.member)
             .where(Signup.program_id == program.id)
             .order_by(Signup.id)
         ).all()
@@ -133,7 +134,7 @@ def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
                     "state": s.state,
                     "topics": s.topics,
                     "timezone": s.timezone,
-                    "capacity": s.capacity if s.role == "mentor" else None,
+                    "capacity": s.capacity if s.role == Role.MENTOR else None,
                     "age_confirmed": s.age_confirmed,
                 }
                 for s, m in signups
@@ -180,7 +181,7 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--title")
     p.add_argument("--cadence-days", type=float, default=7.0)
     p.add_argument("--admins", help="usernames, comma-separated")
-    for name, state in (("open", "open"), ("close", "closed")):
+    for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")
         p.add_argument("id", type=_positive_int)
     leaf(program, "list", cmd_program_list, "list programs")

@@ -13,13 +13,14 @@ from sqlalchemy import or_, select
 from plugin.domain import journey
 from plugin.domain.admins import Person, may_enter, mint_admin_link
 from plugin.domain.messages import render
-from plugin.domain.pairs import members_of, mention_of, post_to_pair
+from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
 from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
 from plugin.engine.payloads import COMMAND_WORDS
 from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
+from plugin.storage.states import ProgramState, ReportKind, ReportState, SignupState
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
 MAX_REPORT = 2000
@@ -53,7 +54,7 @@ def active_pairs_of(ctx: HandlerContext, member: Member) -> list[Pair]:
             select(Pair)
             .where(
                 or_(Pair.mentor_id.in_(signups), Pair.mentee_id.in_(signups)),
-                Pair.state.in_(("active", "paused")),
+                Pair.state.in_(ACTIVE),
             )
             .order_by(Pair.id)
         ).scalars()
@@ -268,9 +269,9 @@ def _report(
             program_id=program.id,
             pair_id=pair.id,
             reporter_id=member.id,
-            kind="report",
+            kind=ReportKind.REPORT,
             text=text,
-            state="open",
+            state=ReportState.OPEN,
         )
     )
     quoted = "\n> ".join(text.splitlines())
@@ -307,8 +308,12 @@ def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) ->
     secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)
-        .join(Program, Signup.program_id == Program.id)
-        .where(Signup.member_id == member.id, Signup.state != "withdrawn", Program.state == "open")
+        .join(Signup.program)
+        .where(
+            Signup.member_id == member.id,
+            Signup.state != SignupState.WITHDRAWN,
+            Program.state == ProgramState.OPEN,
+        )
     ).all()
     for signup, program in signups:
         send_link(

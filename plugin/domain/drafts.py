@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, joinedload
 
 from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.forums.connections import InputError
-from plugin.storage.models import Member, Program, ProposalDraft, ProposalItem, Signup
+from plugin.storage.models import Program, ProposalDraft, ProposalItem, Signup
+from plugin.storage.states import ProposalState
 
 MAX_TZ_GAP_HOURS = 12.0  # no two UTC offsets are further apart (matching/scoring.py)
 
@@ -49,7 +50,7 @@ def make_draft(
                 mentee_signup_id=p["mentee_signup"],
                 score=p["score"],
                 reasons=json.dumps(p["reasons"]),
-                state="proposed",
+                state=ProposalState.PROPOSED,
             )
         )
     db.flush()
@@ -88,25 +89,23 @@ def current(db: Session, program: Program) -> tuple[ProposalDraft | None, list[R
     ).scalar_one_or_none()
     if draft is None:
         return None, []
-    mentor_s, mentee_s = aliased(Signup), aliased(Signup)
-    mentor_m, mentee_m = aliased(Member), aliased(Member)
-    rows = db.execute(
-        select(ProposalItem, mentor_m.username, mentee_m.username)
-        .join(mentor_s, ProposalItem.mentor_signup_id == mentor_s.id)
-        .join(mentor_m, mentor_s.member_id == mentor_m.id)
-        .join(mentee_s, ProposalItem.mentee_signup_id == mentee_s.id)
-        .join(mentee_m, mentee_s.member_id == mentee_m.id)
+    items = db.execute(
+        select(ProposalItem)
+        .options(
+            joinedload(ProposalItem.mentor_signup).joinedload(Signup.member),
+            joinedload(ProposalItem.mentee_signup).joinedload(Signup.member),
+        )
         .where(ProposalItem.draft_id == draft.id)
         .order_by(ProposalItem.score.desc(), ProposalItem.id)
-    ).all()
+    ).scalars()
     return draft, [
         Row(
             item,
-            mentor or "(erased)",
-            mentee or "(erased)",
+            item.mentor_signup.member.username or "(erased)",
+            item.mentee_signup.member.username or "(erased)",
             [_reason(t) for t in json.loads(item.reasons)],
         )
-        for item, mentor, mentee in rows
+        for item in items
     ]
 
 
@@ -121,17 +120,16 @@ def item_of(db: Session, program: Program, item_id: int) -> ProposalItem | None:
 
 def accept(db: Session, program: Program, item: ProposalItem, now: datetime) -> bool:
     """Pair the two; False (and the reason in `item.note`) when a rule now forbids it."""
-    if item.state != "proposed":
-        return item.state == "accepted"
-    mentor = db.get_one(Signup, item.mentor_signup_id)
-    mentee = db.get_one(Signup, item.mentee_signup_id)
+    if item.state != ProposalState.PROPOSED:
+        return item.state == ProposalState.ACCEPTED
+    mentor, mentee = item.mentor_signup, item.mentee_signup
     try:
         with db.begin_nested():  # a refused pair leaves nothing half-written behind
             create_pair(db, program, mentor, mentee, now)
     except InputError as exc:
-        item.state, item.note = "refused", str(exc)[:300]
+        item.state, item.note = ProposalState.REFUSED, str(exc)[:300]
         return False
-    item.state, item.note = "accepted", None
+    item.state, item.note = ProposalState.ACCEPTED, None
     return True
 
 
@@ -141,7 +139,7 @@ def accept_all(
     """Accept every open proposal of the draft: (accepted, refused)."""
     items = db.execute(
         select(ProposalItem)
-        .where(ProposalItem.draft_id == draft.id, ProposalItem.state == "proposed")
+        .where(ProposalItem.draft_id == draft.id, ProposalItem.state == ProposalState.PROPOSED)
         .order_by(ProposalItem.score.desc(), ProposalItem.id)
     ).scalars()
     done = [accept(db, program, item, now) for item in items]

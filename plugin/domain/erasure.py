@@ -33,6 +33,7 @@ from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
 from plugin.domain.programs import service
 from plugin.engine.inbox import HandlerContext
+from plugin.engine.leases import OPEN_STATES
 from plugin.storage.models import (
     AdminSession,
     Feedback,
@@ -45,6 +46,7 @@ from plugin.storage.models import (
     Report,
     Signup,
 )
+from plugin.storage.states import QueueState, SignupState
 
 log = logging.getLogger(__name__)
 TOUCHED = (
@@ -124,7 +126,7 @@ def _erase_profile(session: Session, member: Member, now: datetime) -> list[str]
     signups = session.execute(select(Signup).where(Signup.member_id == member.id)).scalars().all()
     for signup in signups:
         end_pairs_of(session, signup, reason="erased", now=now)  # the partner is told first
-        signup.state = "withdrawn"
+        signup.state = SignupState.WITHDRAWN
         signup.about = signup.topics = signup.timezone = None
         signup.age_confirmed = False
     signup_ids = [s.id for s in signups]
@@ -189,11 +191,11 @@ def _drop_events(session: Session, forum_id: int, user_id: int, needles: list[st
             InboxEvent.forum_id == forum_id,
             InboxEvent.event != "user_destroyed",
             or_(
-                and_(InboxEvent.state == "pending", theirs),
-                and_(InboxEvent.state == "failed", or_(theirs, naming)),
+                and_(InboxEvent.state == QueueState.PENDING, theirs),
+                and_(InboxEvent.state == QueueState.FAILED, or_(theirs, naming)),
             ),
         )
-        .values(payload=None, state="done", last_error="dropped: the member was erased")
+        .values(payload=None, state=QueueState.DONE, last_error="dropped: the member was erased")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # DML via Session.execute returns a CursorResult
 
@@ -211,8 +213,8 @@ def _scrub_outbox(
     for row in session.execute(select(OutboxMessage).where(naming)).scalars():
         found = True
         row.payload = REDACTED
-        if row.state in ("pending", "sending"):
-            row.state, row.last_error = "dead", "cancelled: the member was erased"
+        if row.state in OPEN_STATES:
+            row.state, row.last_error = QueueState.DEAD, "cancelled: the member was erased"
     # A forum's error text can quote them too (Zulip: "'x@example.com' is no longer ...").
     for column_owner in (OutboxMessage, InboxEvent):
         result = session.execute(
@@ -227,7 +229,10 @@ def _scrub_outbox(
     # what is still to be sent there (e.g. telling the partner) goes out.
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.ordering_key.in_(pair_keys), OutboxMessage.state.in_(("sent", "dead")))
+        .where(
+            OutboxMessage.ordering_key.in_(pair_keys),
+            OutboxMessage.state.in_((QueueState.SENT, QueueState.DEAD)),
+        )
         .values(payload=REDACTED)
     )
     return found

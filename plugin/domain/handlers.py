@@ -23,6 +23,7 @@ from plugin.engine.clock import Clock, parse_instant
 from plugin.engine.inbox import HandlerContext
 from plugin.storage.db import transaction
 from plugin.storage.models import Program, Signup
+from plugin.storage.states import ProgramState, Role, SignupState
 
 RECONCILE_EVERY_HOURS = 6
 
@@ -37,7 +38,7 @@ def prefetch_joiner(ctx: HandlerContext, ev: dict) -> ForumUser | None:
     open_roles = [
         (p.id, r)
         for p, r in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"])
-        if p.state == "open"
+        if p.state == ProgramState.OPEN
     ]
     return ctx.adapter.get_user_by_id(ev["user_id"]) if open_roles else None
 
@@ -122,7 +123,9 @@ def reconcile(
         stale = now.timestamp() - RECONCILE_EVERY_HOURS * 3600
         programs = [
             p
-            for p in session.execute(select(Program).where(Program.state == "open")).scalars()
+            for p in session.execute(
+                select(Program).where(Program.state == ProgramState.OPEN)
+            ).scalars()
             if p.reconciled_at is None or p.reconciled_at.timestamp() <= stale
         ]
         for p in programs:
@@ -148,8 +151,8 @@ def _reconcile_program(
     listed = {
         role: list(adapter.group_members(name))
         for role, name in (
-            ("mentor", program.mentor_group_name),
-            ("mentee", program.mentee_group_name),
+            (Role.MENTOR, program.mentor_group_name),
+            (Role.MENTEE, program.mentee_group_name),
         )
     }
     with transaction(factory) as session:
@@ -172,7 +175,7 @@ def _reconcile_program(
                 select(Signup).where(
                     Signup.program_id == program.id,
                     Signup.role == role,
-                    Signup.state != "withdrawn",
+                    Signup.state != SignupState.WITHDRAWN,
                     Signup.member_id.not_in(present or {-1}),
                 )
             ).scalars()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from plugin.domain.messages import Message, render
 from plugin.domain.pairs import (
+    ACTIVE,
     back_to_waiting,
     cadence,
     members_of,
@@ -18,8 +19,9 @@ from plugin.domain.pairs import (
 )
 from plugin.domain.programs.service import admins, steps
 from plugin.engine.outbox import enqueue
-from plugin.storage.models import Member, Pair, Program, Signup
+from plugin.storage.models import Member, Pair, Program
 from plugin.storage.secretbox import signing_keys
+from plugin.storage.states import PairState
 
 FEEDBACK_SALT = "mentorship.feedback"
 FEEDBACK_DAYS = 30
@@ -92,10 +94,10 @@ def pause(
     session: Session, pair: Pair, program: Program, now: datetime, weeks: float, key: str
 ) -> None:
     """No steps or nudges until `weeks` from now (or !resume)."""
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         pair.pause_until = now + timedelta(weeks=weeks)
     else:
-        pair.state, pair.paused_at = "paused", now
+        pair.state, pair.paused_at = PairState.PAUSED, now
         pair.pause_until = now + timedelta(weeks=weeks)
     pair.next_due_at = pair.pause_until
     post_to_pair(session, pair, key, render("pause", until=when(pair.pause_until)).text)
@@ -111,11 +113,11 @@ def resume(
     by_itself: bool = False,
 ) -> None:
     """Back to active; the schedule shifts by the time spent paused."""
-    if pair.state != "paused":
+    if pair.state != PairState.PAUSED:
         return
     assert pair.paused_at is not None  # every pause sets it
     pair.paused_seconds += max(0.0, (now - pair.paused_at).total_seconds())
-    pair.state, pair.paused_at, pair.pause_until = "active", None, None
+    pair.state, pair.paused_at, pair.pause_until = PairState.ACTIVE, None, None
     pair.next_due_at = now
     # Silence during a pause is not silence: nudges count from the resume.
     pair.last_nudge_at = now
@@ -128,14 +130,11 @@ def resume(
 
 def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str, key: str) -> None:
     """End the pairing for both; both go back to waiting, the partner first."""
-    if pair.state not in ("active", "paused"):
+    if pair.state not in ACTIVE:
         return
-    pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
-    mentor, mentee = (
-        session.get_one(Signup, pair.mentor_id),
-        session.get_one(Signup, pair.mentee_id),
-    )
-    for signup in (mentor, mentee):
+    pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
+    pair.next_due_at = None
+    for signup in (pair.mentor, pair.mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
     text = (
         render("blocked").text
@@ -216,8 +215,8 @@ def complete(
     session: Session, pair: Pair, program: Program, now: datetime, *, secret: str, base_url: str
 ) -> None:
     """One cadence after the last step: thank both, ask for a rating, invite the mentee on."""
-    pair.state, pair.ended_at, pair.next_due_at = "completed", now, None
-    back_to_waiting(session, session.get_one(Signup, pair.mentor_id), priority=False)
+    pair.state, pair.ended_at, pair.next_due_at = PairState.COMPLETED, now, None
+    back_to_waiting(session, pair.mentor, priority=False)
     mentor, mentee = members_of(session, pair)
     links = {
         m.id: f"{base_url}/feedback/{feedback_token(secret, pair, m)}" for m in (mentor, mentee)

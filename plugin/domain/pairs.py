@@ -16,8 +16,11 @@ from plugin.forums.connections import InputError
 from plugin.forums.registry import PRIVACY, mention
 from plugin.storage.db import reading, upsert_ignore
 from plugin.storage.models import Activity, Forum, Member, OutboxMessage, Pair, Program, Signup
+from plugin.storage.states import PairState, ProgramState, Role, SignupState
 
-ACTIVE = ("active", "paused")
+ACTIVE = (PairState.ACTIVE, PairState.PAUSED)
+# Sign-ups that may be paired: ready ones, and mentors already paired who may have room.
+PAIRABLE = (SignupState.READY, SignupState.PAIRED)
 
 
 # -- outbox kinds: a pair's thread and the posts in it ---------------------------------
@@ -72,10 +75,10 @@ def post_to_pair(session: Session, pair: Pair, key: str, text: str, step: int = 
 # -- pairing ---------------------------------------------------------------------------
 
 
-def _signup_of(session: Session, program: Program, username: str, role: str) -> Signup:
+def _signup_of(session: Session, program: Program, username: str, role: Role) -> Signup:
     signup = session.execute(
         select(Signup)
-        .join(Member, Signup.member_id == Member.id)
+        .join(Signup.member)
         .where(
             Signup.program_id == program.id,
             Signup.role == role,
@@ -97,13 +100,41 @@ def active_count(session: Session, mentor: Signup) -> int:
     ).scalar_one()
 
 
+def waiting(
+    session: Session, program: Program, *, by_username: bool = False
+) -> list[tuple[Signup, Member]]:
+    """Who is waiting to be paired in `program`, by sign-up (or username), with their member.
+
+    Ready sign-ups and paired mentors (who may have room), adults, not erased: what matching
+    proposes from and what an admin may pair by hand.
+    """
+    return list(
+        session.execute(
+            select(Signup, Member)
+            .join(Signup.member)
+            .where(
+                Signup.program_id == program.id,
+                Signup.state.in_(PAIRABLE),
+                Signup.age_confirmed.is_(True),
+                Member.erased.is_(False),
+            )
+            .order_by(Member.username if by_username else Signup.id)
+        ).all()
+    )
+
+
+def is_waiting_mentee(signup: Signup) -> bool:
+    """A mentee among `waiting` who has no mentor yet."""
+    return signup.role == Role.MENTEE and signup.state == SignupState.READY
+
+
 def paired_before(session: Session, program: Program, mentor: Signup, mentee: Signup) -> bool:
     """True if these two members were ever paired in this program (any outcome)."""
     mentor_s, mentee_s = aliased(Signup), aliased(Signup)
     found = session.execute(
         select(Pair.id)
-        .join(mentor_s, Pair.mentor_id == mentor_s.id)
-        .join(mentee_s, Pair.mentee_id == mentee_s.id)
+        .join(Pair.mentor.of_type(mentor_s))
+        .join(Pair.mentee.of_type(mentee_s))
         .where(
             Pair.program_id == program.id,
             mentor_s.member_id == mentor.member_id,
@@ -115,12 +146,14 @@ def paired_before(session: Session, program: Program, mentor: Signup, mentee: Si
 
 def check_pairable(session: Session, program: Program, mentor: Signup, mentee: Signup) -> None:
     """Raise InputError naming the rule a proposed pair breaks."""
-    if program.state == "closed":
+    if program.state == ProgramState.CLOSED:
         raise InputError(f"program {program.id} is closed: no new pairs")
     if mentor.member_id == mentee.member_id:
         raise InputError("a member cannot mentor themselves")
-    for signup, who in ((mentor, "mentor"), (mentee, "mentee")):
-        ok = signup.state == "ready" or (who == "mentor" and signup.state == "paired")
+    for signup, who in ((mentor, Role.MENTOR), (mentee, Role.MENTEE)):
+        ok = signup.state == SignupState.READY or (
+            who == Role.MENTOR and signup.state == SignupState.PAIRED
+        )
         if not ok or not signup.age_confirmed:
             raise InputError(f"the {who} is not ready (their sign-up is {signup.state})")
     if active_count(session, mentor) >= mentor.capacity:
@@ -133,13 +166,12 @@ def check_pairable(session: Session, program: Program, mentor: Signup, mentee: S
 
 def mention_of(session: Session, member: Member) -> str:
     """How to name a member in a post on their forum."""
-    kind = session.get_one(Forum, member.forum_id).kind
-    return mention(kind, member.username, member.name, member.forum_user_id)
+    return mention(member.forum.kind, member.username, member.name, member.forum_user_id)
 
 
 def _who(session: Session, signup: Signup) -> tuple[Member, Signup]:
     """The sign-up's member, and the sign-up."""
-    return session.get_one(Member, signup.member_id), signup
+    return signup.member, signup
 
 
 def _new_pair(
@@ -159,7 +191,7 @@ def _new_pair(
         paused_seconds=0.0,
     )
     session.add(pair)
-    mentor.state = mentee.state = "paired"
+    mentor.state = mentee.state = SignupState.PAIRED
     mentee.priority = False
     session.flush()
     pair.next_due_at = step_due(pair, program, 2)
@@ -232,8 +264,8 @@ def pair_by_usernames(
     return create_pair(
         session,
         program,
-        _signup_of(session, program, mentor, "mentor"),
-        _signup_of(session, program, mentee, "mentee"),
+        _signup_of(session, program, mentor, Role.MENTOR),
+        _signup_of(session, program, mentee, Role.MENTEE),
         now,
     )
 
@@ -246,12 +278,11 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
         )
     ).scalars()
     for pair in pairs:
-        pair.state, pair.ended_at, pair.end_reason, pair.next_due_at = "ended", now, reason, None
-        partner = session.get_one(
-            Signup, pair.mentee_id if pair.mentor_id == signup.id else pair.mentor_id
-        )
+        pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
+        pair.next_due_at = None
+        partner = pair.mentee if pair.mentor_id == signup.id else pair.mentor
         back_to_waiting(session, partner, priority=True)
-        partner_name = mention_of(session, session.get_one(Member, partner.member_id))
+        partner_name = mention_of(session, partner.member)
         post_to_pair(
             session,
             pair,
@@ -262,11 +293,11 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
 
 def back_to_waiting(session: Session, signup: Signup, *, priority: bool) -> None:
     """Ready to be matched again (a mentor only once no pair of theirs runs)."""
-    if signup.state == "withdrawn":
+    if signup.state == SignupState.WITHDRAWN:
         return
-    if signup.role == "mentor" and active_count(session, signup) > 0:
+    if signup.role == Role.MENTOR and active_count(session, signup) > 0:
         return
-    signup.state = "ready"
+    signup.state = SignupState.READY
     signup.priority = priority
 
 
@@ -316,9 +347,7 @@ def pair_for_thread(session: Session, forum_id: int, thread: str) -> Pair | None
 
 def members_of(session: Session, pair: Pair) -> tuple[Member, Member]:
     """(mentor member, mentee member)."""
-    mentor = session.get_one(Member, session.get_one(Signup, pair.mentor_id).member_id)
-    mentee = session.get_one(Member, session.get_one(Signup, pair.mentee_id).member_id)
-    return mentor, mentee
+    return pair.mentor.member, pair.mentee.member
 
 
 def record_activity(
@@ -353,11 +382,12 @@ def describe(session: Session, pair: Pair) -> dict:
 
 def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]]:
     """(mentor member id, mentee member id) of every blocked pairing in the forum."""
+    mentor_s, mentee_s = aliased(Signup), aliased(Signup)
     rows = session.execute(
-        select(Signup.member_id, Pair.mentee_id)
-        .join(Pair, Pair.mentor_id == Signup.id)
+        select(mentor_s.member_id, mentee_s.member_id)
+        .select_from(Pair)
+        .join(Pair.mentor.of_type(mentor_s))
+        .join(Pair.mentee.of_type(mentee_s))
         .where(Pair.forum_id == forum_id, Pair.end_reason == "blocked")
     ).all()
-    return {
-        (mentor, session.get_one(Signup, mentee_signup).member_id) for mentor, mentee_signup in rows
-    }
+    return {(mentor, mentee) for mentor, mentee in rows}

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.domain.matching import Candidate, MatchResult, match, normalise_topics
-from plugin.domain.pairs import active_count, blocked_member_pairs, create_pair
+from plugin.domain.pairs import (
+    active_count,
+    blocked_member_pairs,
+    create_pair,
+    is_waiting_mentee,
+    waiting,
+)
 from plugin.forums.connections import InputError
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
@@ -18,23 +24,6 @@ def _offset_minutes(tz_name: str | None, at: datetime) -> int:
     """The zone's offset from UTC at `at`, in minutes (UTC when unknown)."""
     offset = at.astimezone(ZoneInfo(tz_name or "UTC")).utcoffset()
     return int(offset.total_seconds() // 60) if offset else 0
-
-
-def _waiting(session: Session, program: Program) -> list[tuple[Signup, Member]]:
-    """Everyone who may be proposed: ready or paired sign-ups, age confirmed, not erased."""
-    return list(
-        session.execute(
-            select(Signup, Member)
-            .join(Member, Signup.member_id == Member.id)
-            .where(
-                Signup.program_id == program.id,
-                Signup.state.in_(("ready", "paired")),
-                Signup.age_confirmed.is_(True),
-                Member.erased.is_(False),
-            )
-            .order_by(Signup.id)
-        ).all()
-    )
 
 
 def _candidates(
@@ -59,7 +48,7 @@ def _candidates(
             priority=s.priority,
         )
         for s, _ in people
-        if s.role == "mentee" and s.state == "ready"
+        if is_waiting_mentee(s)
     ]
     return mentors, mentees
 
@@ -117,7 +106,7 @@ def propose(session: Session, program: Program, *, max_tz_gap_hours: float | Non
     if program.state != "open":
         raise InputError(f"program {program.id} is {program.state}: matching is for open programs")
     now = utcnow()
-    people = _waiting(session, program)
+    people = waiting(session, program)
     names = {s.id: m.username for s, m in people}
     member_of = {s.id: s.member_id for s, _ in people}
     mentors, mentees = _candidates(session, people, now)

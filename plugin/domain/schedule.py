@@ -20,12 +20,13 @@ from plugin.domain.programs.service import steps
 from plugin.engine.adapter import ForumAdapter
 from plugin.engine.clock import Clock
 from plugin.storage.db import transaction
-from plugin.storage.models import Pair, Program, Signup
+from plugin.storage.models import Pair, Program
+from plugin.storage.states import PairState
 
 
 def advance(session: Session, pair: Pair, program: Program, now: datetime, config: Config) -> bool:
     """Move a due pair along: end of a pause, the current step, a nudge, a check-in, the end."""
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         if pair.pause_until is not None and now >= pair.pause_until:
             journey.resume(
                 session,
@@ -45,8 +46,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
             session, pair, program, now, secret=config.secret_key, base_url=config.base_url
         )
         return True
-    mentee = session.get_one(Signup, pair.mentee_id)
-    quiet = quiet_until(now, mentee.timezone, program.quiet_start, program.quiet_end)
+    quiet = quiet_until(now, pair.mentee.timezone, program.quiet_start, program.quiet_end)
     did = False
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
     if due > pair.step_scheduled and quiet is None:
@@ -95,6 +95,4 @@ def schedule_due(
             .scalars()
             .all()
         )
-        return sum(
-            advance(session, p, session.get_one(Program, p.program_id), now, config) for p in due
-        )
+        return sum(advance(session, p, p.program, now, config) for p in due)

@@ -19,10 +19,11 @@ from plugin.engine.adapter import ForumUser
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Program, Signup
 from plugin.storage.secretbox import signing_keys
+from plugin.storage.states import ProgramState, Role, SignupState
 
 LINK_SALT = "mentorship.signup-link"
 LINK_DAYS = 14
-ROLES = ("mentor", "mentee")
+ROLES = tuple(Role)
 MAX_ABOUT = 2000
 MAX_TOPICS = 500
 MAX_TIMEZONE = 64  # the longest IANA name is 32 characters
@@ -56,7 +57,11 @@ def signup_from_token(session: Session, secret: str, token: str) -> Signup | Non
     except BadSignature:  # includes SignatureExpired
         return None
     signup = session.get(Signup, data.get("s")) if isinstance(data, dict) else None
-    if signup is None or signup.link_version != data.get("v") or signup.state == "withdrawn":
+    if (
+        signup is None
+        or signup.link_version != data.get("v")
+        or signup.state == SignupState.WITHDRAWN
+    ):
         return None
     return signup
 
@@ -82,7 +87,9 @@ def member_by_user_id(session: Session, forum_id: int, user_id: int) -> Member |
     ).scalar_one_or_none()
 
 
-def programs_for_group(session: Session, forum_id: int, group_id: int) -> list[tuple[Program, str]]:
+def programs_for_group(
+    session: Session, forum_id: int, group_id: int
+) -> list[tuple[Program, Role]]:
     """(program, role) for every program whose mentor or mentee group this is."""
     programs = session.execute(
         select(Program).where(
@@ -90,7 +97,7 @@ def programs_for_group(session: Session, forum_id: int, group_id: int) -> list[t
             or_(Program.mentor_group_id == group_id, Program.mentee_group_id == group_id),
         )
     ).scalars()
-    return [(p, "mentor" if p.mentor_group_id == group_id else "mentee") for p in programs]
+    return [(p, Role.MENTOR if p.mentor_group_id == group_id else Role.MENTEE) for p in programs]
 
 
 def is_complete(signup: Signup) -> bool:
@@ -118,7 +125,7 @@ def send_link(
         name=member.name or member.username,
         program=program.title,
         role=signup.role,
-        offer_or_seek="offer" if signup.role == "mentor" else "hope to learn",
+        offer_or_seek="offer" if signup.role == Role.MENTOR else "hope to learn",
         link=link,
         days=LINK_DAYS,
     )
@@ -150,37 +157,37 @@ def sign_up(
     now: datetime,
 ) -> Signup | None:
     """Register a sign-up (idempotent) and send the link; only open programs take them."""
-    if program.state != "open" or member.erased:
+    if program.state != ProgramState.OPEN or member.erased:
         return None
     signup = session.execute(
         select(Signup).where(
             Signup.program_id == program.id, Signup.member_id == member.id, Signup.role == role
         )
     ).scalar_one_or_none()
-    if signup is not None and signup.state != "withdrawn":
+    if signup is not None and signup.state != SignupState.WITHDRAWN:
         return signup  # already signed up: a repeated event changes nothing
     if signup is None:
         signup = Signup(
             program_id=program.id,
             member_id=member.id,
             role=role,
-            state="pending",
+            state=SignupState.PENDING,
             link_version=0,
             capacity=1,
         )
         session.add(signup)
-    signup.state = "ready" if is_complete(signup) else "pending"
+    signup.state = SignupState.READY if is_complete(signup) else SignupState.PENDING
     session.flush()
-    if signup.state == "pending":
+    if signup.state == SignupState.PENDING:
         send_link(session, signup, program, member, secret=secret, base_url=base_url)
     return signup
 
 
 def withdraw(session: Session, signup: Signup, now: datetime) -> None:
     """The member left the group: no longer waiting, and any running pairing ends."""
-    if signup.state == "withdrawn":
+    if signup.state == SignupState.WITHDRAWN:
         return
-    signup.state = "withdrawn"
+    signup.state = SignupState.WITHDRAWN
     end_pairs_of(session, signup, reason="left", now=now)
 
 
@@ -245,7 +252,7 @@ def _form_errors(
         errors["age_confirmed"] = (
             "Mentorship here is for adults: please confirm you are 18 or older."
         )
-    if role == "mentor" and parse_capacity(form.get("capacity") or "1") is None:
+    if role == Role.MENTOR and parse_capacity(form.get("capacity") or "1") is None:
         errors["capacity"] = "Please choose how many mentees you can take (1 to 10)."
     return errors
 
@@ -261,8 +268,8 @@ def save_profile(signup: Signup, form: Mapping[str, str], now: datetime) -> None
         raise ProfileError(errors)
     signup.about, signup.topics, signup.timezone = about, topics, timezone
     signup.age_confirmed = True
-    if signup.role == "mentor":
+    if signup.role == Role.MENTOR:
         signup.capacity = parse_capacity(form.get("capacity") or "1") or 1
-    if signup.state == "pending":
-        signup.state = "ready"
+    if signup.state == SignupState.PENDING:
+        signup.state = SignupState.READY
         signup.ready_at = now

@@ -27,6 +27,7 @@ from plugin.engine.leases import backoff, claim, release, still_mine
 from plugin.engine.payloads import bounded, command_word
 from plugin.storage.db import log_database_error, reading, transaction
 from plugin.storage.models import EPOCH, Forum, InboxEvent, utcnow
+from plugin.storage.states import QueueState
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -122,7 +123,7 @@ def store(
         "content_key": ev.content_key,
         "payload": json.dumps(ev.payload, separators=(",", ":")),
         "ordering_key": ev.ordering_key,
-        "state": "pending",
+        "state": QueueState.PENDING,
         "attempts": 0,
         "run_at": EPOCH,
         "created_at": utcnow(),
@@ -208,7 +209,7 @@ def _record_failure(
         pause_forum(session, row.forum_id, until)
         values["run_at"] = until
     elif row.attempts >= MAX_ATTEMPTS or (isinstance(exc, ForumError) and not exc.retryable):
-        values["state"] = "failed"
+        values["state"] = QueueState.FAILED
         values["payload"] = diagnosis_payload(row.payload)
     else:
         values["run_at"] = now + backoff(row.attempts)

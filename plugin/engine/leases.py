@@ -19,8 +19,10 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from plugin.storage.models import utcnow
+from plugin.storage.states import QueueState
 
-OPEN_STATES = ("pending", "sending")  # rows that still hold up later rows of their key
+# Rows that still hold up later rows of their key.
+OPEN_STATES = (QueueState.PENDING, QueueState.SENDING)
 
 
 def worker_name() -> str:
@@ -48,10 +50,10 @@ def claim(
     )
     lease_free = or_(model.lease_until.is_(None), model.lease_until < real_now)
     due = or_(
-        and_(model.state == "pending", model.run_at <= now, lease_free),
+        and_(model.state == QueueState.PENDING, model.run_at <= now, lease_free),
         # A row left "sending" by a dead worker (or given back): due again, and uncertain
         # (see outbox), whatever its run_at.
-        and_(model.state == "sending", lease_free),
+        and_(model.state == QueueState.SENDING, lease_free),
     )
     stmt = (
         select(model)

@@ -32,6 +32,7 @@ from plugin.engine.budget import pause_forum
 from plugin.engine.leases import backoff, claim, release, still_mine
 from plugin.storage.db import reading, transaction, upsert_ignore
 from plugin.storage.models import EPOCH, OutboxMessage, utcnow
+from plugin.storage.states import QueueState
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12  # about a day and a half of backoff before a row is given up
@@ -87,7 +88,7 @@ def enqueue(
             "payload": json.dumps(payload, separators=(",", ":")),
             "ordering_key": ordering_key,
             "run_at": run_at,
-            "state": "pending",
+            "state": QueueState.PENDING,
             "attempts": 0,
             "uncertain": False,
             "created_at": utcnow(),
@@ -98,7 +99,9 @@ def enqueue(
 def thread_of(session: Session, key: str) -> str | None:
     """The thread that the sent outbox row `key` opened or posted in."""
     result = session.execute(
-        select(OutboxMessage.result).where(OutboxMessage.key == key, OutboxMessage.state == "sent")
+        select(OutboxMessage.result).where(
+            OutboxMessage.key == key, OutboxMessage.state == QueueState.SENT
+        )
     ).scalar_one_or_none()
     return json.loads(result)["thread"] if result else None
 
@@ -151,9 +154,9 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
     if not still_mine(session, OutboxMessage, row_id, owner):
         return None
     row = session.get_one(OutboxMessage, row_id)
-    if row.state == "sending":  # its last sender died after marking it: outcome unknown
+    if row.state == QueueState.SENDING:  # its last sender died after marking it: outcome unknown
         row.uncertain = True
-    row.state = "sending"
+    row.state = QueueState.SENDING
     row.attempts += 1
     return row
 
@@ -169,7 +172,7 @@ def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Ki
     kind = kinds[row.kind]
     if kind.on_sent:
         kind.on_sent(session, row, json.loads(row.payload), sent)
-    release(session, OutboxMessage, row_id, owner, state="sent")
+    release(session, OutboxMessage, row_id, owner, state=QueueState.SENT)
 
 
 # What a given-up call keeps for diagnosis: where it was going, never what it said or to whom.
@@ -198,21 +201,21 @@ def _fail(
     if isinstance(exc, ForumRateLimited):
         until = now + timedelta(seconds=exc.retry_after)
         pause_forum(session, row.forum_id, until)
-        values.update(state="pending", run_at=until)  # a 429 was not performed
+        values.update(state=QueueState.PENDING, run_at=until)  # a 429 was not performed
     elif isinstance(exc, ForumError) and exc.retryable and row.attempts < MAX_ATTEMPTS:
-        values.update(state="pending", run_at=now + backoff(row.attempts))
+        values.update(state=QueueState.PENDING, run_at=now + backoff(row.attempts))
         if isinstance(exc, ForumUnavailable):
             values["uncertain"] = True  # a 5xx or timeout may have come after the post
     elif not isinstance(exc, ForumError) and row.attempts < MAX_ATTEMPTS:
-        values.update(state="pending", run_at=now + backoff(row.attempts), uncertain=True)
+        values.update(state=QueueState.PENDING, run_at=now + backoff(row.attempts), uncertain=True)
     else:
-        values["state"] = "dead"
+        values["state"] = QueueState.DEAD
         kind = kinds.get(row.kind)
         if kind and kind.on_dead:
             kind.on_dead(session, row, json.loads(row.payload), error)
         values["payload"] = diagnosis_payload(row.payload)  # after on_dead, which reads it
     release(session, OutboxMessage, row_id, owner, **values)
-    return values["state"] == "dead"
+    return values["state"] == QueueState.DEAD
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from plugin.storage.db import UTCDateTime
 from plugin.storage.secretbox import EncryptedText
+from plugin.storage.states import (
+    PairState,
+    ProgramState,
+    ProposalState,
+    QueueState,
+    ReportKind,
+    ReportState,
+    Role,
+    SignupState,
+    column,
+)
 
 # Rows that are due at any logical time (see plugin.engine.clock): the epoch, never NULL, so one
 # index on (state, run_at) serves every claim.
@@ -35,7 +46,7 @@ class Forum(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "discourse" | "zulip"
+    kind: Mapped[str] = mapped_column(String(16))  # a name in plugin/forums/registry.py
     url: Mapped[str] = mapped_column(String(500))
     # Secrets are plain str here and encrypted in the database (plugin/secretbox.py).
     api_key: Mapped[str] = mapped_column(EncryptedText())
@@ -55,7 +66,7 @@ class _QueueRow:
     """Columns shared by the inbox and the outbox: a leased, retried unit of work."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[QueueState] = mapped_column(column(QueueState, 16), default=QueueState.PENDING)
     # Rows with the same ordering key are worked strictly in id order (one thread, one member).
     ordering_key: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -126,7 +137,9 @@ class Program(Base):
     title: Mapped[str] = mapped_column(String(200))
     template_key: Mapped[str] = mapped_column(String(40))
     template: Mapped[str] = mapped_column(Text)  # JSON: the steps as they were at creation
-    state: Mapped[str] = mapped_column(String(16), default="draft")  # draft|open|closed
+    state: Mapped[ProgramState] = mapped_column(
+        column(ProgramState, 16), default=ProgramState.DRAFT
+    )
     group_name: Mapped[str] = mapped_column(String(100))
     group_id: Mapped[int] = mapped_column(Integer)
     mentor_group_name: Mapped[str] = mapped_column(String(100))
@@ -143,6 +156,8 @@ class Program(Base):
     reconciled_at: Mapped[datetime | None]  # last membership reconciliation (logical)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    forum: Mapped[Forum] = relationship()
+
 
 class Member(Base):
     """A forum user the service knows; erased to a tombstone when the forum deletes them."""
@@ -157,6 +172,8 @@ class Member(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     erased: Mapped[bool] = mapped_column(default=False)
 
+    forum: Mapped[Forum] = relationship()
+
 
 class Signup(Base):
     """A member's sign-up to a program as mentor or mentee, and their profile."""
@@ -167,8 +184,8 @@ class Signup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(8))  # mentor|mentee
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    role: Mapped[Role] = mapped_column(column(Role, 8))
+    state: Mapped[SignupState] = mapped_column(column(SignupState, 16), default=SignupState.PENDING)
     about: Mapped[str | None] = mapped_column(Text)
     topics: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -178,6 +195,9 @@ class Signup(Base):
     link_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ready_at: Mapped[datetime | None]
+
+    program: Mapped[Program] = relationship()
+    member: Mapped[Member] = relationship()
 
 
 class Pair(Base):
@@ -194,7 +214,7 @@ class Pair(Base):
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[PairState] = mapped_column(column(PairState, 16), default=PairState.ACTIVE)
     thread: Mapped[str | None] = mapped_column(String(64))
     paired_at: Mapped[datetime]
     step_scheduled: Mapped[int] = mapped_column(Integer, default=1)  # latest step enqueued
@@ -210,6 +230,10 @@ class Pair(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
     steps_done: Mapped[int] = mapped_column(Integer, default=0)  # latest step marked !done
     checkin_alerted_at: Mapped[datetime | None]  # admins told the pair went silent
+
+    program: Mapped[Program] = relationship()
+    mentor: Mapped[Signup] = relationship(foreign_keys=[mentor_id])
+    mentee: Mapped[Signup] = relationship(foreign_keys=[mentee_id])
 
 
 class Activity(Base):
@@ -234,10 +258,13 @@ class Report(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16), default="report")  # report|block
+    kind: Mapped[ReportKind] = mapped_column(column(ReportKind, 16), default=ReportKind.REPORT)
     text: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open|resolved
+    state: Mapped[ReportState] = mapped_column(column(ReportState, 16), default=ReportState.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    pair: Mapped[Pair | None] = relationship()
+    reporter: Mapped[Member] = relationship()
 
 
 class Feedback(Base):
@@ -331,5 +358,10 @@ class ProposalItem(Base):
     mentee_signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
     score: Mapped[float]
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of the engine's reason texts
-    state: Mapped[str] = mapped_column(String(16), default="proposed")  # |accepted|refused
+    state: Mapped[ProposalState] = mapped_column(
+        column(ProposalState, 16), default=ProposalState.PROPOSED
+    )
     note: Mapped[str | None] = mapped_column(String(300))  # why accepting it was refused
+
+    mentor_signup: Mapped[Signup] = relationship(foreign_keys=[mentor_signup_id])
+    mentee_signup: Mapped[Signup] = relationship(foreign_keys=[mentee_signup_id])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from plugin.domain.journey import read_feedback_token
 from plugin.domain.signups import MAX_TOKEN, text_error
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Feedback, Member, Pair, Program, Signup
+from plugin.storage.models import Feedback, Member, Pair, Program
 from plugin.storage.secretbox import signing_keys
 
 bp = Blueprint("feedback", __name__)
@@ -28,10 +28,8 @@ def _lookup(session: Session, token: str) -> tuple[Pair, Member, Program] | None
     pair, member = session.get(Pair, ids[0]), session.get(Member, ids[1])
     if pair is None or member is None or member.erased:
         return None
-    members = {session.get_one(Signup, s).member_id for s in (pair.mentor_id, pair.mentee_id)}
-    return (
-        (pair, member, session.get_one(Program, pair.program_id)) if member.id in members else None
-    )
+    members = {pair.mentor.member_id, pair.mentee.member_id}
+    return (pair, member, pair.program) if member.id in members else None
 
 
 def _comment() -> str:

@@ -75,8 +75,7 @@ def signup(token: str) -> ResponseReturnValue:
             signup = signup_from_token(session, secret, token)
             if signup is None:
                 return _invalid()
-            program = session.get_one(Program, signup.program_id)
-            member = session.get_one(Member, signup.member_id)
+            program, member = signup.program, signup.member
             return _page(signup, program, member)
     form = {
         k: request.form.get(k, "")
@@ -86,8 +85,7 @@ def signup(token: str) -> ResponseReturnValue:
         signup = signup_from_token(session, secret, token)
         if signup is None:
             return _invalid()
-        program = session.get_one(Program, signup.program_id)
-        member = session.get_one(Member, signup.member_id)
+        program, member = signup.program, signup.member
         try:
             ok = _csrf(secret).loads(request.form.get("csrf_token", ""), max_age=FORM_MAX_AGE)
         except BadSignature:

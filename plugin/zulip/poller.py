@@ -33,6 +33,7 @@ from plugin.engine.inbox import store
 from plugin.engine.leases import worker_name
 from plugin.storage.db import log_database_error, reading, transaction, upsert_ignore
 from plugin.storage.models import Forum, Member, Program, utcnow
+from plugin.storage.states import ProgramState
 from plugin.zulip.client import LONGPOLL_TIMEOUT, QueueExpired, ZulipClient, connect
 from plugin.zulip.events import deactivated, queue_events
 from plugin.zulip.models import ZulipQueue
@@ -99,7 +100,7 @@ def _register(
         # Whatever happened while no queue listened is caught up: membership by the
         # domain's reconciliation (reconciled_at None = due now), deactivations here.
         for program in session.execute(
-            select(Program).where(Program.forum_id == forum_id, Program.state == "open")
+            select(Program).where(Program.forum_id == forum_id, Program.state == ProgramState.OPEN)
         ).scalars():
             program.reconciled_at = None
         known = session.execute(

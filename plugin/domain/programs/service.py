@@ -17,8 +17,9 @@ from plugin.domain.programs.template_files import (
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
 from plugin.storage.models import Forum, Program
+from plugin.storage.states import ProgramState
 
-STATES = ("draft", "open", "closed")
+STATES = tuple(ProgramState)
 
 
 def _group(adapter: ForumAdapter, name: str, flag: str) -> ForumGroup:
@@ -91,7 +92,7 @@ def create_program(
         title=(title or tpl.title).strip()[:200],
         template_key=tpl.key,
         template=json.dumps(template_to_dict(tpl)),
-        state="draft",
+        state=ProgramState.DRAFT,
         group_name=resolved.group.name,
         group_id=resolved.group.id,
         mentor_group_name=resolved.mentors.name,
@@ -128,13 +129,13 @@ def get_program(session: Session, program_id: int) -> Program:
     return program
 
 
-def set_state(session: Session, program: Program, state: str) -> Program:
+def set_state(session: Session, program: Program, state: ProgramState) -> Program:
     """Open or close a program (a closed one cannot reopen: its cohort has moved on)."""
-    if state == "open" and program.state == "closed":
+    if state == ProgramState.OPEN and program.state == ProgramState.CLOSED:
         raise InputError(f"program {program.id} is closed and cannot be opened again")
     if program.state != state:
         program.state = state
-        if state == "open":
+        if state == ProgramState.OPEN:
             program.reconciled_at = None  # sign up everyone already in the groups, now
     return program
 

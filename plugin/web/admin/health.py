@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from plugin.domain.journey import SILENT_CADENCES, silent_since
 from plugin.storage.models import Pair
+from plugin.storage.states import PairState
 
 ON_TRACK, CHECK_IN, SILENT, ENDED = "on track", "needs a check-in", "silent", "ended"
 HEALTHS = (ON_TRACK, CHECK_IN, SILENT, ENDED)
@@ -19,9 +20,9 @@ SLUGS = {ON_TRACK: "on-track", CHECK_IN: "check-in", SILENT: "silent", ENDED: "e
 
 def health(pair: Pair, cadence_days: float, now: datetime) -> str:
     """One of HEALTHS."""
-    if pair.state in ("ended", "completed"):
+    if pair.state in (PairState.ENDED, PairState.COMPLETED):
         return ENDED
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         return ON_TRACK  # a pause is agreed between the two, not silence
     quiet = now - silent_since(pair)
     cadence = timedelta(days=cadence_days)

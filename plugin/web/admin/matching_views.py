@@ -7,14 +7,14 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.domain import drafts
-from plugin.domain.pairs import active_count, create_pair
+from plugin.domain.pairs import active_count, create_pair, is_waiting_mentee, waiting
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Member, Program, Signup, utcnow
+from plugin.storage.models import Program, Signup, utcnow
+from plugin.storage.states import ProposalState, Role
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
@@ -26,19 +26,11 @@ def _back(program_id: int) -> ResponseReturnValue:
 
 def _hand_choices(db: Session, program: Program) -> tuple[list[Any], list[Any]]:
     """Who can be paired by hand: mentors with room, mentees who are ready."""
-    rows = db.execute(
-        select(Signup, Member)
-        .join(Member, Signup.member_id == Member.id)
-        .where(
-            Signup.program_id == program.id,
-            Signup.state.in_(("ready", "paired")),
-            Signup.age_confirmed.is_(True),
-            Member.erased.is_(False),
-        )
-        .order_by(Member.username)
-    ).all()
-    mentors = [(s, m) for s, m in rows if s.role == "mentor" and active_count(db, s) < s.capacity]
-    mentees = [(s, m) for s, m in rows if s.role == "mentee" and s.state == "ready"]
+    rows = waiting(db, program, by_username=True)
+    mentors = [
+        (s, m) for s, m in rows if s.role == Role.MENTOR and active_count(db, s) < s.capacity
+    ]
+    mentees = [(s, m) for s, m in rows if is_waiting_mentee(s)]
     return mentors, mentees
 
 
@@ -49,17 +41,17 @@ def matching(program_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         draft, rows = drafts.current(db, program)
         mentors, mentees = _hand_choices(db, program)
-        proposed = {r.item.mentee_signup_id for r in rows if r.item.state == "proposed"}
-        waiting = [m for s, m in mentees if s.id not in proposed]
+        proposed = {r.item.mentee_signup_id for r in rows if r.item.state == ProposalState.PROPOSED}
+        unproposed = [m for s, m in mentees if s.id not in proposed]
     return page(
         "matching.html",
         program=program,
         draft=draft,
         rows=rows,
-        open_rows=sum(r.item.state == "proposed" for r in rows),
+        open_rows=sum(r.item.state == ProposalState.PROPOSED for r in rows),
         mentors=mentors,
         mentees=mentees,
-        waiting=waiting,
+        waiting=unproposed,
         max_gap=drafts.MAX_TZ_GAP_HOURS,
     )
 
@@ -138,7 +130,7 @@ def matching_pair(program_id: int) -> ResponseReturnValue:
             mentor is None
             or mentee is None
             or {mentor.program_id, mentee.program_id} != {program.id}
-            or (mentor.role, mentee.role) != ("mentor", "mentee")
+            or (mentor.role, mentee.role) != (Role.MENTOR, Role.MENTEE)
         ):
             abort(400, "Choose a mentor and a mentee of this program.")
         try:

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, joinedload
 
 from plugin.domain.programs import service
 from plugin.storage.models import Member, Pair, Program, Report, Signup
+from plugin.storage.states import PairState, ReportState, SignupState
 from plugin.web.admin.health import health
 
-SIGNUP_STATES = ("pending", "ready", "paired", "withdrawn")
-WAITING = ("pending", "ready")
-PAIR_STATES = ("active", "paused", "ended", "completed")
-REPORT_STATES = ("open", "resolved")
+SIGNUP_STATES = tuple(SignupState)
+# The sign-ups page's default: who has not been paired yet, profile done or not.
+WAITING = (SignupState.PENDING, SignupState.READY)
+PAIR_STATES = tuple(PairState)
+REPORT_STATES = tuple(ReportState)
 GONE = "(erased)"
 
 
@@ -24,7 +26,7 @@ def signups(db: Session, program: Program, states: tuple[str, ...]) -> list[tupl
     return list(
         db.execute(
             select(Signup, Member)
-            .join(Member, Signup.member_id == Member.id)
+            .join(Signup.member)
             .where(Signup.program_id == program.id, Signup.state.in_(states))
             .order_by(Signup.role, Signup.id)
         ).all()
@@ -42,21 +44,25 @@ class PairRow:
 
 def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:
     """The program's pairs with both usernames and their health at `now`."""
-    mentor_s, mentee_s = aliased(Signup), aliased(Signup)
-    mentor_m, mentee_m = aliased(Member), aliased(Member)
     rows = db.execute(
-        select(Pair, mentor_m.username, mentee_m.username)
-        .join(mentor_s, Pair.mentor_id == mentor_s.id)
-        .join(mentor_m, mentor_s.member_id == mentor_m.id)
-        .join(mentee_s, Pair.mentee_id == mentee_s.id)
-        .join(mentee_m, mentee_s.member_id == mentee_m.id)
+        select(Pair)
+        .options(
+            joinedload(Pair.mentor).joinedload(Signup.member),
+            joinedload(Pair.mentee).joinedload(Signup.member),
+        )
         .where(Pair.program_id == program.id)
         .order_by(Pair.id)
-    ).all()
+    ).scalars()
     total = len(service.steps(program))
     return [
-        PairRow(p, mentor or GONE, mentee or GONE, total, health(p, program.cadence_days, now))
-        for p, mentor, mentee in rows
+        PairRow(
+            p,
+            p.mentor.member.username or GONE,
+            p.mentee.member.username or GONE,
+            total,
+            health(p, program.cadence_days, now),
+        )
+        for p in rows
     ]
 
 
@@ -70,7 +76,7 @@ def reports(db: Session, program: Program, state: str) -> list[ReportRow]:
     """The program's reports in this state, newest first, with who reported."""
     rows = db.execute(
         select(Report, Member.username)
-        .join(Member, Report.reporter_id == Member.id)
+        .join(Report.reporter)
         .where(Report.program_id == program.id, Report.state == state)
         .order_by(Report.id.desc())
     ).all()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Program, Report, utcnow
+from plugin.storage.states import ReportState, Role
 from plugin.web.admin import people
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.csvout import csv_response
@@ -69,7 +70,7 @@ def signups_csv(program_id: int) -> ResponseReturnValue:
                 s.state,
                 s.topics,
                 s.timezone,
-                s.capacity if s.role == "mentor" else "",
+                s.capacity if s.role == Role.MENTOR else "",
                 "yes" if s.age_confirmed else "no",
                 s.about,
                 _iso(s.created_at),
@@ -149,8 +150,8 @@ def pairs_csv(program_id: int) -> ResponseReturnValue:
 @bp.get("/programs/<int:program_id>/reports")
 def reports(program_id: int) -> ResponseReturnValue:
     """The program's reports in one state (open unless asked otherwise)."""
-    state = request.args.get("state", "open")
-    state = state if state in people.REPORT_STATES else "open"
+    state = request.args.get("state", ReportState.OPEN)
+    state = state if state in people.REPORT_STATES else ReportState.OPEN
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows = people.reports(db, program, state)
@@ -173,6 +174,6 @@ def report_resolve(program_id: int, report_id: int) -> ResponseReturnValue:
         report = db.get(Report, report_id)
         if report is None or report.program_id != program_id:
             abort(404, "There is no such report in this program.")
-        report.state = "resolved"
+        report.state = ReportState.RESOLVED
     flash(f"Report {report_id} is resolved.")
     return redirect(url_for("admin.reports", program_id=program_id), 303)

@@ -12,6 +12,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum
+from plugin.storage.states import ProgramState
 from plugin.web.admin.auth import Admin, signed_in_admin
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
@@ -100,7 +101,7 @@ def program_steps(program_id: int) -> ResponseReturnValue:
     """Save the edited steps of a program that is still a draft."""
     with transaction(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
-        if p.state != "draft":
+        if p.state != ProgramState.DRAFT:
             abort(409, "Steps can be edited only before the program opens.")
         steps = steps_from_form(request.form)
         try:
@@ -118,7 +119,7 @@ def program_steps(program_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
-def _set_state(program_id: int, state: str, done: str) -> ResponseReturnValue:
+def _set_state(program_id: int, state: ProgramState, done: str) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
         try:
@@ -132,12 +133,14 @@ def _set_state(program_id: int, state: str, done: str) -> ResponseReturnValue:
 @bp.post("/programs/<int:program_id>/open")
 def program_open(program_id: int) -> ResponseReturnValue:
     """Open the program for sign-ups."""
-    return _set_state(program_id, "open", "The program is open: members can sign up.")
+    return _set_state(program_id, ProgramState.OPEN, "The program is open: members can sign up.")
 
 
 @bp.post("/programs/<int:program_id>/close")
 def program_close(program_id: int) -> ResponseReturnValue:
     """Close the program to new sign-ups and pairs; pairs go on."""
     return _set_state(
-        program_id, "closed", "The program is closed: no new sign-ups or pairs; pairs go on."
+        program_id,
+        ProgramState.CLOSED,
+        "The program is closed: no new sign-ups or pairs; pairs go on.",
     )

@@ -9,13 +9,14 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.resources import manifest
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Pair, Program, ProposalItem, Report, Signup, utcnow
+from plugin.web.admin import people
 from plugin.web.admin.health import health
 from tests.helpers import SECRET
 from tests.web.admin.support import (
@@ -372,6 +373,23 @@ def test_the_pairs_page_shows_state_step_last_activity_and_health(staff, program
 def test_pairs_can_be_filtered_by_health(staff, program_id, four_pairs):
     page = text(staff.get(f"/admin/programs/{program_id}/pairs?health=silent"))
     assert "quiet_mentor" in page and "on_mentor" not in page and "check_mentor" not in page
+
+
+def test_the_pairs_page_reads_every_pair_and_both_names_in_one_query(
+    sessions, program_id, four_pairs
+):
+    with reading(sessions) as db:
+        prog = db.get(Program, program_id)
+        statements: list[str] = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.get_bind(), "before_cursor_execute", listen)
+        try:
+            rows = people.pairs(db, prog, utcnow())
+            names = [(r.mentor, r.mentee) for r in rows]
+        finally:
+            event.remove(db.get_bind(), "before_cursor_execute", listen)
+    assert names[0] == ("on_mentor", "on_mentee") and len(names) == 4
+    assert len(statements) == 1
 
 
 def test_pairs_can_be_filtered_by_state(staff, program_id, four_pairs):
