@@ -31,7 +31,13 @@ from plugin.engine.budget import budget_gate, pause_forum
 from plugin.engine.clock import Clock
 from plugin.engine.inbox import store
 from plugin.engine.leases import worker_name
-from plugin.storage.db import log_database_error, reading, transaction, upsert_ignore
+from plugin.storage.db import (
+    DATABASE_ERRORS,
+    log_database_error,
+    reading,
+    transaction,
+    upsert_ignore,
+)
 from plugin.storage.models import Forum, Member, Program, utcnow
 from plugin.storage.states import ProgramState
 from plugin.zulip.client import LONGPOLL_TIMEOUT, QueueExpired, ZulipClient, connect
@@ -232,7 +238,12 @@ def listen(
     """Worker LISTENERS entry: one long-polling thread per Zulip forum, until stopping."""
     threads: dict[int, threading.Thread] = {}
     while not stopping.is_set():
-        for forum_id in _zulip_forums(factory):
+        try:
+            forum_ids = _zulip_forums(factory)
+        except DATABASE_ERRORS as exc:  # the database restarting: look again next time
+            log_database_error(log, "zulip listeners: could not list the forums", exc)
+            forum_ids = []
+        for forum_id in forum_ids:
             if forum_id not in threads or not threads[forum_id].is_alive():
                 _listening.add(forum_id)  # before the PERIODIC job of this process looks
                 threads[forum_id] = threading.Thread(

@@ -209,6 +209,35 @@ def test_a_worker_running_forever_long_polls_and_stores_events(
     assert reads and all(r.param("dont_block") is None for r in reads)
 
 
+def test_the_listener_survives_the_database_failing_to_list_the_forums(
+    sessions, config, zulip, live_zforum, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from plugin.zulip import poller
+
+    real, calls = poller._zulip_forums, []
+
+    def flaky(factory):  # the first look finds the database restarting
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real(factory)
+
+    monkeypatch.setattr(poller, "_zulip_forums", flaky)
+    monkeypatch.setattr(poller, "NEW_FORUMS_SECONDS", 0.05)
+    stopping = threading.Event()
+    thread = threading.Thread(target=listen, args=(sessions, Clock(), config, stopping))
+    thread.start()
+    try:
+        wait_for(lambda: queue_row_or_none(sessions) is not None)
+        assert thread.is_alive()
+    finally:
+        stopping.set()
+        thread.join(timeout=10)
+    assert len(calls) >= 2
+
+
 def queue_row_or_none(sessions) -> str | None:
     with sessions() as session:
         return session.execute(select(ZulipQueue.queue_id)).scalar_one_or_none()
