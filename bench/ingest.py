@@ -264,7 +264,13 @@ class Broken(Exception):
 
 def start_ours(tmp: Path, secret: str, workers: int) -> Server:
     db = tmp / "ours.db"
-    env = dict(os.environ, MENTORSHIP_DATABASE_URL=f"sqlite:///{db}")
+    # The forum never answers (nothing listens on port 9): only its webhooks are measured. Its
+    # loopback http:// URL must be allowed, as the forum URL rule asks.
+    env = dict(
+        os.environ,
+        MENTORSHIP_DATABASE_URL=f"sqlite:///{db}",
+        MENTORSHIP_ALLOWED_INTERNAL_HOSTS="127.0.0.1",
+    )
     env.pop("MENTORSHIP_SECRET_KEY", None)  # kept beside the temp database instead
     add = mentorship_command() + [
         "forum",
