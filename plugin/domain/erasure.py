@@ -24,7 +24,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -34,6 +33,7 @@ from plugin.domain.pairs import end_pairs_of
 from plugin.domain.programs import service
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.leases import OPEN_STATES
+from plugin.storage.db import scrub_old_versions
 from plugin.storage.models import (
     AdminSession,
     Feedback,
@@ -254,19 +254,7 @@ def _scrub_files_after_commit(session: Session) -> None:
 
 def scrub_files(engine: Engine) -> None:
     """Make deleted data unreadable from the database's files."""
-    if engine.dialect.name == "sqlite":
-        # On the driver connection, outside any transaction: a checkpoint cannot run in one.
-        raw = engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            assert driver is not None  # a connection fresh from the pool is never detached
-            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            raw.close()
-    elif engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in TOUCHED:
-                conn.execute(text(f"VACUUM FULL {table}"))
+    scrub_old_versions(engine, list(TOUCHED))
 
 
 def on_user_destroyed(ctx: HandlerContext, ev: dict) -> None:
