@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from datetime import datetime, timedelta
@@ -49,3 +50,14 @@ def loggable(text: str, limit: int = 64) -> str:
 def rejected(kind: str, forum_name: str, code: int, reason: str) -> None:
     """Log a refused webhook with its reason: never the body, a secret or a token."""
     log.warning("%s/%s: rejected %d: %s", kind, loggable(forum_name), code, reason)
+
+
+def parse_object(body: bytes) -> tuple[dict | None, str]:
+    """(the body's JSON object, '') or (None, why not): deep nesting is refused, not a 500."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, "the body is not JSON"
+    if not isinstance(payload, dict):
+        return None, "the body is not a JSON object"
+    return payload, ""

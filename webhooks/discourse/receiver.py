@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -27,7 +26,7 @@ from plugin.engine.inbox import store_now
 from plugin.engine.payloads import BadPayload
 from plugin.storage.db import DATABASE_ERRORS, log_database_error
 from plugin.storage.models import Forum
-from webhooks.common import known_name, loggable, previous_secret, rejected
+from webhooks.common import known_name, loggable, parse_object, previous_secret, rejected
 
 bp = Blueprint("discourse_webhooks", __name__, url_prefix="/webhooks/discourse")
 log = logging.getLogger(__name__)
@@ -106,17 +105,6 @@ def _reject(forum_name: str, code: int, reason: str) -> ResponseReturnValue:
     return _answer(code, error=reason)
 
 
-def _parse(body: bytes) -> tuple[dict | None, str]:
-    """(the body's JSON object, '') or (None, why not)."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None, "the body is not JSON"
-    if not isinstance(payload, dict):
-        return None, "the body is not a JSON object"
-    return payload, ""
-
-
 def _delivery_id() -> str | None:
     """X-Discourse-Event-Id when it looks like one (kept for diagnosis only)."""
     value = request.headers.get("X-Discourse-Event-Id", "").strip()
@@ -148,7 +136,7 @@ def receive(forum_name: str) -> ResponseReturnValue:
         return _reject(forum_name, 401, "bad signature")
     forum_id, bot_user = forum[0], forum[2]
     # Discourse sends JSON even when the webhook's content type says form-urlencoded.
-    payload, reason = _parse(body)
+    payload, reason = parse_object(body)
     if payload is None:
         return _reject(forum_name, 400, reason)
     event = request.headers.get("X-Discourse-Event", "").strip()

@@ -12,7 +12,6 @@ only timeouts and connection errors, never a 5xx.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
@@ -25,7 +24,7 @@ from plugin.engine.payloads import BadPayload
 from plugin.storage.db import DATABASE_ERRORS, log_database_error, reading, transaction
 from plugin.storage.models import Forum
 from plugin.zulip.events import outgoing
-from webhooks.common import known_name, loggable, previous_secret, rejected
+from webhooks.common import known_name, loggable, parse_object, previous_secret, rejected
 
 bp = Blueprint("zulip_webhooks", __name__, url_prefix="/webhooks/zulip")
 log = logging.getLogger(__name__)
@@ -59,17 +58,6 @@ def _reject(forum_name: str, code: int, reason: str) -> ResponseReturnValue:
     return _answer(code, reason)
 
 
-def _parse(raw: bytes) -> tuple[dict | None, str]:
-    """(the body's JSON object, '') or (None, why not)."""
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None, "the body is not JSON"
-    if not isinstance(payload, dict):
-        return None, "the body is not a JSON object"
-    return payload, ""
-
-
 def _token_accepted(row: Row, given: object) -> bool:
     """The current token, or the one it replaced while within the overlap window."""
     if token_ok(row.webhook_secret, given):
@@ -98,7 +86,7 @@ def receive(forum_name: str) -> ResponseReturnValue:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return _reject(forum_name, 413, "body over 1 MiB")
-    payload, reason = _parse(raw)
+    payload, reason = parse_object(raw)
     if payload is None:
         return _reject(forum_name, 400, reason)
     if not _token_accepted(row, payload.get("token")):
