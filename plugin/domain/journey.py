@@ -214,20 +214,25 @@ def read_feedback_token(secret: str, token: str) -> tuple[int, int] | None:
 def complete(
     session: Session, pair: Pair, program: Program, now: datetime, *, secret: str, base_url: str
 ) -> None:
-    """One cadence after the last step: thank both, ask for a rating, invite the mentee on."""
+    """One cadence after the last step: thank both, ask each for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = PairState.COMPLETED, now, None
     back_to_waiting(session, pair.mentor, priority=False)
     mentor, mentee = members_of(session, pair)
-    links = {
-        m.id: f"{base_url}/feedback/{feedback_token(secret, pair, m)}" for m in (mentor, mentee)
-    }
     text = render(
         "closing",
         program=program.title,
         mentor=mention_of(session, mentor),
         mentee=mention_of(session, mentee),
-        mentor_link=links[mentor.id],
-        mentee_link=links[mentee.id],
         mentor_group=program.mentor_group_name,
     ).text
     post_to_pair(session, pair, "closing", text)
+    for member, partner in ((mentor, mentee), (mentee, mentor)):
+        message = render(
+            "rating_link",
+            name=member.name or member.username,
+            partner=partner.name or partner.username,
+            program=program.title,
+            link=f"{base_url}/feedback/{feedback_token(secret, pair, member)}",
+            days=FEEDBACK_DAYS,
+        )
+        tell_member(session, program.forum_id, member, f"rating:{pair.id}", message)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from plugin.storage.models import Pair
+from plugin.storage.models import Feedback, Member, Pair
 from tests.domain.flow_support import deliver, join, ready_pair, thread_of
 from tests.helpers import assert_no_text, pm_post, work
 
@@ -209,19 +209,48 @@ def test_three_silent_cadences_tell_the_admins_once(config, sessions, client, fa
     assert len(checkins) == 1 and "pair " in checkins[0]["posts"][0]
 
 
+def rate(client, link: str, rating: str, comment: str = "") -> str:
+    """Open a rating page and save a rating through it; the saved page's text."""
+    page = client.get(link)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    saved = client.post(link, data={"rating": rating, "comment": comment, "csrf_token": token})
+    assert saved.status_code == 200
+    return saved.get_data(as_text=True)
+
+
+def rating_link(fake, username: str) -> str:
+    """The feedback link in the member's own private rating message."""
+    [pm] = [
+        p
+        for p in fake.private_messages()
+        if p["title"].startswith("How was")
+        and sorted(p["participants"]) == sorted([username, "mentor_bot"])
+    ]
+    [link] = re.findall(r"http://127\.0\.0\.1:8000(/feedback/\S+)", "\n".join(pm["posts"]))
+    return link
+
+
 def test_completion_thanks_both_and_asks_for_a_rating(
     config, sessions, client, fake, paired, cli, story
 ):
     work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
     closing = posts(fake)[-1]
     assert "last step" in closing and "join the **mentors** group" in closing
-    links = re.findall(r"http://127\.0\.0\.1:8000(/feedback/\S+)", closing)
-    assert len(links) == 2
-    page = client.get(links[1])
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    saved = client.post(links[1], data={"rating": "5", "comment": "thank you", "csrf_token": token})
-    assert saved.status_code == 200 and "Thank you" in saved.get_data(as_text=True)
+    assert "Thank you" in rate(client, rating_link(fake, "maya"), "5", "thank you")
     assert status(cli, story)["pairs"][0]["state"] == "completed"
+
+
+def test_rating_links_are_sent_privately_never_in_the_pair_thread(
+    config, sessions, client, fake, paired, cli, story
+):
+    work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
+    assert not any("/feedback/" in text for text in posts(fake))
+    rate(client, rating_link(fake, "sam"), "4")
+    rate(client, rating_link(fake, "maya"), "2")
+    with sessions() as session:
+        rows = session.execute(select(Feedback)).scalars().all()
+        by_user = {session.get(Member, r.member_id).username: r.rating for r in rows}
+    assert by_user == {"sam": 4, "maya": 2}
 
 
 def test_a_command_in_a_message_to_the_bot_applies_to_the_only_pair(
