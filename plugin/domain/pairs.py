@@ -15,7 +15,16 @@ from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.forums.connections import InputError
 from plugin.forums.registry import PRIVACY, mention
 from plugin.storage.db import reading, upsert_ignore
-from plugin.storage.models import Activity, Forum, Member, OutboxMessage, Pair, Program, Signup
+from plugin.storage.models import (
+    Activity,
+    Feedback,
+    Forum,
+    Member,
+    OutboxMessage,
+    Pair,
+    Program,
+    Signup,
+)
 from plugin.storage.states import PairState, ProgramState, Role, SignupState
 
 ACTIVE = (PairState.ACTIVE, PairState.PAUSED)
@@ -377,6 +386,19 @@ def describe(session: Session, pair: Pair) -> dict:
         "nudges": pair.nudges,
         "paired_at": pair.paired_at.isoformat(),
         "end_reason": pair.end_reason,
+        "feedback": {
+            side: row.rating if row else None for side, row in ratings(session, pair).items()
+        },
+    }
+
+
+def ratings(session: Session, pair: Pair) -> dict[str, Feedback | None]:
+    """Each side's rating of the pair ("mentor", "mentee"), or None before they rate."""
+    rows = session.execute(select(Feedback).where(Feedback.pair_id == pair.id)).scalars()
+    by_member = {row.member_id: row for row in rows}
+    return {
+        "mentor": by_member.get(pair.mentor.member_id),
+        "mentee": by_member.get(pair.mentee.member_id),
     }
 
 

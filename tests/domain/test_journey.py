@@ -253,6 +253,13 @@ def test_rating_links_are_sent_privately_never_in_the_pair_thread(
     assert by_user == {"sam": 4, "maya": 2}
 
 
+def test_status_shows_each_sides_rating(config, sessions, client, fake, paired, cli, story):
+    work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
+    assert status(cli, story)["pairs"][0]["feedback"] == {"mentor": None, "mentee": None}
+    rate(client, rating_link(fake, "maya"), "5")
+    assert status(cli, story)["pairs"][0]["feedback"] == {"mentor": None, "mentee": 5}
+
+
 def test_a_command_in_a_message_to_the_bot_applies_to_the_only_pair(
     config, sessions, client, fake, paired, cli, story
 ):
