@@ -21,7 +21,7 @@ from plugin.domain.programs.service import admins, steps
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Pair, Program
 from plugin.storage.secretbox import signing_keys
-from plugin.storage.states import PairState
+from plugin.storage.states import PairState, SignupState
 
 FEEDBACK_SALT = "mentorship.feedback"
 FEEDBACK_DAYS = 30
@@ -217,6 +217,8 @@ def complete(
     """One cadence after the last step: thank both, ask each for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = PairState.COMPLETED, now, None
     back_to_waiting(session, pair.mentor, priority=False)
+    if pair.mentee.state != SignupState.WITHDRAWN:
+        pair.mentee.state = SignupState.COMPLETED
     mentor, mentee = members_of(session, pair)
     text = render(
         "closing",

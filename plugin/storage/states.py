@@ -39,12 +39,16 @@ class Role(StrEnum):
 
 
 class SignupState(StrEnum):
-    """A sign-up waits for its profile (pending), then for a pair (ready), then is paired."""
+    """A sign-up waits for its profile (pending), then for a pair (ready), then is paired.
+
+    A mentee whose pairing completed is `completed`; a mentor goes back to ready instead.
+    """
 
     PENDING = "pending"  # the profile form is not done yet
     READY = "ready"
     PAIRED = "paired"  # a mentor stays paired while any pair of theirs runs
     WITHDRAWN = "withdrawn"  # they left, or were erased
+    COMPLETED = "completed"  # a mentee whose pairing completed
 
 
 class PairState(StrEnum):

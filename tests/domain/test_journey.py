@@ -260,6 +260,14 @@ def test_status_shows_each_sides_rating(config, sessions, client, fake, paired, 
     assert status(cli, story)["pairs"][0]["feedback"] == {"mentor": None, "mentee": 5}
 
 
+def test_a_completed_pairs_mentee_shows_as_completed(
+    config, sessions, client, fake, paired, cli, story
+):
+    work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
+    states = {s["user"]: s["state"] for s in status(cli, story)["signups"]}
+    assert states == {"sam": "ready", "maya": "completed"}
+
+
 def test_a_command_in_a_message_to_the_bot_applies_to_the_only_pair(
     config, sessions, client, fake, paired, cli, story
 ):

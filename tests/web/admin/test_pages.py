@@ -192,6 +192,12 @@ def test_member_answers_are_escaped(staff, sessions, program_id):
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
 
 
+def test_a_mentee_whose_pairing_completed_is_listed_as_completed(staff, sessions, program_id):
+    add_signup(sessions, program_id, "maya", "mentee", state="completed")
+    page = text(staff.get(f"/admin/programs/{program_id}/signups?state=completed"))
+    assert "maya" in page and '<option value="completed" selected' in page
+
+
 def read_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text(response))))
 
