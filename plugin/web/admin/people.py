@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from plugin.domain.programs import service
-from plugin.storage.models import Member, Pair, Program, Report, Signup
+from plugin.storage.models import Feedback, Member, Pair, Program, Report, Signup
 from plugin.storage.states import PairState, ReportState, SignupState
 from plugin.web.admin.health import health
 
@@ -40,19 +40,41 @@ class PairRow:
     mentee: str
     steps: int
     health: str
+    mentor_feedback: Feedback | None = None
+    mentee_feedback: Feedback | None = None
+
+
+def rating_summary(db: Session, program: Program) -> tuple[float | None, int]:
+    """The average of every rating given in the program (None if none yet), and how many."""
+    average, count = db.execute(
+        select(func.avg(Feedback.rating), func.count(Feedback.id))
+        .join(Pair, Feedback.pair_id == Pair.id)
+        .where(Pair.program_id == program.id)
+    ).one()
+    return (float(average) if average is not None else None), int(count)
 
 
 def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:
-    """The program's pairs with both usernames and their health at `now`."""
+    """The program's pairs with both usernames, their ratings and their health at `now`."""
+    mentor, mentee = aliased(Signup), aliased(Signup)
+    by_mentor, by_mentee = aliased(Feedback), aliased(Feedback)
     rows = db.execute(
-        select(Pair)
+        select(Pair, by_mentor, by_mentee)
         .options(
             joinedload(Pair.mentor).joinedload(Signup.member),
             joinedload(Pair.mentee).joinedload(Signup.member),
         )
+        .join(mentor, Pair.mentor_id == mentor.id)
+        .join(mentee, Pair.mentee_id == mentee.id)
+        .outerjoin(
+            by_mentor, and_(by_mentor.pair_id == Pair.id, by_mentor.member_id == mentor.member_id)
+        )
+        .outerjoin(
+            by_mentee, and_(by_mentee.pair_id == Pair.id, by_mentee.member_id == mentee.member_id)
+        )
         .where(Pair.program_id == program.id)
         .order_by(Pair.id)
-    ).scalars()
+    ).all()
     total = len(service.steps(program))
     return [
         PairRow(
@@ -61,8 +83,10 @@ def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:
             p.mentee.member.username or GONE,
             total,
             health(p, program.cadence_days, now),
+            mentor_feedback,
+            mentee_feedback,
         )
-        for p in rows
+        for p, mentor_feedback, mentee_feedback in rows
     ]
 
 

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Program, Report, utcnow
+from plugin.storage.models import Feedback, Program, Report, utcnow
 from plugin.storage.states import ReportState, Role
 from plugin.web.admin import people
 from plugin.web.admin.auth import signed_in_admin
@@ -81,6 +81,10 @@ def signups_csv(program_id: int) -> ResponseReturnValue:
     )
 
 
+def _rating_cells(feedback: Feedback | None) -> list[object]:
+    return [feedback.rating, feedback.comment or ""] if feedback else ["", ""]
+
+
 # -- pairs -------------------------------------------------------------------------------------
 
 
@@ -101,10 +105,13 @@ def pairs(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
+        average, rated = people.rating_summary(db, program)
     return page(
         "pairs.html",
         program=program,
         rows=rows,
+        average=average,
+        rated=rated,
         state=state,
         health=health,
         states=people.PAIR_STATES,
@@ -120,6 +127,7 @@ def pairs_csv(program_id: int) -> ResponseReturnValue:
         rows, _, _ = _filtered_pairs(db, program)
     header = ["id", "mentor", "mentee", "state", "step", "steps", "health", "paired_at"]
     header += ["last_activity_at", "nudges", "ended_at", "end_reason", "thread"]
+    header += ["mentor_rating", "mentor_comment", "mentee_rating", "mentee_comment"]
     return csv_response(
         f"program-{program_id}-pairs.csv",
         header,
@@ -138,6 +146,8 @@ def pairs_csv(program_id: int) -> ResponseReturnValue:
                 _iso(r.pair.ended_at),
                 r.pair.end_reason,
                 r.pair.thread,
+                *_rating_cells(r.mentor_feedback),
+                *_rating_cells(r.mentee_feedback),
             ]
             for r in rows
         ),

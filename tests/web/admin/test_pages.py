@@ -15,7 +15,16 @@ from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.resources import manifest
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Pair, Program, ProposalItem, Report, Signup, utcnow
+from plugin.storage.models import (
+    Feedback,
+    Member,
+    Pair,
+    Program,
+    ProposalItem,
+    Report,
+    Signup,
+    utcnow,
+)
 from plugin.web.admin import people
 from plugin.web.admin.health import health
 from tests.helpers import SECRET
@@ -408,6 +417,51 @@ def test_pairs_export_as_csv(staff, program_id, four_pairs):
     assert [(r["mentor"], r["mentee"], r["health"]) for r in rows] == [
         ("check_mentor", "check_mentee", "needs a check-in")
     ]
+
+
+def rate(sessions, pair_id: int, username: str, rating: int, comment: str | None) -> None:
+    with transaction(sessions) as db:
+        member = db.query(Member).filter_by(username=username).one()
+        db.add(Feedback(pair_id=pair_id, member_id=member.id, rating=rating, comment=comment))
+
+
+@pytest.fixture
+def rated_pair(sessions, program_id, four_pairs) -> None:
+    """The completed pair, rated 5 with a word by its mentor and 2 by its mentee."""
+    with reading(sessions) as db:
+        done = db.execute(select(Pair).where(Pair.state == "completed")).scalar_one()
+    rate(sessions, done.id, "done_mentor", 5, "a joy")
+    rate(sessions, done.id, "done_mentee", 2, None)
+
+
+def test_the_pairs_page_shows_each_pairs_ratings_and_the_average(staff, program_id, rated_pair):
+    page = text(staff.get(f"/admin/programs/{program_id}/pairs"))
+    assert "mentor: 5/5" in page and "a joy" in page and "mentee: 2/5" in page
+    assert "average 3.5 of 5 from 2 ratings" in page
+
+
+def test_the_pairs_page_still_reads_ratings_in_one_query(sessions, program_id, rated_pair):
+    with reading(sessions) as db:
+        prog = db.get(Program, program_id)
+        statements: list[str] = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.get_bind(), "before_cursor_execute", listen)
+        try:
+            ratings = [
+                (r.mentor_feedback, r.mentee_feedback) for r in people.pairs(db, prog, utcnow())
+            ]
+        finally:
+            event.remove(db.get_bind(), "before_cursor_execute", listen)
+    assert [(m.rating, e.rating) for m, e in ratings if m and e] == [(5, 2)]
+    assert len(statements) == 1
+
+
+def test_the_pairs_export_carries_ratings_and_comments(staff, program_id, rated_pair):
+    rows = read_csv(staff.get(f"/admin/programs/{program_id}/pairs.csv?state=completed"))
+    assert [
+        (r["mentor_rating"], r["mentor_comment"], r["mentee_rating"], r["mentee_comment"])
+        for r in rows
+    ] == [("5", "a joy", "2", "")]
 
 
 # -- reports ----------------------------------------------------------------------------------
