@@ -221,6 +221,14 @@ def test_three_silent_cadences_tell_the_admins_once(config, sessions, client, fa
     assert len(checkins) == 1 and "pair " in checkins[0]["posts"][0]
 
 
+def test_the_checkin_names_the_pair_once(config, sessions, client, fake, paired):
+    work(config, sessions, paired.paired_at + timedelta(hours=73))
+    [checkin] = [p for p in admin_pms(fake) if "check-in" in p["title"]]
+    text = checkin["posts"][0]
+    assert "pair pair" not in text.lower()
+    assert f"(pair {paired.id}: mentor @sam, mentee @maya) has been silent for 3.0 days" in text
+
+
 def test_completion_thanks_both_and_asks_for_a_rating(
     config, sessions, client, fake, paired, cli, story
 ):
