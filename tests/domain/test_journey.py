@@ -347,3 +347,15 @@ def test_a_nudge_held_back_by_a_step_comes_half_a_cadence_later(
     assert status(cli, story)["pairs"][0]["nudges"] == 1
     nudges = [p for p in posts(fake) if not STEP.search(p)]
     assert nudges and "@maya" in nudges[-1]
+
+
+def test_a_silent_journey_never_brings_a_step_and_a_nudge_in_one_pass(
+    config, sessions, client, fake, paired
+):
+    seen = len(posts(fake))
+    for day in range(1, 8):  # each step's minute, with a second pass in the next one
+        for minute in (1, 2):
+            work(config, sessions, paired.paired_at + timedelta(days=day, minutes=minute))
+        new = posts(fake)[seen:]
+        seen += len(new)
+        assert steps_in(new) == [str(day + 1)] and len(new) == 1, day
