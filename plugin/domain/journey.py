@@ -153,11 +153,13 @@ def silent_since(pair: Pair) -> datetime:
 
 
 def nudge_due_at(pair: Pair, program: Program) -> datetime:
-    """When the next nudge may fall due, if the pair stays silent."""
+    """When the next nudge may fall due, if the pair stays silent (never soon after a step)."""
     base = silent_since(pair) + cadence(program)
     if pair.last_nudge_at is not None:
         base = max(base, pair.last_nudge_at + cadence(program))
-    return base + timedelta(microseconds=1)
+    # A step is a prompt of its own: no nudge within half a cadence after it.
+    after_step = step_due(pair, program, pair.step_scheduled) + cadence(program) / 2
+    return max(base + timedelta(microseconds=1), after_step)
 
 
 def nudge(session: Session, pair: Pair, now: datetime) -> None:

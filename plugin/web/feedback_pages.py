@@ -60,7 +60,7 @@ def feedback(token: str) -> ResponseReturnValue:
     with manager(services.sessions) as session:
         found = _lookup(session, token)
         if found is None:
-            return render_template("link_invalid.html"), 404, headers
+            return render_template("feedback_link_invalid.html"), 404, headers
         pair, member, program = found
         page = {
             "program_title": program.title,

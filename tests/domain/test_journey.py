@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from plugin.domain.pairs import quiet_until
 from plugin.storage.models import Feedback, Member, Pair
 from tests.domain.flow_support import deliver, join, ready_pair, thread_of
 from tests.helpers import assert_no_text, pm_post, work
@@ -53,6 +54,15 @@ def admin_pms(fake) -> list[dict]:
 
 def steps_in(texts: list[str]) -> list[str]:
     return [m for t in texts for m in STEP.findall(t)]
+
+
+def awake(sessions, at: datetime) -> datetime:
+    """`at`, or the end of the mentee's quiet hours if `at` falls inside them."""
+    with sessions() as session:
+        pair = session.execute(select(Pair)).scalar_one()
+        program = pair.program
+        quiet = quiet_until(at, pair.mentee.timezone, program.quiet_start, program.quiet_end)
+    return at if quiet is None else quiet + timedelta(minutes=1)
 
 
 def status(cli, story) -> dict:
@@ -178,7 +188,8 @@ def test_a_nudge_falls_due_after_a_silent_cadence_once(config, sessions, client,
     at = paired.paired_at + timedelta(hours=12)
     work(config, sessions, at)
     assert len(posts(fake)) == before  # not silent long enough
-    at = paired.paired_at + timedelta(days=1, hours=1)
+    work(config, sessions, paired.paired_at + timedelta(days=1, hours=1))  # step 2, no nudge
+    at = awake(sessions, paired.paired_at + timedelta(days=1, hours=12, minutes=1))
     work(config, sessions, at)
     new = posts(fake)[before:]
     nudges = [p for p in new if not STEP.search(p)]
@@ -189,6 +200,7 @@ def test_a_nudge_falls_due_after_a_silent_cadence_once(config, sessions, client,
 
 def test_nudges_stop_once_the_pair_talks_again(config, sessions, client, fake, paired, cli, story):
     work(config, sessions, paired.paired_at + timedelta(days=1, hours=1))
+    work(config, sessions, awake(sessions, paired.paired_at + timedelta(days=1, hours=12)))
     assert status(cli, story)["pairs"][0]["nudges"] == 1
     say(
         client,
@@ -228,6 +240,14 @@ def rating_link(fake, username: str) -> str:
     ]
     [link] = re.findall(r"http://127\.0\.0\.1:8000(/feedback/\S+)", "\n".join(pm["posts"]))
     return link
+
+
+def test_the_checkin_names_the_pair_once(config, sessions, client, fake, paired):
+    work(config, sessions, paired.paired_at + timedelta(hours=73))
+    [checkin] = [p for p in admin_pms(fake) if "check-in" in p["title"]]
+    text = checkin["posts"][0]
+    assert "pair pair" not in text.lower()
+    assert f"(pair {paired.id}: mentor @sam, mentee @maya) has been silent for 3.0 days" in text
 
 
 def test_completion_thanks_both_and_asks_for_a_rating(
@@ -345,3 +365,41 @@ def test_a_replayed_signup_after_erasure_does_not_bring_the_member_back(
     work(config, sessions)
     users = [s["user"] for s in status(cli, story)["signups"]]
     assert "maya" not in users
+
+
+def test_a_step_and_a_nudge_never_come_at_once(config, sessions, client, fake, paired):
+    before = len(posts(fake))
+    work(config, sessions, paired.paired_at + timedelta(days=1, minutes=1))
+    work(config, sessions, paired.paired_at + timedelta(days=1, minutes=2))
+    new = posts(fake)[before:]
+    assert steps_in(new) == ["2"] and len(new) == 1  # step 2, and no nudge with it
+
+
+def test_a_nudge_held_back_by_a_step_comes_half_a_cadence_later(
+    config, sessions, client, fake, paired, cli, story
+):
+    work(config, sessions, paired.paired_at + timedelta(days=1, minutes=1))  # step 2 only
+    work(config, sessions, paired.paired_at + timedelta(hours=35, minutes=59))
+    assert status(cli, story)["pairs"][0]["nudges"] == 0
+    with sessions() as session:
+        pair = session.get(Pair, paired.id)
+        assert pair is not None and pair.next_due_at is not None
+        back = pair.next_due_at.replace(tzinfo=paired.paired_at.tzinfo)
+    # The scheduler comes back for the nudge half a cadence after the step: delayed, not lost.
+    assert back <= awake(sessions, paired.paired_at + timedelta(hours=36))
+    work(config, sessions, awake(sessions, paired.paired_at + timedelta(hours=36, minutes=1)))
+    assert status(cli, story)["pairs"][0]["nudges"] == 1
+    nudges = [p for p in posts(fake) if not STEP.search(p)]
+    assert nudges and "@maya" in nudges[-1]
+
+
+def test_a_silent_journey_never_brings_a_step_and_a_nudge_in_one_pass(
+    config, sessions, client, fake, paired
+):
+    seen = len(posts(fake))
+    for day in range(1, 8):  # each step's minute, with a second pass in the next one
+        for minute in (1, 2):
+            work(config, sessions, paired.paired_at + timedelta(days=day, minutes=minute))
+        new = posts(fake)[seen:]
+        seen += len(new)
+        assert steps_in(new) == [str(day + 1)] and len(new) == 1, day

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from itsdangerous import TimestampSigner
 
+from plugin.domain.journey import FEEDBACK_DAYS
 from plugin.storage.models import AdminNonce, Feedback, Signup, utcnow
 from plugin.web.admin import auth
 from plugin.web.app import create_app
@@ -374,3 +377,15 @@ def test_the_client_address_is_kept_only_as_a_keyed_hash(client, sessions, conne
     assert "198.51.100.23" not in stored
     assert hashlib.sha256(b"198.51.100.23").hexdigest() not in stored  # keyed: no lookup table
     assert len(row.client_hash) == 64
+
+
+def test_an_expired_rating_link_does_not_advise_signup(client, feedback_link, monkeypatch):
+    assert client.get(feedback_link).status_code == 200
+    later = time.time() + (FEEDBACK_DAYS + 1) * 86400
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(later))
+    for method in ("GET", "POST"):
+        response = client.open(feedback_link, method=method, data={"rating": "5"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert "!signup" not in page
+        assert "rating link has expired" in page and "program's admins" in page
