@@ -131,8 +131,9 @@ def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     clock = Clock(parse_instant(args.now) if args.now else None)
     worker = Worker(env.config, env.sessions, clock)
     if args.once:
-        worker.run_once()
-        return {"status": "ok"}, "nothing more is due"
+        tally = worker.run_once()
+        doc = {"status": "ok", "events": tally.events, "calls": tally.calls, "held": tally.held}
+        return doc, tally.describe()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     worker.run_forever()
     return {"status": "stopped"}, "worker stopped"

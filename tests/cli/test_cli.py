@@ -213,7 +213,7 @@ def test_status_of_an_unknown_program_exits_2(run_cli):
 def test_worker_once_with_now_on_a_fresh_database_exits_0(tmp_path):
     result = process(tmp_path, "worker", "--once", "--now", NOW, "--json")
     assert (result.code, result.err) == (0, "")
-    assert json.loads(result.out) == {"status": "ok"}
+    assert json.loads(result.out) == {"status": "ok", "events": 0, "calls": 0, "held": 0}
 
 
 def tables(tmp_path: Path) -> dict[str, list]:
@@ -322,3 +322,33 @@ def test_a_cadence_too_long_to_schedule_is_refused(run_cli, live, days):
 def test_an_unknown_template_is_refused_before_the_forum_is_asked(run_cli):
     run_cli(*forum_add("http://127.0.0.1:9"))
     assert_one_line_error(create(run_cli, template="nonsense"), 2, "nonsense")
+
+
+# ----- what `worker --once` did (issue 11) ----------------------------------------------------
+
+
+def test_worker_once_counts_the_forum_calls_it_made(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    fake.add_member("mentees", "maya")
+    pid = str(create(run_cli, "--json").doc()["id"])
+    run_cli("program", "open", pid)
+    doc = run_cli("worker", "--once", "--json").doc()
+    assert doc["status"] == "ok" and doc["held"] == 0
+    assert doc["calls"] == 2  # one signup invitation to each member
+    assert run_cli("worker", "--once", "--json").doc() == {
+        "status": "ok",
+        "events": 0,
+        "calls": 0,
+        "held": 0,
+    }
+
+
+def test_worker_once_says_in_words_what_it_did(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    fake.add_member("mentees", "maya")
+    pid = str(create(run_cli, "--json").doc()["id"])
+    run_cli("program", "open", pid)
+    result = run_cli("worker", "--once")
+    assert (result.code, result.err) == (0, "")
+    assert "made 2 forum calls" in result.out and "nothing" not in result.out
+    assert run_cli("worker", "--once").out.strip() == "nothing was due"
