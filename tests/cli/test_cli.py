@@ -352,3 +352,30 @@ def test_worker_once_says_in_words_what_it_did(run_cli, live, fake):
     assert (result.code, result.err) == (0, "")
     assert "made 2 forum calls" in result.out and "nothing" not in result.out
     assert run_cli("worker", "--once").out.strip() == "nothing was due"
+
+
+# ----- what `serve` says before gunicorn starts (issue 11) ------------------------------------
+
+
+def test_the_serve_banner_names_the_admin_pages_webhooks_and_health_check():
+    from plugin.cli import serve_banner
+
+    banner = serve_banner(BASE, [("discourse", "forum"), ("zulip", "chat")])
+    assert f"{BASE}/admin/" in banner
+    assert f"{BASE}/webhooks/<kind>/<forum name>" in banner
+    assert f"{BASE}/webhooks/discourse/forum" in banner
+    assert f"{BASE}/webhooks/zulip/chat" in banner
+    assert f"{BASE}/healthz" in banner
+
+
+def test_serve_prints_the_banner_with_each_forum_before_starting(run_cli, monkeypatch):
+    import plugin.serve
+
+    started = []
+    monkeypatch.setattr(plugin.serve, "serve", lambda *a, **kw: started.append(a))
+    assert run_cli(*forum_add()).code == 0
+    result = run_cli("serve", "--no-worker")
+    assert result.code == 0 and started
+    assert f"{BASE}/admin/" in result.err
+    assert f"{BASE}/webhooks/discourse/forum" in result.err
+    assert f"{BASE}/healthz" in result.err
