@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,37 @@ PERIODIC: list[Callable[..., int]] = [*tables.PERIODIC, *registry.periodic_jobs(
 LISTENERS: list[Callable[..., None]] = registry.listeners()
 
 
+@dataclass
+class Tally:
+    """What a `--once` run did: events processed, forum calls made, calls held back."""
+
+    events: int = 0
+    calls: int = 0
+    held: int = 0
+
+    def add(self, events: int, calls: int, held: int) -> None:
+        """Count one pass; what is held is what the latest pass had to give back."""
+        # A held row is given back in every pass until the run ends, so only the last
+        # pass says how much still waits for a later run.
+        self.events += events
+        self.calls += calls
+        self.held = held
+
+    def describe(self) -> str:
+        """One short line in words."""
+        if not (self.events or self.calls or self.held):
+            return "nothing was due"
+        text = f"processed {_count(self.events, 'event')}, made {_count(self.calls, 'forum call')}"
+        if self.held:
+            text += f"; {_count(self.held, 'call')} held for later (rate limit or quiet hours)"
+        return text
+
+
+def _count(n: int, noun: str) -> str:
+    """`n` and the noun, plural unless n is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class Worker:
     """Runs passes until nothing is due (--once) or until asked to stop."""
 
@@ -61,10 +93,10 @@ class Worker:
                 release_all(session, model, self.owner)
         self.stranded = False
 
-    def run_pass(self) -> int:
+    def run_pass(self, tally: Tally | None = None) -> int:
         """One pass over everything that is due; returns how much progressed."""
         held: set[int] = set()  # forums whose budget ran out during this pass
-        progressed = inbox.process_due(
+        events = inbox.process_due(
             self.factory,
             self.adapter_for,
             owner=self.owner,
@@ -73,10 +105,11 @@ class Worker:
             handlers=HANDLERS,
             settings=self.config,
             held_forums=held,
-        ).progressed
+        )
+        progressed = events.progressed
         for job in PERIODIC:
             progressed += job(self.factory, self.adapter_for, self.clock, self.config)
-        progressed += outbox.deliver_due(
+        calls = outbox.deliver_due(
             self.factory,
             self.adapter_for,
             owner=self.owner,
@@ -84,13 +117,17 @@ class Worker:
             lease=self.lease,
             kinds=OUTBOX_KINDS,
             held_forums=held,
-        ).progressed
-        return progressed
+        )
+        if tally is not None:
+            tally.add(events.progressed, calls.progressed, events.held + calls.held)
+        return progressed + calls.progressed
 
-    def run_once(self) -> None:
-        """Work until nothing more is due at the logical now."""
-        while not self.stopping.is_set() and self.run_pass():
+    def run_once(self) -> Tally:
+        """Work until nothing more is due at the logical now; what it did."""
+        tally = Tally()
+        while not self.stopping.is_set() and self.run_pass(tally):
             pass
+        return tally
 
     def run_forever(self) -> None:
         """Poll until SIGTERM/SIGINT; an interrupted pass loses nothing (leases)."""

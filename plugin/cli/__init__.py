@@ -131,17 +131,35 @@ def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     clock = Clock(parse_instant(args.now) if args.now else None)
     worker = Worker(env.config, env.sessions, clock)
     if args.once:
-        worker.run_once()
-        return {"status": "ok"}, "nothing more is due"
+        tally = worker.run_once()
+        doc = {"status": "ok", "events": tally.events, "calls": tally.calls, "held": tally.held}
+        return doc, tally.describe()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     worker.run_forever()
     return {"status": "stopped"}, "worker stopped"
+
+
+def serve_banner(base_url: str, forums: list[tuple[str, str]]) -> str:
+    """What `serve` prints before gunicorn starts: where the pages, webhooks and health are."""
+    lines = [
+        f"mentorship: admin pages at {base_url}/admin/",
+        f"mentorship: webhooks at {base_url}/webhooks/<kind>/<forum name>",
+    ]
+    lines += [f"mentorship:   {name}: {base_url}/webhooks/{kind}/{name}" for kind, name in forums]
+    if not forums:
+        lines.append("mentorship:   no forums yet (add one with `mentorship forum add`)")
+    lines.append(f"mentorship: health check at {base_url}/healthz")
+    return "\n".join(lines)
 
 
 def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     """`serve`: the web service under gunicorn, with a worker unless --no-worker."""
     from plugin.serve import serve
 
+    with env.sessions() as session:
+        forums = session.execute(select(Forum.kind, Forum.name).order_by(Forum.name)).all()
+    banner = serve_banner(env.config.base_url, [(kind, name) for kind, name in forums])
+    print(banner, file=sys.stderr, flush=True)
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
     return {"status": "stopped"}, "stopped"
 

@@ -176,6 +176,7 @@ class Pass:
 
     done: int = 0
     failed: int = 0
+    held: int = 0  # given back untouched: their forum's budget is spent
 
     @property
     def progressed(self) -> int:
@@ -298,6 +299,7 @@ def _process_one(run: _Run, row_id: int, now: datetime, held: set[int], result: 
             result.done += 1
     except BudgetExhausted:
         held.add(_give_back(run, row_id))
+        result.held += 1
     except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
         if not isinstance(exc, ForumError):
             log_database_error(log, f"inbox event {row_id} failed", exc)

@@ -142,6 +142,7 @@ class Pass:
 
     sent: int = 0
     failed: int = 0
+    held: int = 0  # given back untouched: the forum's budget is spent or it is paused
 
     @property
     def progressed(self) -> int:
@@ -303,6 +304,7 @@ def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: 
     """Deliver one claimed row, one committed step at a time."""
     if forum_id in held:  # its budget ran out earlier in this pass: give it back as is
         _give_back(run, row_id)
+        result.held += 1
         return
     started = _begin(run, row_id)
     if started is None:
@@ -313,6 +315,7 @@ def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: 
     except BudgetExhausted:
         held.add(forum_id)
         _undo_start(run, row_id, started.row)
+        result.held += 1
         return
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         _failed(run, row_id, started.row, exc)

@@ -7,7 +7,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -40,6 +49,12 @@ class Services:
 
     config: Config
     sessions: sessionmaker[Session]
+
+
+@health.get("/")
+def index() -> ResponseReturnValue:
+    """A small page saying what this service is, linking to the admin pages."""
+    return render_template("index.html")
 
 
 @health.get("/healthz")

@@ -213,7 +213,7 @@ def test_status_of_an_unknown_program_exits_2(run_cli):
 def test_worker_once_with_now_on_a_fresh_database_exits_0(tmp_path):
     result = process(tmp_path, "worker", "--once", "--now", NOW, "--json")
     assert (result.code, result.err) == (0, "")
-    assert json.loads(result.out) == {"status": "ok"}
+    assert json.loads(result.out) == {"status": "ok", "events": 0, "calls": 0, "held": 0}
 
 
 def tables(tmp_path: Path) -> dict[str, list]:
@@ -322,3 +322,60 @@ def test_a_cadence_too_long_to_schedule_is_refused(run_cli, live, days):
 def test_an_unknown_template_is_refused_before_the_forum_is_asked(run_cli):
     run_cli(*forum_add("http://127.0.0.1:9"))
     assert_one_line_error(create(run_cli, template="nonsense"), 2, "nonsense")
+
+
+# ----- what `worker --once` did (issue 11) ----------------------------------------------------
+
+
+def test_worker_once_counts_the_forum_calls_it_made(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    fake.add_member("mentees", "maya")
+    pid = str(create(run_cli, "--json").doc()["id"])
+    run_cli("program", "open", pid)
+    doc = run_cli("worker", "--once", "--json").doc()
+    assert doc["status"] == "ok" and doc["held"] == 0
+    assert doc["calls"] == 2  # one signup invitation to each member
+    assert run_cli("worker", "--once", "--json").doc() == {
+        "status": "ok",
+        "events": 0,
+        "calls": 0,
+        "held": 0,
+    }
+
+
+def test_worker_once_says_in_words_what_it_did(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    fake.add_member("mentees", "maya")
+    pid = str(create(run_cli, "--json").doc()["id"])
+    run_cli("program", "open", pid)
+    result = run_cli("worker", "--once")
+    assert (result.code, result.err) == (0, "")
+    assert "made 2 forum calls" in result.out and "nothing" not in result.out
+    assert run_cli("worker", "--once").out.strip() == "nothing was due"
+
+
+# ----- what `serve` says before gunicorn starts (issue 11) ------------------------------------
+
+
+def test_the_serve_banner_names_the_admin_pages_webhooks_and_health_check():
+    from plugin.cli import serve_banner
+
+    banner = serve_banner(BASE, [("discourse", "forum"), ("zulip", "chat")])
+    assert f"{BASE}/admin/" in banner
+    assert f"{BASE}/webhooks/<kind>/<forum name>" in banner
+    assert f"{BASE}/webhooks/discourse/forum" in banner
+    assert f"{BASE}/webhooks/zulip/chat" in banner
+    assert f"{BASE}/healthz" in banner
+
+
+def test_serve_prints_the_banner_with_each_forum_before_starting(run_cli, monkeypatch):
+    import plugin.serve
+
+    started = []
+    monkeypatch.setattr(plugin.serve, "serve", lambda *a, **kw: started.append(a))
+    assert run_cli(*forum_add()).code == 0
+    result = run_cli("serve", "--no-worker")
+    assert result.code == 0 and started
+    assert f"{BASE}/admin/" in result.err
+    assert f"{BASE}/webhooks/discourse/forum" in result.err
+    assert f"{BASE}/healthz" in result.err

@@ -237,3 +237,21 @@ def test_a_sending_row_given_back_without_a_lease_is_taken_up_as_uncertain(
     run_worker(config, sessions)
     assert rows(sessions)[0].state == "sent"
     assert posts_with(fake, key) == 1
+
+
+def test_a_once_run_counts_calls_made_and_calls_held_by_the_budget(
+    config, sessions, live_forum, fake
+):
+    with transaction(sessions) as session:
+        session.get(Forum, live_forum.id).request_budget = 3
+    enqueue_posts(sessions, live_forum.id, 5)
+    tally = Worker(config, sessions, Clock(T0)).run_once()
+    assert (tally.events, tally.calls, tally.held) == (0, 3, 2)
+    assert tally.describe() == (
+        "processed 0 events, made 3 forum calls; 2 calls held for later (rate limit or quiet hours)"
+    )
+    idle = Worker(config, sessions, Clock(T0 + timedelta(seconds=61))).run_once()
+    assert (idle.calls, idle.held) == (2, 0)
+    assert Worker(config, sessions, Clock(T0 + timedelta(seconds=62))).run_once().describe() == (
+        "nothing was due"
+    )
