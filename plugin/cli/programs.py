@@ -86,7 +86,8 @@ def cmd_program_list(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, st
 
 def cmd_pair(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`pair`: pair a mentor and a mentee by hand."""
-    from plugin.domain.pairs import describe, pair_by_usernames
+    from plugin.domain.pair_status import describe
+    from plugin.domain.pairs import pair_by_usernames
 
     with transaction(env.sessions) as session:
         program = service.get_program(session, args.program)
@@ -110,7 +111,7 @@ def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
 
 def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`status`: a program's numbers at a glance."""
-    from plugin.domain.pairs import describe
+    from plugin.domain.pair_status import describe
 
     with reading(env.sessions) as session:
         program = service.get_program(session, args.program)

@@ -17,7 +17,6 @@ from plugin.forums.registry import PRIVACY, mention
 from plugin.storage.db import reading, upsert_ignore
 from plugin.storage.models import (
     Activity,
-    Feedback,
     Forum,
     Member,
     OutboxMessage,
@@ -370,36 +369,6 @@ def record_activity(
     )
     if pair.last_activity_at is None or posted_at > pair.last_activity_at:
         pair.last_activity_at = posted_at
-
-
-def describe(session: Session, pair: Pair) -> dict:
-    """A pair as `mentorship status` shows it."""
-    mentor, mentee = members_of(session, pair)
-    return {
-        "id": pair.id,
-        "mentor": mentor.username,
-        "mentee": mentee.username,
-        "state": pair.state,
-        "thread": pair.thread,
-        "step": pair.step_posted,
-        "last_activity_at": pair.last_activity_at.isoformat() if pair.last_activity_at else None,
-        "nudges": pair.nudges,
-        "paired_at": pair.paired_at.isoformat(),
-        "end_reason": pair.end_reason,
-        "feedback": {
-            side: row.rating if row else None for side, row in ratings(session, pair).items()
-        },
-    }
-
-
-def ratings(session: Session, pair: Pair) -> dict[str, Feedback | None]:
-    """Each side's rating of the pair ("mentor", "mentee"), or None before they rate."""
-    rows = session.execute(select(Feedback).where(Feedback.pair_id == pair.id)).scalars()
-    by_member = {row.member_id: row for row in rows}
-    return {
-        "mentor": by_member.get(pair.mentor.member_id),
-        "mentee": by_member.get(pair.mentee.member_id),
-    }
 
 
 def blocked_member_pairs(session: Session, forum_id: int) -> set[tuple[int, int]]:
