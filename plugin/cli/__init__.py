@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -18,12 +19,22 @@ from plugin.config import Config, ConfigError, load_config
 from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock, parse_instant
 from plugin.forums import registry
-from plugin.forums.connections import InputError, add_forum, describe
+from plugin.forums.connections import (
+    InputError,
+    Unanswered,
+    add_forum,
+    check_connection,
+    describe,
+    get_forum,
+    new_forum,
+    require_connection,
+)
 from plugin.forums.tables import METADATA
 from plugin.storage import secretbox
 from plugin.storage.db import (
     ensure_schema,
     get_engine,
+    reading,
     scrub_old_versions,
     session_factory,
     transaction,
@@ -33,8 +44,24 @@ from plugin.storage.models import Forum
 from plugin.storage.secretbox import SecretError
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs keep their lines; an option with a default names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or "%(default)" in text:
+            return text
+        if action.default in (None, False, argparse.SUPPRESS):
+            return text  # required options, flags and "unset" say nothing of a default
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but its errors are one line (exit 2) like every other error here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)  # subcommands' parsers too
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Raise the usage error as an InputError, named by the subcommand."""
@@ -93,24 +120,39 @@ def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     if missing:
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)
         raise InputError(f"forum add --kind {args.kind} needs {flags}")
+    fields: dict[str, Any] = {
+        "kind": args.kind,
+        "name": args.name,
+        "url": args.url,
+        "api_key": args.api_key,
+        "bot_user": bot,
+        "webhook_secret": secret,
+        "connect_secret": args.connect_secret,
+        "request_budget": args.request_budget,
+        "allowed_hosts": env.config.allowed_internal_hosts,
+    }
+    if not args.no_check:
+        # Every argument (the URL rule first) is checked before the forum is asked, and
+        # the forum is asked outside any write transaction.
+        with reading(env.sessions) as session:
+            candidate = new_forum(session, **fields)
+        require_connection(candidate, env.config.allowed_internal_hosts)
     try:
         with transaction(env.sessions) as session:
-            forum = add_forum(
-                session,
-                kind=args.kind,
-                name=args.name,
-                url=args.url,
-                api_key=args.api_key,
-                bot_user=bot,
-                webhook_secret=secret,
-                connect_secret=args.connect_secret,
-                request_budget=args.request_budget,
-                allowed_hosts=env.config.allowed_internal_hosts,
-            )
+            forum = add_forum(session, **fields)
             doc = describe(env.config.base_url, forum)
     except IntegrityError:  # another `forum add` with this name won the race
         raise InputError(f"a forum named {args.name!r} already exists") from None
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
+
+
+def cmd_forum_check(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
+    """`forum check`: ask a stored forum whether its URL, API key and bot user still work."""
+    with reading(env.sessions) as session:
+        forum = get_forum(session, args.name)
+    problems = [p.text for p in check_connection(forum, env.config.allowed_internal_hosts)]
+    doc = {"name": forum.name, "ok": not problems, "problems": problems}
+    return doc, "\n".join(problems) or f"forum {forum.name}: connection ok"
 
 
 def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
@@ -167,8 +209,10 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
 # -- parser -----------------------------------------------------------------------------
 
 
-def _leaf(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help_text, description=help_text)
+def _leaf(
+    sub: Any, name: str, handler: Handler, help_text: str, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(handler=handler)
     return parser
@@ -182,23 +226,45 @@ def _instant(text: str) -> str:
     return text
 
 
+def _epilog() -> str:
+    """The usual order of commands, and where the README explains each."""
+    guides = ", ".join(f'"{kind.guide}"' for kind in registry.KINDS.values() if kind.guide)
+    where = f'README.md explains each step: "Quick start", {guides} and "Running a program".'
+    return f"""\
+the usual order:
+  1. mentorship forum add ...             connect the forum (checked with it first)
+  2. mentorship program create ...        a draft program from a template
+  3. mentorship program open ID           the worker then invites the groups' members
+  4. mentorship match --program ID --apply, or mentorship pair ...   pair them
+  5. mentorship worker (or serve)         posts invitations, introductions and steps
+
+{textwrap.fill(where, 79)}
+Run `mentorship COMMAND --help` for a command's options.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = _Parser(prog="mentorship", description="Guided mentorship on your forum.")
+    parser = _Parser(
+        prog="mentorship",
+        description=f"Guided mentorship programs on your forum ({', '.join(registry.NAMES)}).",
+        epilog=_epilog(),
+    )
     top = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    db = top.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
-    _leaf(db, "upgrade", cmd_db_upgrade, "create or migrate the schema")
+    db = top.add_parser("db", help="database schema", description="The database schema.")
+    dbs = db.add_subparsers(dest="sub", required=True)
+    _leaf(dbs, "upgrade", cmd_db_upgrade, "create or migrate the schema")
     _leaf(
-        db,
+        dbs,
         "rotate-secrets",
         cmd_db_rotate_secrets,
         "re-encrypt every stored secret under the current MENTORSHIP_SECRET_KEY",
     )
 
     p = _leaf(top, "serve", cmd_serve, "serve HTTP and run the background worker")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--no-worker", action="store_true", help="HTTP only; run workers elsewhere")
     p.add_argument("--workers", type=int, default=None, help="HTTP processes (default: cores)")
 
@@ -206,19 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="work until nothing is due, then exit")
     p.add_argument("--now", type=_instant, help="with --once: the logical time (ISO-8601)")
 
-    forum = top.add_parser("forum", help="connected forums").add_subparsers(
-        dest="sub", required=True
+    forum_parser = top.add_parser(
+        "forum", help="connected forums", description="Connect, list and check forums."
     )
-    p = _leaf(forum, "add", cmd_forum_add, "connect a forum")
-    p.add_argument("--kind", required=True, choices=registry.NAMES)
-    p.add_argument("--name", required=True)
-    p.add_argument("--url", required=True)
-    p.add_argument("--api-key", required=True)
+    forum = forum_parser.add_subparsers(dest="sub", required=True)
+    p = _leaf(
+        forum,
+        "add",
+        cmd_forum_add,
+        "connect a forum (its URL, API key and bot user are checked with it first)",
+    )
+    p.add_argument("--kind", required=True, choices=registry.NAMES, help="the forum software")
+    p.add_argument("--name", required=True, help="a short name, used in the webhook URL")
+    p.add_argument("--url", required=True, help="the forum's base URL (https://...)")
+    p.add_argument("--api-key", required=True, help="the bot's API key on the forum")
     for kind in registry.KINDS.values():  # each forum kind's own options
         for flag, text in kind.cli_options:
             p.add_argument(flag, help=text)
-    p.add_argument("--request-budget", type=int, help="API calls per minute (default: manifest)")
+    p.add_argument(
+        "--request-budget", type=int, help="API calls per minute (default: manifest.json's)"
+    )
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="store without asking the forum (when it is not reachable yet)",
+    )
     _leaf(forum, "list", cmd_forum_list, "list connected forums")
+    p = _leaf(
+        forum,
+        "check",
+        cmd_forum_check,
+        "ask a connected forum whether its URL, API key and bot user still work",
+    )
+    p.add_argument("name", help="the forum's name (see `mentorship forum list`)")
 
     from plugin.cli import programs as commands  # program, pair, match, status
 
@@ -234,6 +320,8 @@ def run(argv: list[str]) -> int:
         doc, text = args.handler(args, env)
     except (InputError, ConfigError) as exc:
         return _fail(str(exc), 2)
+    except Unanswered as exc:
+        return _fail(str(exc), 1)
     except ForumUnavailable as exc:
         return _fail(f"the forum did not answer: {exc}", 1)
     except ForumError as exc:

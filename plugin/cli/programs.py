@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -13,9 +14,12 @@ from plugin.config import Config
 from plugin.domain.programs import service
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
+from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 from plugin.storage.states import ProgramState, Role
+
+WORKER_NEXT = "on its next pass (`mentorship worker --once`, or a running `serve`)"
 
 
 class CommandEnv(Protocol):
@@ -69,7 +73,11 @@ def _set_state(state: ProgramState) -> Command:
         with transaction(env.sessions) as session:
             program = service.set_state(session, service.get_program(session, args.id), state)
             doc = _program_doc(program)
-        return doc, f"program {doc['id']} is {doc['state']}"
+        text = f"program {doc['id']} is {doc['state']}"
+        if doc["state"] == ProgramState.OPEN:
+            # Opening enqueues nothing itself: the worker's reconciliation reads the groups.
+            text += f"; the worker invites the members of its groups {WORKER_NEXT}"
+        return doc, text
 
     return cmd
 
@@ -93,7 +101,10 @@ def cmd_pair(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
         program = service.get_program(session, args.program)
         pair = pair_by_usernames(session, program, args.mentor, args.mentee, utcnow())
         doc = describe(session, pair)
-    return doc, f"paired {doc['mentor']} with {doc['mentee']} (pair {doc['id']})"
+    return doc, (
+        f"paired {doc['mentor']} with {doc['mentee']} (pair {doc['id']}); "
+        f"the worker posts the introduction {WORKER_NEXT}"
+    )
 
 
 def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
@@ -105,8 +116,28 @@ def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
         result = propose(session, program)
         if args.apply:
             apply_proposals(session, program, result, utcnow())
-    text = "\n".join(f"{p['mentor']} + {p['mentee']}  {p['score']}" for p in result["pairs"])
-    return result, text or "nobody can be paired right now"
+    lines = [f"{p['mentor']} + {p['mentee']}  {p['score']}" for p in result["pairs"]]
+    return result, "\n".join(lines + [_match_next(args, result)])
+
+
+def _match_next(args: argparse.Namespace, result: dict) -> str:
+    """What `match` leads to: the pairs made, how to make them, or why there are none."""
+    waiting = ", ".join(str(u) for u in result["unmatched"])
+    if not result["pairs"]:
+        if waiting:
+            return (
+                f"nobody can be paired right now: no mentor with room left fits {waiting} "
+                "(capacity, time zones or an earlier pairing rule them out)"
+            )
+        return "nobody can be paired right now: no mentee is waiting for a mentor"
+    if args.apply:
+        done = f"{len(result['pairs'])} pairs created; the worker posts their introductions"
+        return f"{done} {WORKER_NEXT}"
+    return (
+        f"run `mentorship match --program {args.program} --apply` to create these pairs, "
+        f"or `mentorship pair --program {args.program} --mentor NAME --mentee NAME` "
+        "to pair by hand"
+    )
 
 
 def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
@@ -168,33 +199,55 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _templates_epilog() -> str:
+    """The shipped templates, read from templates/programs, each with its title."""
+    lines = ["templates (--template):"]
+    for path in sorted(data_path("templates/programs").glob("*.json")):
+        try:
+            title = str(json.loads(path.read_text(encoding="utf-8"))["title"])
+        except (OSError, ValueError, KeyError, TypeError):
+            title = "(unreadable)"
+        lines.append(f"  {path.stem:12} {title}")
+    lines.append("or the path of a JSON file in the same format as templates/programs/*.json")
+    return "\n".join(lines)
+
+
 def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
     """Add program, pair, match and status to the parser."""
-    program = top.add_parser("program", help="mentorship programs").add_subparsers(
-        dest="sub", required=True
+    program = top.add_parser(
+        "program", help="mentorship programs", description="Create, open, close, list programs."
+    ).add_subparsers(dest="sub", required=True)
+    p = leaf(
+        program,
+        "create",
+        cmd_program_create,
+        "create a draft program from a template (its groups are checked with the forum)",
+        _templates_epilog(),
     )
-    p = leaf(program, "create", cmd_program_create, "create a program from a template")
-    p.add_argument("--forum", required=True)
-    p.add_argument("--group", required=True)
-    p.add_argument("--template", required=True)
-    p.add_argument("--mentor-group", required=True)
-    p.add_argument("--mentee-group", required=True)
-    p.add_argument("--title")
-    p.add_argument("--cadence-days", type=float, default=7.0)
-    p.add_argument("--admins", help="usernames, comma-separated")
+    p.add_argument("--forum", required=True, help="the forum's name (`mentorship forum list`)")
+    p.add_argument("--group", required=True, help="the community group whose members may join")
+    p.add_argument("--template", required=True, help="a template's name (below) or a file path")
+    p.add_argument("--mentor-group", required=True, help="the group mentors join to sign up")
+    p.add_argument("--mentee-group", required=True, help="the group mentees join to sign up")
+    p.add_argument("--title", help="the program's title (default: the template's title)")
+    p.add_argument("--cadence-days", type=float, default=7.0, help="days between steps")
+    p.add_argument(
+        "--admins",
+        help="usernames who receive reports, comma-separated (default: the forum's admins)",
+    )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")
-        p.add_argument("id", type=_positive_int)
+        p.add_argument("id", type=_positive_int, help="the program's id (`program list`)")
     leaf(program, "list", cmd_program_list, "list programs")
 
-    p = leaf(top, "pair", cmd_pair, "pair a ready mentor and mentee")
-    p.add_argument("--program", required=True, type=_positive_int)
-    p.add_argument("--mentor", required=True)
-    p.add_argument("--mentee", required=True)
+    p = leaf(top, "pair", cmd_pair, "pair a ready mentor and mentee by hand")
+    p.add_argument("--program", required=True, type=_positive_int, help="the program's id")
+    p.add_argument("--mentor", required=True, help="the mentor's username")
+    p.add_argument("--mentee", required=True, help="the mentee's username")
 
     p = leaf(top, "match", cmd_match, "propose (and with --apply, create) pairings")
-    p.add_argument("--program", required=True, type=_positive_int)
-    p.add_argument("--apply", action="store_true")
+    p.add_argument("--program", required=True, type=_positive_int, help="the program's id")
+    p.add_argument("--apply", action="store_true", help="create the proposed pairs")
 
     p = leaf(top, "status", cmd_status, "a program's sign-ups and pairs")
-    p.add_argument("--program", required=True, type=_positive_int)
+    p.add_argument("--program", required=True, type=_positive_int, help="the program's id")

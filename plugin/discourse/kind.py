@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from plugin.discourse import connect
 from plugin.discourse.client import DiscourseClient
-from plugin.engine.adapter import Gate
-from plugin.forums.kind import ForumKind, ForumSignIn
+from plugin.engine.adapter import ForumAuthError, ForumError, ForumNotFound, Gate
+from plugin.forums.kind import ForumKind, ForumSignIn, Problem, Severity
 from plugin.storage.models import Forum
 
 
@@ -26,6 +26,49 @@ def secret_problem(secret: str) -> str | None:
     if len(secret) < 12:
         return "--webhook-secret must be at least 12 characters (Discourse's minimum)"
     return None
+
+
+def _reason(exc: ForumError) -> str:
+    """The forum's own words for a refusal, e.g. "403: You are not permitted ..."."""
+    return f"{exc.status}: {'; '.join(exc.errors)}" if exc.errors else str(exc.status)
+
+
+def check(forum: Forum, allowed_hosts: frozenset[str]) -> list[Problem]:
+    """The API key works for the bot user, who is staff (private messages to anyone need it).
+
+    One GET /u/{username}.json, which the service calls anyway: it carries admin/moderator.
+    """
+    api = client(forum, lambda: None, allowed_hosts)
+    try:
+        bot = api.get_user(forum.bot_user)
+    except ForumAuthError as exc:
+        # Discourse answers a wrong key and an unknown Api-Username alike (invalid_access).
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Discourse refused the API key for {forum.bot_user!r} ({_reason(exc)}): "
+                "create one under Admin → API → New API key with User Level 'All Users', "
+                "and give the bot's exact username as --api-username",
+            )
+        ]
+    except ForumNotFound:
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Discourse has no user {forum.bot_user!r}: create the bot's account "
+                "(Admin → Users) or give its exact username as --api-username",
+            )
+        ]
+    if not (bot.admin or bot.moderator):
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Discourse user {bot.username!r} is neither a moderator nor an admin, so it "
+                "cannot send private messages to anyone: grant it moderation under "
+                f"Admin → Users → {bot.username} → Grant Moderation",
+            )
+        ]
+    return []
 
 
 KIND = ForumKind(
@@ -58,4 +101,6 @@ KIND = ForumKind(
         "request_budget_per_minute": "request_budget",
     },
     receiver="webhooks.discourse",
+    check=check,
+    guide="Connect a Discourse forum",
 )

@@ -10,10 +10,18 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.engine.adapter import ForumAdapter, Gate
+from plugin.engine.adapter import (
+    BudgetExhausted,
+    ForumAdapter,
+    ForumError,
+    ForumRateLimited,
+    ForumUnavailable,
+    Gate,
+)
 from plugin.engine.budget import budget_gate
 from plugin.engine.clock import Clock
 from plugin.forums import registry
+from plugin.forums.kind import Problem, Severity
 from plugin.netguard import Refused, check_url
 from plugin.resources import manifest
 from plugin.storage.db import reading
@@ -25,6 +33,10 @@ KINDS = registry.NAMES
 
 class InputError(ValueError):
     """Bad input from an operator: the message says what to change (exit code 2)."""
+
+
+class Unanswered(Exception):
+    """The forum did not answer the connection check; the message says so (exit code 1)."""
 
 
 def default_budget(kind: str) -> int:
@@ -49,7 +61,7 @@ def _check_url(url: str, allowed_hosts: frozenset[str]) -> str:
     return url.rstrip("/")
 
 
-def add_forum(
+def new_forum(
     session: Session,
     *,
     kind: str,
@@ -62,7 +74,7 @@ def add_forum(
     request_budget: int | None = None,
     allowed_hosts: frozenset[str] = frozenset(),
 ) -> Forum:
-    """Register a forum; names are unique and appear in webhook URLs.
+    """A forum row checked as add_forum checks it, not yet added to the session.
 
     `allowed_hosts` is MENTORSHIP_ALLOWED_INTERNAL_HOSTS (Config.allowed_internal_hosts).
     """
@@ -77,7 +89,7 @@ def add_forum(
         raise InputError(problem)
     if session.execute(select(Forum.id).where(Forum.name == name)).first():
         raise InputError(f"a forum named {name!r} already exists")
-    forum = Forum(
+    return Forum(
         name=name,
         kind=kind,
         url=_check_url(url, allowed_hosts),
@@ -87,9 +99,71 @@ def add_forum(
         connect_secret=connect_secret or None,
         request_budget=request_budget or default_budget(kind),
     )
+
+
+def add_forum(
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    url: str,
+    api_key: str,
+    bot_user: str,
+    webhook_secret: str,
+    connect_secret: str | None = None,
+    request_budget: int | None = None,
+    allowed_hosts: frozenset[str] = frozenset(),
+) -> Forum:
+    """Register a forum checked as new_forum checks it; names are unique (webhook URLs)."""
+    forum = new_forum(
+        session,
+        kind=kind,
+        name=name,
+        url=url,
+        api_key=api_key,
+        bot_user=bot_user,
+        webhook_secret=webhook_secret,
+        connect_secret=connect_secret,
+        request_budget=request_budget,
+        allowed_hosts=allowed_hosts,
+    )
     session.add(forum)
     session.flush()
     return forum
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()) -> list[Problem]:
+    """Ask the forum whether its URL, API key and bot user work for the service ([]: yes).
+
+    Every request goes through the forum client's netguard-pinned session.
+    """
+    kind = registry.kind_of(forum.kind)
+    if kind is None or kind.check is None:
+        return []
+    try:
+        return kind.check(forum, allowed_hosts)
+    except (ForumUnavailable, ForumRateLimited, BudgetExhausted) as exc:
+        return [Problem(Severity.UNANSWERED, _one_line(str(exc) or type(exc).__name__))]
+    except ForumError as exc:  # e.g. a redirect: the URL is not the forum's API
+        return [Problem(Severity.SETTINGS, _one_line(str(exc)))]
+
+
+def require_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()) -> None:
+    """InputError when the forum refused the settings, Unanswered when it did not answer."""
+    problems = check_connection(forum, allowed_hosts)
+    refused = [p.text for p in problems if p.severity is Severity.SETTINGS]
+    if refused:
+        raise InputError("; ".join(refused))
+    unanswered = [p.text for p in problems if p.severity is Severity.UNANSWERED]
+    if unanswered:
+        raise Unanswered(
+            f"{'; '.join(unanswered)}: check --url and that the forum is up "
+            "(or add it now with --no-check and run `mentorship forum check` later)"
+        )
 
 
 def set_webhook_secret(forum: Forum, new: str, now: datetime) -> None:

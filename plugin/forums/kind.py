@@ -6,6 +6,7 @@ holds them by name.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -38,6 +39,27 @@ class ForumSignIn:
     verify: Callable[[str, Mapping[str, str]], SignedIn]
     # Why a forum of this kind without a sign-in secret cannot sign anyone in yet.
     no_secret: str
+
+
+class Severity(enum.Enum):
+    """How the connection check's problem is fixed: by the operator, or by waiting."""
+
+    SETTINGS = "settings"  # the forum refused what it was given (key, bot user): fix it
+    UNANSWERED = "unanswered"  # the forum did not answer (network, timeout, 5xx): try later
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing the connection check found wrong, in one line and the forum's own terms."""
+
+    severity: Severity
+    text: str
+
+
+# Ask the forum whether a forum row's URL, API key and bot user work for the service:
+# fn(forum, allowed_hosts) -> problems, [] when all is well. It may raise ForumError for
+# answers it does not explain itself; plugin/forums/connections.py words those generically.
+ConnectionCheck = Callable[[Forum, frozenset[str]], list[Problem]]
 
 
 def _as_is(body: dict) -> dict:
@@ -91,3 +113,7 @@ class ForumKind:
     # Tables of this forum alone, declared on storage's Base: naming them here means that
     # importing the registry completes the metadata (plugin/forums/tables.py).
     tables: tuple[type[Base], ...] = ()
+    # The README section that connects a forum of this kind, named in `mentorship --help`.
+    guide: str = ""
+    # The connection check of `forum add` and `forum check` (None: nothing to check).
+    check: ConnectionCheck | None = None

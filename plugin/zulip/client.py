@@ -290,15 +290,22 @@ class ZulipClient:
         except ForumRejected:  # 400 "No such user"
             return False
 
-    def _get_user(self, ref: str) -> ForumUser:
+    def _user_json(self, ref: str) -> dict:
         try:
-            return _user(self._call("GET", f"/users/{ref}")["user"])
+            return dict(self._call("GET", f"/users/{ref}")["user"])
         except ForumRejected as exc:
             # An unknown user is 400 BAD_REQUEST "No such user" (zerver/lib/users.py);
             # anything else (e.g. a redirect) stays what it was.
             if exc.status != 400:
                 raise
             raise ForumNotFound(str(exc), status=exc.status, errors=exc.errors) from None
+
+    def _get_user(self, ref: str) -> ForumUser:
+        return _user(self._user_json(ref))
+
+    def own_user(self) -> dict:
+        """The bot's own User object, is_active included (GET /users/{email})."""
+        return self._user_json(requests.utils.quote(self.bot_email, safe="@"))
 
     def get_user(self, username: str) -> ForumUser:
         """A user by the email Zulip's API reports (GET /users/{email}, FL 39+)."""

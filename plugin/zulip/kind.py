@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from plugin.forums.kind import ForumKind
+from plugin.engine.adapter import ForumAuthError, ForumNotFound
+from plugin.forums.kind import ForumKind, Problem, Severity
+from plugin.storage.models import Forum
 from plugin.zulip.client import connect, thread_name
 from plugin.zulip.models import ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
@@ -23,6 +25,44 @@ def secret_problem(token: str) -> str | None:
     if not token.strip():
         return "--webhook-token must not be empty"
     return None
+
+
+BOTS = "Settings → Personal settings → Bots"
+
+
+def check(forum: Forum, allowed_hosts: frozenset[str]) -> list[Problem]:
+    """The bot's email and API key are accepted and the bot's own user is active.
+
+    One GET /users/{email}, which the service calls anyway to find members.
+    """
+    api = connect(forum, lambda: None, allowed_hosts)
+    try:
+        bot = api.own_user()
+    except ForumAuthError as exc:
+        # Zulip answers a wrong key, an unknown email and a deactivated bot with a 401.
+        said = "; ".join(exc.errors) or f"HTTP {exc.status}"
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Zulip says: {said} (for {forum.bot_user}): use the bot's email and API key "
+                f"from {BOTS}",
+            )
+        ]
+    except ForumNotFound:
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Zulip has no user {forum.bot_user!r}: use the bot's email from {BOTS}",
+            )
+        ]
+    if not bot.get("is_active", True):
+        return [
+            Problem(
+                Severity.SETTINGS,
+                f"Zulip bot {forum.bot_user} is deactivated: reactivate it under {BOTS}",
+            )
+        ]
+    return []
 
 
 KIND = ForumKind(
@@ -53,4 +93,6 @@ KIND = ForumKind(
     },
     unavailable_body=unavailable_body,
     receiver="webhooks.zulip",
+    check=check,
+    guide="Connect a Zulip organisation",
 )
