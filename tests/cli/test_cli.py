@@ -11,62 +11,16 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from plugin.cli import run
 from plugin.config import load_config
 from plugin.domain.programs.template_files import templates_dir
-from plugin.storage.db import get_engine
+from tests.cli.support import BASE, Result, assert_one_line_error, forum_add
 from tests.helpers import LOOPBACK, SECRET
 
-BASE = "http://127.0.0.1:8765"
 NOW = "2030-01-01T00:00:00Z"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def doc(self) -> dict:
-        assert self.code == 0, self.err
-        return json.loads(self.out)
-
-
-def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
-    """Exit `code`, nothing on stdout, one line on stderr naming `needles`, no traceback."""
-    assert result.code == code, (result.code, result.err)
-    assert result.out == ""
-    assert len(result.err.splitlines()) == 1, result.err
-    assert result.err.startswith("mentorship: error: ") and "Traceback" not in result.err
-    for needle in needles:
-        assert needle in result.err
-
-
-@pytest.fixture
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    monkeypatch.setenv("MENTORSHIP_DATABASE_URL", url)
-    monkeypatch.setenv("MENTORSHIP_BASE_URL", BASE)
-    monkeypatch.setenv("MENTORSHIP_ALLOWED_INTERNAL_HOSTS", ",".join(LOOPBACK))
-    monkeypatch.delenv("MENTORSHIP_SECRET_KEY", raising=False)
-    yield url
-    get_engine(url).dispose()
-
-
-@pytest.fixture
-def run_cli(db_url, capsys):
-    def call(*argv: str) -> Result:
-        capsys.readouterr()
-        code = run(list(argv))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return call
 
 
 def process(tmp_path: Path, *argv: str) -> Result:
@@ -86,13 +40,6 @@ def process(tmp_path: Path, *argv: str) -> Result:
         timeout=60,
     )
     return Result(done.returncode, done.stdout, done.stderr)
-
-
-def forum_add(url: str = "http://127.0.0.1:9", name: str = "forum", secret: str = SECRET):
-    return (
-        *("forum", "add", "--kind", "discourse", "--name", name, "--url", url),
-        *("--api-key", "test-key", "--api-username", "mentor_bot", "--webhook-secret", secret),
-    )
 
 
 @pytest.fixture
