@@ -6,7 +6,7 @@ import pytest
 
 from plugin.cli import run
 from plugin.storage.db import get_engine
-from tests.cli.support import BASE, Result
+from tests.cli.support import BASE, Result, forum_add
 from tests.helpers import LOOPBACK
 
 
@@ -30,3 +30,10 @@ def run_cli(db_url, capsys):
         return Result(code, out, err)
 
     return call
+
+
+@pytest.fixture
+def live(run_cli, fake) -> str:
+    """A forum named `forum` pointing at the fake Discourse."""
+    assert run_cli(*forum_add(fake.url)).code == 0
+    return "forum"

@@ -40,3 +40,11 @@ def forum_add(url: str = DEAD, name: str = "forum", secret: str = SECRET):
         *("--api-key", "test-key", "--api-username", "mentor_bot", "--webhook-secret", secret),
         *(("--no-check",) if url == DEAD else ()),
     )
+
+
+def create(run_cli, *extra: str, template: str = "career", mentee_group: str = "mentees") -> Result:
+    return run_cli(
+        *("program", "create", "--forum", "forum", "--group", "community"),
+        *("--template", template, "--mentor-group", "mentors", "--mentee-group", mentee_group),
+        *extra,
+    )

@@ -17,7 +17,7 @@ import pytest
 
 from plugin.config import load_config
 from plugin.domain.programs.template_files import templates_dir
-from tests.cli.support import BASE, Result, assert_one_line_error, forum_add
+from tests.cli.support import BASE, Result, assert_one_line_error, create, forum_add
 from tests.helpers import LOOPBACK, SECRET
 
 NOW = "2030-01-01T00:00:00Z"
@@ -40,21 +40,6 @@ def process(tmp_path: Path, *argv: str) -> Result:
         timeout=60,
     )
     return Result(done.returncode, done.stdout, done.stderr)
-
-
-@pytest.fixture
-def live(run_cli, fake) -> str:
-    """A forum named `forum` pointing at the fake Discourse."""
-    assert run_cli(*forum_add(fake.url)).code == 0
-    return "forum"
-
-
-def create(run_cli, *extra: str, template: str = "career", mentee_group: str = "mentees") -> Result:
-    return run_cli(
-        *("program", "create", "--forum", "forum", "--group", "community"),
-        *("--template", template, "--mentor-group", "mentors", "--mentee-group", mentee_group),
-        *extra,
-    )
 
 
 # ----- output ---------------------------------------------------------------------------------

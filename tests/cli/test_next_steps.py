@@ -1,0 +1,60 @@
+"""Text output says what to do next; --json documents stay as the contract says."""
+
+from __future__ import annotations
+
+import argparse
+
+from plugin.cli.programs import _match_next
+from tests.cli.support import create
+
+
+def opened(run_cli) -> str:
+    pid = str(create(run_cli, "--json").doc()["id"])
+    result = run_cli("program", "open", pid)
+    assert result.code == 0, result.err
+    return pid
+
+
+def proposal(mentor: str, mentee: str) -> dict:
+    return {"mentor": mentor, "mentee": mentee, "score": 0.5, "reasons": []}
+
+
+def test_program_open_says_the_worker_invites_the_groups_members(run_cli, live):
+    pid = str(create(run_cli, "--json").doc()["id"])
+    text = run_cli("program", "open", pid).out
+    assert f"program {pid} is open" in text and "mentorship worker --once" in text
+
+
+def test_program_open_json_stays_the_program_document(run_cli, live):
+    pid = str(create(run_cli, "--json").doc()["id"])
+    doc = run_cli("program", "open", pid, "--json").doc()
+    assert doc["state"] == "open" and "next" not in doc
+
+
+def test_match_with_nobody_waiting_says_why(run_cli, live):
+    pid = opened(run_cli)
+    text = run_cli("match", "--program", pid).out
+    assert text == "nobody can be paired right now: no mentee is waiting for a mentor\n"
+
+
+def test_match_with_nobody_waiting_json_is_the_contracts_document(run_cli, live):
+    pid = opened(run_cli)
+    assert run_cli("match", "--program", pid, "--json").doc() == {"pairs": [], "unmatched": []}
+
+
+def test_match_proposals_end_with_how_to_apply_them_or_pair_by_hand():
+    args = argparse.Namespace(program=3, apply=False)
+    text = _match_next(args, {"pairs": [proposal("sam", "maya")], "unmatched": []})
+    assert "`mentorship match --program 3 --apply`" in text and "`mentorship pair" in text
+
+
+def test_match_with_mentees_no_mentor_fits_names_them():
+    args = argparse.Namespace(program=3, apply=False)
+    text = _match_next(args, {"pairs": [], "unmatched": ["maya", "lee"]})
+    assert "no mentor with room left fits maya, lee" in text
+
+
+def test_match_apply_says_the_worker_posts_the_introductions():
+    args = argparse.Namespace(program=3, apply=True)
+    text = _match_next(args, {"pairs": [proposal("sam", "maya")], "unmatched": []})
+    assert text.startswith("1 pairs created") and "mentorship worker --once" in text
