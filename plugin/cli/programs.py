@@ -131,8 +131,9 @@ def _match_next(args: argparse.Namespace, result: dict) -> str:
             )
         return "nobody can be paired right now: no mentee is waiting for a mentor"
     if args.apply:
-        done = f"{len(result['pairs'])} pairs created; the worker posts their introductions"
-        return f"{done} {WORKER_NEXT}"
+        count = len(result["pairs"])
+        made = f"{count} pair{'s' if count != 1 else ''} created"
+        return f"{made}; the worker posts the introductions {WORKER_NEXT}"
     return (
         f"run `mentorship match --program {args.program} --apply` to create these pairs, "
         f"or `mentorship pair --program {args.program} --mentor NAME --mentee NAME` "

@@ -57,4 +57,4 @@ def test_match_with_mentees_no_mentor_fits_names_them():
 def test_match_apply_says_the_worker_posts_the_introductions():
     args = argparse.Namespace(program=3, apply=True)
     text = _match_next(args, {"pairs": [proposal("sam", "maya")], "unmatched": []})
-    assert text.startswith("1 pairs created") and "mentorship worker --once" in text
+    assert text.startswith("1 pair created;") and "mentorship worker --once" in text
