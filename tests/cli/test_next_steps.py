@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from plugin.cli.programs import _match_next
+from plugin.storage.db import get_engine, session_factory, transaction
+from plugin.storage.models import Member, Signup
 from tests.cli.support import create
 
 
@@ -17,6 +19,46 @@ def opened(run_cli) -> str:
 
 def proposal(mentor: str, mentee: str) -> dict:
     return {"mentor": mentor, "mentee": mentee, "score": 0.5, "reasons": []}
+
+
+def ready(db_url: str, fake, program_id: int) -> None:
+    """sam (mentor) and maya (mentee) signed up and ready, as the sign-up form leaves them."""
+    with transaction(session_factory(get_engine(db_url))) as session:
+        for name, role in (("sam", "mentor"), ("maya", "mentee")):
+            uid = fake.user(name).id
+            member = Member(forum_id=1, forum_user_id=uid, username=name, name=name)
+            session.add(member)
+            session.flush()
+            session.add(
+                Signup(
+                    program_id=program_id,
+                    member_id=member.id,
+                    role=role,
+                    state="ready",
+                    about="hi",
+                    topics="python",
+                    timezone="UTC",
+                    age_confirmed=True,
+                    capacity=1,
+                    link_version=1,
+                )
+            )
+
+
+def test_match_proposals_in_text_end_with_how_to_apply_them(run_cli, live, fake, db_url):
+    pid = opened(run_cli)
+    ready(db_url, fake, int(pid))
+    lines = run_cli("match", "--program", pid).out.splitlines()
+    assert lines[0].startswith("sam + maya")
+    assert lines[-1].startswith(f"run `mentorship match --program {pid} --apply`")
+
+
+def test_pair_says_the_worker_posts_the_introduction(run_cli, live, fake, db_url):
+    pid = opened(run_cli)
+    ready(db_url, fake, int(pid))
+    result = run_cli("pair", "--program", pid, "--mentor", "sam", "--mentee", "maya")
+    assert result.code == 0, result.err
+    assert "the worker posts the introduction on its next pass" in result.out
 
 
 def test_program_open_says_the_worker_invites_the_groups_members(run_cli, live):
