@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from plugin.forums.kind import ForumKind
 from plugin.zulip.client import connect, thread_name
 from plugin.zulip.models import ZulipQueue
@@ -18,6 +20,20 @@ def unavailable_body(body: dict) -> dict:
     return {**body, "response_not_required": True}
 
 
+_THREAD = re.compile(r"[0-9]+(,[0-9]+)*")
+
+
+def thread_url(forum_url: str, thread: str) -> str | None:
+    """A pair's group DM in the web app: the `dm` narrow of its members' ids, `-group` slug.
+
+    The narrow shows the conversation between whoever opens it and those ids, so it opens
+    the pair's thread for its members; others (admins included) see no messages in it.
+    """
+    if not _THREAD.fullmatch(thread):
+        return None  # not the sorted user ids that client.thread_name makes
+    return f"{forum_url.rstrip('/')}/#narrow/dm/{thread}-group"
+
+
 def secret_problem(token: str) -> str | None:
     """Zulip's outgoing webhooks carry a token, which must not be blank."""
     if not token.strip():
@@ -31,6 +47,7 @@ KIND = ForumKind(
     mention=mention,
     privacy="This group direct message is just for the two of you and me, the program's bot.",
     secret_problem=secret_problem,
+    thread_url=thread_url,
     cli_options=(
         ("--bot-email", "Zulip: the bot's email"),
         ("--webhook-token", "Zulip: the outgoing webhook's token"),
