@@ -34,6 +34,7 @@ from plugin.forums.kind import ForumSignIn, SignedIn, SignInRefused
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
 from plugin.web.admin import csrf
+from plugin.web.admin.wording import cadence_words
 from plugin.web.admin.auth import (
     Person,
     TooManySignIns,
@@ -116,8 +117,8 @@ def headers(response: Response) -> Response:
 
 @bp.context_processor
 def template_globals() -> dict[str, Any]:
-    """The CSRF token and the signed-in admin, for every admin template."""
-    return {"csrf_token": csrf.token, "admin": current_admin()}
+    """The CSRF token, the signed-in admin and the wording helpers, for every admin template."""
+    return {"csrf_token": csrf.token, "admin": current_admin(), "cadence_words": cadence_words}
 
 
 @bp.errorhandler(HTTPException)
