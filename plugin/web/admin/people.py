@@ -18,6 +18,7 @@ SIGNUP_STATES = tuple(SignupState)
 WAITING = (SignupState.PENDING, SignupState.READY)
 PAIR_STATES = tuple(PairState)
 REPORT_STATES = tuple(ReportState)
+RUNNING = (PairState.ACTIVE, PairState.PAUSED)  # the pairs the schedule still moves along
 GONE = "(erased)"
 
 
@@ -52,6 +53,15 @@ def rating_summary(db: Session, program: Program) -> tuple[float | None, int]:
         .where(Pair.program_id == program.id)
     ).one()
     return (float(average) if average is not None else None), int(count)
+
+
+def running_pairs(db: Session, program: Program) -> int:
+    """How many of the program's pairs are running (active or paused)."""
+    return db.execute(
+        select(func.count())
+        .select_from(Pair)
+        .where(Pair.program_id == program.id, Pair.state.in_(RUNNING))
+    ).scalar_one()
 
 
 def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:
