@@ -16,6 +16,9 @@ from plugin.web.admin.health import health
 SIGNUP_STATES = tuple(SignupState)
 # The sign-ups page's default: who has not been paired yet, profile done or not.
 WAITING = (SignupState.PENDING, SignupState.READY)
+# Whoever finished the profile and has not left: ready, paired, or a completed mentee.
+PROFILE_DONE = (SignupState.READY, SignupState.PAIRED, SignupState.COMPLETED)
+PROFILE_DONE_CHOICE = "profile done"  # the sign-ups page's filter for PROFILE_DONE
 PAIR_STATES = tuple(PairState)
 REPORT_STATES = tuple(ReportState)
 RUNNING = (PairState.ACTIVE, PairState.PAUSED)  # the pairs the schedule still moves along

@@ -30,6 +30,8 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
     wanted = request.args.get("state", "waiting")
     if wanted == "all":
         return people.SIGNUP_STATES, wanted
+    if wanted == people.PROFILE_DONE_CHOICE:
+        return people.PROFILE_DONE, wanted
     if wanted in people.SIGNUP_STATES:
         return (wanted,), wanted
     return people.WAITING, "waiting"
@@ -47,7 +49,7 @@ def signups(program_id: int) -> ResponseReturnValue:
         program=program,
         rows=rows,
         chosen=chosen,
-        choices=("waiting", *people.SIGNUP_STATES, "all"),
+        choices=("waiting", *people.SIGNUP_STATES, people.PROFILE_DONE_CHOICE, "all"),
     )
 
 

@@ -34,7 +34,6 @@ from plugin.forums.kind import ForumSignIn, SignedIn, SignInRefused
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, utcnow
 from plugin.web.admin import csrf
-from plugin.web.admin.wording import cadence_words
 from plugin.web.admin.auth import (
     Person,
     TooManySignIns,
@@ -51,6 +50,8 @@ from plugin.web.admin.auth import (
     signed_in_admin,
     use_link,
 )
+from plugin.web.admin.overview import program_counts
+from plugin.web.admin.wording import cadence_words
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -285,8 +286,9 @@ def logout() -> ResponseReturnValue:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The programs the signed-in person administers, by title."""
+    """The programs the signed-in person administers, by title, with their numbers."""
     admin = signed_in_admin()
     with reading(services().sessions) as db:
         programs = programs_of(db, admin)
-    return page("index.html", programs=programs)
+        counts = program_counts(db, [p.id for p in programs])
+    return page("index.html", programs=programs, counts=counts)
