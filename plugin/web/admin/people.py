@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from plugin.domain.programs import service
-from plugin.storage.models import Feedback, Member, Pair, Program, Report, Signup
+from plugin.forums import registry
+from plugin.storage.models import Feedback, Forum, Member, Pair, Program, Report, Signup
 from plugin.storage.states import PairState, ReportState, SignupState
 from plugin.web.admin.health import health
 
@@ -56,6 +58,17 @@ def rating_summary(db: Session, program: Program) -> tuple[float | None, int]:
         .where(Pair.program_id == program.id)
     ).one()
     return (float(average) if average is not None else None), int(count)
+
+
+def thread_links(forum: Forum) -> Callable[[str | None], str | None]:
+    """A pair's thread -> its address on the forum, or None (no thread yet, or no URL shape)."""
+    kind = registry.kind_of(forum.kind)
+    build = kind.thread_url if kind else None
+
+    def link(thread: str | None) -> str | None:
+        return build(forum.url, thread) if build and thread and forum.url else None
+
+    return link
 
 
 def running_pairs(db: Session, program: Program) -> int:

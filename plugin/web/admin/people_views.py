@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Feedback, Program, Report, utcnow
+from plugin.storage.models import Feedback, Forum, Program, Report, utcnow
 from plugin.storage.states import ReportState, Role
 from plugin.web.admin import people
 from plugin.web.admin.auth import signed_in_admin
@@ -108,10 +108,12 @@ def pairs(program_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
         average, rated = people.rating_summary(db, program)
+        thread_link = people.thread_links(db.get_one(Forum, program.forum_id))
     return page(
         "pairs.html",
         program=program,
         rows=rows,
+        thread_link=thread_link,
         average=average,
         rated=rated,
         state=state,
@@ -167,7 +169,11 @@ def reports(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows = people.reports(db, program, state)
-        names = {r.pair.id: (r.mentor, r.mentee) for r in people.pairs(db, program, utcnow())}
+        link = people.thread_links(db.get_one(Forum, program.forum_id))
+        names = {
+            r.pair.id: (r.mentor, r.mentee, link(r.pair.thread))
+            for r in people.pairs(db, program, utcnow())
+        }
     return page(
         "reports.html",
         program=program,
