@@ -65,6 +65,8 @@ class ForumKind:
     # The web address of a pair's thread for a browser: (forum URL, stored thread name) -> URL,
     # or None when the name is not one this forum makes (the admin pages then show no link).
     thread_url: Callable[[str, str], str | None] | None = None
+    # Who can read a thread at that address, where not every admin can (shown beside the links).
+    thread_url_note: str = ""
     # Whether `!admin` answers with a single-use sign-in link (only in a one-to-one thread),
     # rather than pointing to the forum's own sign-in to the admin pages (DiscourseConnect).
     admin_link_in_chat: bool = False

@@ -48,6 +48,8 @@ KIND = ForumKind(
     privacy="This group direct message is just for the two of you and me, the program's bot.",
     secret_problem=secret_problem,
     thread_url=thread_url,
+    thread_url_note="A pair's link opens their group direct message, which Zulip shows only to "
+    "the pair and the bot: other admins see an empty conversation there.",
     cli_options=(
         ("--bot-email", "Zulip: the bot's email"),
         ("--webhook-token", "Zulip: the outgoing webhook's token"),

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from plugin.forums import registry
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Forum, Program, Report, utcnow
 from plugin.storage.states import ReportState, Role
@@ -108,12 +109,15 @@ def pairs(program_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
         average, rated = people.rating_summary(db, program)
-        thread_link = people.thread_links(db.get_one(Forum, program.forum_id))
+        forum = db.get_one(Forum, program.forum_id)
+        thread_link = people.thread_links(forum)
+        kind = registry.kind_of(forum.kind)
     return page(
         "pairs.html",
         program=program,
         rows=rows,
         thread_link=thread_link,
+        thread_note=kind.thread_url_note if kind else "",
         average=average,
         rated=rated,
         state=state,

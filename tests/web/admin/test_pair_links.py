@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import pytest
+
+from plugin.domain.admins import Person, mint_admin_link
 from plugin.storage.db import transaction
 from plugin.storage.models import Pair, Report
-from tests.web.admin.support import add_signup, make_pair, text
+from tests.web.admin.support import add_signup, csrf, make_pair, make_program, text, user_id_of
 
 LINK_NAME = "Open the pair's conversation on the forum: sam and maya"
 
@@ -49,3 +54,23 @@ def test_a_report_links_to_the_conversation_of_its_pair(staff, sessions, program
         db.add(Report(program_id=program_id, pair_id=pair.id, reporter_id=pair.mentee.member_id))
     page = text(staff.get(f"/admin/programs/{program_id}/reports"))
     assert 'href="http://127.0.0.1:9/t/321"' in page
+
+
+@pytest.fixture
+def zulip_admin(client, config, sessions, zforum) -> int:
+    """A program on the Zulip forum with sam and maya paired in "41,42"; its admin signed in."""
+    program_id = make_program(sessions, zforum.id, admins=("pat",))
+    pair_with_thread(sessions, program_id, "41,42")
+    person = Person(user_id_of("pat"), "pat", False, False)
+    path = urlsplit(mint_admin_link(config, zforum, person)).path
+    client.post(path, data={"csrf_token": csrf(client, path)})
+    return program_id
+
+
+def test_a_pair_on_zulip_links_to_its_group_dm_narrow(client, zforum, zulip_admin):
+    page = pairs_page(client, zulip_admin)
+    assert f'href="{zforum.url.rstrip("/")}/#narrow/dm/41,42-group"' in page
+
+
+def test_on_zulip_the_page_says_who_can_read_the_linked_conversation(client, zulip_admin):
+    assert "Zulip shows only to the pair and the bot" in pairs_page(client, zulip_admin)
