@@ -21,6 +21,13 @@ def mention(username: str | None, name: str | None, user_id: int) -> str:
     return f"@{username}"
 
 
+def thread_url(forum_url: str, thread: str) -> str | None:
+    """A pair's private message in the browser: /t/{topic_id} (Discourse adds the slug)."""
+    if not (thread.isascii() and thread.isdigit()):
+        return None  # we store the topic id the API gave; anything else is not a topic
+    return f"{forum_url.rstrip('/')}/t/{thread}"
+
+
 def secret_problem(secret: str) -> str | None:
     """Discourse refuses webhook secrets shorter than 12 characters (app/models/web_hook.rb)."""
     if len(secret) < 12:
@@ -78,6 +85,7 @@ KIND = ForumKind(
     privacy="This private message is just for the two of you and me, the program's bot "
     "(the forum's own admins can read private messages, as always on Discourse).",
     secret_problem=secret_problem,
+    thread_url=thread_url,
     cli_options=(
         ("--api-username", "Discourse: the bot's username"),
         ("--webhook-secret", "Discourse: the webhooks' secret"),

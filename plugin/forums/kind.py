@@ -84,6 +84,11 @@ class ForumKind:
     # The thread name of the member's one-to-one conversation with the bot, by their user id,
     # where the forum can tell one (Zulip); None where it cannot (Discourse).
     direct_thread: Callable[[int], str] | None = None
+    # The web address of a pair's thread for a browser: (forum URL, stored thread name) -> URL,
+    # or None when the name is not one this forum makes (the admin pages then show no link).
+    thread_url: Callable[[str, str], str | None] | None = None
+    # Who can read a thread at that address, where not every admin can (shown beside the links).
+    thread_url_note: str = ""
     # Whether `!admin` answers with a single-use sign-in link (only in a one-to-one thread),
     # rather than pointing to the forum's own sign-in to the admin pages (DiscourseConnect).
     admin_link_in_chat: bool = False

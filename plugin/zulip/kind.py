@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from plugin.engine.adapter import ForumAuthError, ForumNotFound
 from plugin.forums.kind import ForumKind, Problem, Severity
 from plugin.storage.models import Forum
@@ -18,6 +20,20 @@ def mention(username: str | None, name: str | None, user_id: int) -> str:
 def unavailable_body(body: dict) -> dict:
     """Zulip reads an outgoing webhook's answer as a reply unless told none is required."""
     return {**body, "response_not_required": True}
+
+
+_THREAD = re.compile(r"[0-9]+(,[0-9]+)*")
+
+
+def thread_url(forum_url: str, thread: str) -> str | None:
+    """A pair's group DM in the web app: the `dm` narrow of its members' ids, `-group` slug.
+
+    The narrow shows the conversation between whoever opens it and those ids, so it opens
+    the pair's thread for its members; others (admins included) see no messages in it.
+    """
+    if not _THREAD.fullmatch(thread):
+        return None  # not the sorted user ids that client.thread_name makes
+    return f"{forum_url.rstrip('/')}/#narrow/dm/{thread}-group"
 
 
 def secret_problem(token: str) -> str | None:
@@ -71,6 +87,9 @@ KIND = ForumKind(
     mention=mention,
     privacy="This group direct message is just for the two of you and me, the program's bot.",
     secret_problem=secret_problem,
+    thread_url=thread_url,
+    thread_url_note="A pair's link opens their group direct message, which Zulip shows only to "
+    "the pair and the bot: other admins see an empty conversation there.",
     cli_options=(
         ("--bot-email", "Zulip: the bot's email"),
         ("--webhook-token", "Zulip: the outgoing webhook's token"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,15 +10,20 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from plugin.domain.programs import service
-from plugin.storage.models import Feedback, Member, Pair, Program, Report, Signup
+from plugin.forums import registry
+from plugin.storage.models import Feedback, Forum, Member, Pair, Program, Report, Signup
 from plugin.storage.states import PairState, ReportState, SignupState
 from plugin.web.admin.health import health
 
 SIGNUP_STATES = tuple(SignupState)
 # The sign-ups page's default: who has not been paired yet, profile done or not.
 WAITING = (SignupState.PENDING, SignupState.READY)
+# Whoever finished the profile and has not left: ready, paired, or a completed mentee.
+PROFILE_DONE = (SignupState.READY, SignupState.PAIRED, SignupState.COMPLETED)
+PROFILE_DONE_CHOICE = "profile done"  # the sign-ups page's filter for PROFILE_DONE
 PAIR_STATES = tuple(PairState)
 REPORT_STATES = tuple(ReportState)
+RUNNING = (PairState.ACTIVE, PairState.PAUSED)  # the pairs the schedule still moves along
 GONE = "(erased)"
 
 
@@ -52,6 +58,26 @@ def rating_summary(db: Session, program: Program) -> tuple[float | None, int]:
         .where(Pair.program_id == program.id)
     ).one()
     return (float(average) if average is not None else None), int(count)
+
+
+def thread_links(forum: Forum) -> Callable[[str | None], str | None]:
+    """A pair's thread -> its address on the forum, or None (no thread yet, or no URL shape)."""
+    kind = registry.kind_of(forum.kind)
+    build = kind.thread_url if kind else None
+
+    def link(thread: str | None) -> str | None:
+        return build(forum.url, thread) if build and thread and forum.url else None
+
+    return link
+
+
+def running_pairs(db: Session, program: Program) -> int:
+    """How many of the program's pairs are running (active or paused)."""
+    return db.execute(
+        select(func.count())
+        .select_from(Pair)
+        .where(Pair.program_id == program.id, Pair.state.in_(RUNNING))
+    ).scalar_one()
 
 
 def pairs(db: Session, program: Program, now: datetime) -> list[PairRow]:

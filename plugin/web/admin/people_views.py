@@ -8,8 +8,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from plugin.forums import registry
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Feedback, Program, Report, utcnow
+from plugin.storage.models import Feedback, Forum, Program, Report, utcnow
 from plugin.storage.states import ReportState, Role
 from plugin.web.admin import people
 from plugin.web.admin.auth import signed_in_admin
@@ -30,6 +31,8 @@ def _signup_states() -> tuple[tuple[str, ...], str]:
     wanted = request.args.get("state", "waiting")
     if wanted == "all":
         return people.SIGNUP_STATES, wanted
+    if wanted == people.PROFILE_DONE_CHOICE:
+        return people.PROFILE_DONE, wanted
     if wanted in people.SIGNUP_STATES:
         return (wanted,), wanted
     return people.WAITING, "waiting"
@@ -47,7 +50,7 @@ def signups(program_id: int) -> ResponseReturnValue:
         program=program,
         rows=rows,
         chosen=chosen,
-        choices=("waiting", *people.SIGNUP_STATES, "all"),
+        choices=("waiting", *people.SIGNUP_STATES, people.PROFILE_DONE_CHOICE, "all"),
     )
 
 
@@ -106,10 +109,15 @@ def pairs(program_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         rows, state, health = _filtered_pairs(db, program)
         average, rated = people.rating_summary(db, program)
+        forum = db.get_one(Forum, program.forum_id)
+        thread_link = people.thread_links(forum)
+        kind = registry.kind_of(forum.kind)
     return page(
         "pairs.html",
         program=program,
         rows=rows,
+        thread_link=thread_link,
+        thread_note=kind.thread_url_note if kind else "",
         average=average,
         rated=rated,
         state=state,
@@ -165,7 +173,11 @@ def reports(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         program = program_for(db, signed_in_admin(), program_id)
         rows = people.reports(db, program, state)
-        names = {r.pair.id: (r.mentor, r.mentee) for r in people.pairs(db, program, utcnow())}
+        link = people.thread_links(db.get_one(Forum, program.forum_id))
+        names = {
+            r.pair.id: (r.mentor, r.mentee, link(r.pair.thread))
+            for r in people.pairs(db, program, utcnow())
+        }
     return page(
         "reports.html",
         program=program,

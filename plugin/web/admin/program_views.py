@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from plugin.domain.programs import service
 from plugin.domain.programs.template_files import BUILTIN, ProgramTemplate, load_template
@@ -11,9 +12,10 @@ from plugin.engine.adapter import BudgetExhausted, ForumError
 from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Forum
+from plugin.storage.models import Forum, Program
 from plugin.storage.states import ProgramState
 from plugin.web.admin.auth import Admin, signed_in_admin
+from plugin.web.admin.people import rating_summary, running_pairs
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
 
@@ -86,14 +88,29 @@ def program_create() -> ResponseReturnValue:
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
+def _program_page(
+    db: Session, p: Program, steps: list[dict], error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The program page: what it is, its ratings so far and its steps (as edited, on errors)."""
+    average, rated = rating_summary(db, p)
+    return page(
+        "program.html",
+        status,
+        program=p,
+        info=service.describe(p),
+        steps=steps,
+        error=error,
+        average=average,
+        rated=rated,
+    )
+
+
 @bp.get("/programs/<int:program_id>")
 def program(program_id: int) -> ResponseReturnValue:
-    """One program: what it is and its steps."""
+    """One program: what it is, its ratings and its steps."""
     with reading(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
-        return page(
-            "program.html", program=p, info=service.describe(p), steps=service.steps(p), error=None
-        )
+        return _program_page(db, p, service.steps(p))
 
 
 @bp.post("/programs/<int:program_id>/steps")
@@ -107,14 +124,7 @@ def program_steps(program_id: int) -> ResponseReturnValue:
         try:
             save_steps(p, steps)
         except ValueError as exc:  # nothing was changed: save_steps validates first
-            return page(
-                "program.html",
-                400,
-                program=p,
-                info=service.describe(p),
-                steps=steps,
-                error=str(exc),
-            )
+            return _program_page(db, p, steps, str(exc), 400)
     flash("Steps saved.")
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
@@ -136,9 +146,21 @@ def program_open(program_id: int) -> ResponseReturnValue:
     return _set_state(program_id, ProgramState.OPEN, "The program is open: members can sign up.")
 
 
+@bp.get("/programs/<int:program_id>/close")
+def program_close_confirm(program_id: int) -> ResponseReturnValue:
+    """Say what closing the program does, and ask before doing it."""
+    with reading(services().sessions) as db:
+        p = program_for(db, signed_in_admin(), program_id)
+        if p.state == ProgramState.CLOSED:
+            flash("The program is already closed.")
+            return redirect(url_for("admin.program", program_id=program_id), 303)
+        running = running_pairs(db, p)
+    return page("program_close.html", program=p, running=running)
+
+
 @bp.post("/programs/<int:program_id>/close")
 def program_close(program_id: int) -> ResponseReturnValue:
-    """Close the program to new sign-ups and pairs; pairs go on."""
+    """Close the program to new sign-ups and pairs (once confirmed); pairs go on."""
     return _set_state(
         program_id,
         ProgramState.CLOSED,

@@ -23,7 +23,8 @@ MASK = "••••••••"  # the same for every secret: it gives away ne
 
 @dataclass(frozen=True)
 class Setting:
-    key: str
+    key: str  # the form field's name, which the form handlers read: never shown as a label
+    label: str  # what the page calls it, e.g. "API calls per minute"
     column: str | None  # None: described by the manifest, not editable here
     type: str
     secret: bool
@@ -47,6 +48,7 @@ def settings_of(forum: Forum) -> list[Setting]:
         found.append(
             Setting(
                 key=key,
+                label=spec.get("label") or key.replace("_", " ").capitalize(),
                 column=column,
                 type=spec.get("type", "string"),
                 secret=secret,

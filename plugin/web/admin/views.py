@@ -50,6 +50,8 @@ from plugin.web.admin.auth import (
     signed_in_admin,
     use_link,
 )
+from plugin.web.admin.overview import program_counts
+from plugin.web.admin.wording import cadence_words
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -116,8 +118,8 @@ def headers(response: Response) -> Response:
 
 @bp.context_processor
 def template_globals() -> dict[str, Any]:
-    """The CSRF token and the signed-in admin, for every admin template."""
-    return {"csrf_token": csrf.token, "admin": current_admin()}
+    """The CSRF token, the signed-in admin and the wording helpers, for every admin template."""
+    return {"csrf_token": csrf.token, "admin": current_admin(), "cadence_words": cadence_words}
 
 
 @bp.errorhandler(HTTPException)
@@ -284,8 +286,9 @@ def logout() -> ResponseReturnValue:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The programs the signed-in person administers, by title."""
+    """The programs the signed-in person administers, by title, with their numbers."""
     admin = signed_in_admin()
     with reading(services().sessions) as db:
         programs = programs_of(db, admin)
-    return page("index.html", programs=programs)
+        counts = program_counts(db, [p.id for p in programs])
+    return page("index.html", programs=programs, counts=counts)

@@ -6,14 +6,16 @@ import base64
 import hashlib
 import hmac
 import itertools
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sqlalchemy import select
 
+from plugin.domain.pairs import create_pair
 from plugin.domain.programs import service
 from plugin.engine.adapter import ForumGroup, ForumUser
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import Forum, Member, Program, Signup, utcnow
+from plugin.storage.models import Feedback, Forum, Member, Program, Signup, utcnow
 from tests.helpers import hidden_inputs
 
 CONNECT_SECRET = "connect-secret-for-tests"
@@ -178,3 +180,27 @@ def stored_forum(sessions) -> Forum:
     """The one forum row."""
     with reading(sessions) as db:
         return db.execute(select(Forum)).scalar_one()
+
+
+def make_pair(
+    sessions, program_id, mentor, mentee, *, days_ago: float, active_days_ago=None, state=None
+):
+    """A pair of these two sign-ups, paired `days_ago` (last active then, unless told)."""
+    now = utcnow()
+    with transaction(sessions) as db:
+        p = db.get(Program, program_id)
+        pair = create_pair(
+            db, p, db.get(Signup, mentor), db.get(Signup, mentee), now - timedelta(days=days_ago)
+        )
+        if active_days_ago is not None:
+            pair.last_activity_at = now - timedelta(days=active_days_ago)
+        if state:
+            pair.state = state
+        return pair.id
+
+
+def rate(sessions, pair_id: int, username: str, rating: int, comment: str | None) -> None:
+    """`username` rates the pair."""
+    with transaction(sessions) as db:
+        member = db.query(Member).filter_by(username=username).one()
+        db.add(Feedback(pair_id=pair_id, member_id=member.id, rating=rating, comment=comment))

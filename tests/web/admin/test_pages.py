@@ -6,18 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
-from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.resources import manifest
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import (
-    Feedback,
-    Member,
     Pair,
     Program,
     ProposalItem,
@@ -32,27 +28,15 @@ from tests.web.admin.support import (
     CONNECT_SECRET,
     add_signup,
     csrf,
+    make_pair,
     make_program,
     post,
+    rate,
     settings_form,
     sign_in,
     stored_forum,
     text,
 )
-
-
-@pytest.fixture
-def staff(client, program_id):
-    """The test client, signed in as a forum admin."""
-    sign_in(client, "alice", admin=True)
-    return client
-
-
-@pytest.fixture
-def pat(client, program_id):
-    """The test client, signed in as the program's admin (not forum staff)."""
-    sign_in(client, "pat")
-    return client
 
 
 def program(sessions, program_id: int) -> Program:
@@ -339,22 +323,6 @@ def test_pairing_by_hand_refuses_members_of_another_program(staff, sessions, for
 # -- pairs ------------------------------------------------------------------------------------
 
 
-def make_pair(
-    sessions, program_id, mentor, mentee, *, days_ago: float, active_days_ago=None, state=None
-):
-    now = utcnow()
-    with transaction(sessions) as db:
-        p = db.get(Program, program_id)
-        pair = create_pair(
-            db, p, db.get(Signup, mentor), db.get(Signup, mentee), now - timedelta(days=days_ago)
-        )
-        if active_days_ago is not None:
-            pair.last_activity_at = now - timedelta(days=active_days_ago)
-        if state:
-            pair.state = state
-        return pair.id
-
-
 @pytest.fixture
 def four_pairs(sessions, program_id):
     """One pair of each health (cadence 7 days)."""
@@ -417,12 +385,6 @@ def test_pairs_export_as_csv(staff, program_id, four_pairs):
     assert [(r["mentor"], r["mentee"], r["health"]) for r in rows] == [
         ("check_mentor", "check_mentee", "needs a check-in")
     ]
-
-
-def rate(sessions, pair_id: int, username: str, rating: int, comment: str | None) -> None:
-    with transaction(sessions) as db:
-        member = db.query(Member).filter_by(username=username).one()
-        db.add(Feedback(pair_id=pair_id, member_id=member.id, rating=rating, comment=comment))
 
 
 @pytest.fixture
