@@ -17,6 +17,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory) -> Iterator:
+    """One headless Chromium for the module, at a phone's size."""
     with chromium(tmp_path_factory.mktemp("chromium")) as browser:
         viewport(browser, *PHONE)
         yield browser
@@ -29,6 +30,7 @@ def show(driver, body: str, head: str = '<html lang="en"><title>Test</title>') -
 
 
 def selectors(driver) -> list[str]:
+    """The selectors of the shown page's undersized targets."""
     return [o["selector"] for o in small_targets(driver)]
 
 

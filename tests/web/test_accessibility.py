@@ -1,8 +1,8 @@
 """Every page in headless Chromium at a phone's and a desktop's size: its touch targets meet
 WCAG 2.2's 24 px minimum, and axe-core finds no serious or critical violation.
 
-One service, one database and one browser serve the whole module, so the 80-odd checks stay
-fast. It runs on SQLite only: the pages render the same on either database, and what is
+One service, one database and one browser serve the whole module, so the 105 checks take
+about a minute. It runs on SQLite only: the pages render the same on either database, and what is
 checked here is the HTML and CSS the browser gets.
 """
 
@@ -45,6 +45,7 @@ SIZES = {"phone": PHONE, "desktop": DESKTOP}
 
 
 def _fake_forum() -> FakeDiscourse:
+    """The forum alice, its admin, signs in through."""
     fake = FakeDiscourse(api_key="test-key", bot_username="mentor_bot")
     fake.add_user("alice", id=5, name="Alice Admin", admin=True)
     fake.add_group("community", id=40, members=["alice"])
@@ -100,6 +101,7 @@ def page_browser(world: World, tmp_path_factory) -> Iterator:
 
 @pytest.fixture(params=list(SIZES), ids=list(SIZES))
 def size(request) -> tuple[int, int]:
+    """The viewport's width and height: a phone's, then a desktop's."""
     return SIZES[request.param]
 
 
