@@ -1,5 +1,6 @@
 """Every page in headless Chromium at a phone's and a desktop's size: its touch targets meet
-WCAG 2.2's 24 px minimum, and axe-core finds no serious or critical violation.
+WCAG 2.2's 24 px minimum, axe-core finds no serious or critical violation, and on a phone
+nothing scrolls sideways.
 
 One service, one database and one browser serve the whole module, so the 105 checks take
 about a minute. It runs on SQLite only: the pages render the same on either database, and what is
