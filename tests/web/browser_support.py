@@ -48,3 +48,16 @@ def chromium(tmp_path: Path) -> Iterator:
         yield driver
     finally:
         driver.quit()
+
+
+PHONE = (375, 812)
+DESKTOP = (1280, 800)
+
+
+def viewport(driver, width: int, height: int) -> None:
+    """Make the page's viewport exactly width×height CSS px (a window's size includes its
+    frame); below 600 px wide as a phone, so the page's viewport meta tag applies."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )

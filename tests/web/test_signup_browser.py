@@ -7,7 +7,7 @@ import pytest
 from plugin.domain.signups import signup_token
 from plugin.storage.db import transaction
 from plugin.storage.models import Member, Signup
-from tests.web.browser_support import By, WebDriverWait, needs_chromium
+from tests.web.browser_support import PHONE, By, WebDriverWait, needs_chromium, viewport
 from tests.web.pages_support import career_program
 
 pytestmark = needs_chromium
@@ -69,6 +69,21 @@ def test_a_member_signs_up_on_a_phone(browser, link, sessions):
     assert text_of(browser, By.TAG_NAME, "h1", "Thank you, Maya Lee")
     saved = signup_state(sessions)
     assert (saved.state, saved.capacity, saved.timezone) == ("ready", 2, "Europe/Berlin")
+
+
+def test_the_adult_checkbox_is_at_least_24_px_square_on_a_phone(browser, link):
+    viewport(browser, *PHONE)
+    browser.get(link)
+    box = browser.find_element(By.ID, "age_confirmed").rect
+    assert box["width"] >= 24 and box["height"] >= 24, box
+
+
+def test_clicking_anywhere_on_the_adult_confirmation_ticks_its_box(browser, link):
+    viewport(browser, *PHONE)
+    browser.get(link)
+    hint = browser.find_element(By.XPATH, "//*[contains(text(), 'for adults only')]")
+    hint.click()  # the small print at the end of the label, far from the box
+    assert browser.find_element(By.ID, "age_confirmed").is_selected()
 
 
 def test_the_form_refuses_a_member_who_does_not_confirm_being_an_adult(
