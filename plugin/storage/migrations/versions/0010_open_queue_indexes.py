@@ -1,5 +1,6 @@
 """open queue indexes: partial indexes of the inbox's and outbox's unfinished rows, so a
-claim reads only the waiting work however many finished rows are kept
+claim reads only the waiting work however many finished rows are kept; and of running
+pairs by due time (replacing ix_pairs_due), so the scheduler reads its batches in order
 
 Revision ID: 0010
 Revises: 0009
@@ -16,22 +17,26 @@ depends_on = None
 # The same literal WHERE as plugin/storage/models.py's OPEN_ROWS (a migration does not
 # import the models: it must keep describing this revision when they change).
 OPEN_ROWS = "state IN ('pending', 'sending')"
+RUNNING_PAIRS = "state IN ('active', 'paused')"
 INDEXES = (
-    ("inbox_events", "ix_inbox_open", ["id"]),
-    ("inbox_events", "ix_inbox_open_ordering", ["ordering_key", "id"]),
-    ("outbox_messages", "ix_outbox_open", ["id"]),
-    ("outbox_messages", "ix_outbox_open_ordering", ["ordering_key", "id"]),
+    ("inbox_events", "ix_inbox_open", ["id"], OPEN_ROWS),
+    ("inbox_events", "ix_inbox_open_ordering", ["ordering_key", "id"], OPEN_ROWS),
+    ("outbox_messages", "ix_outbox_open", ["id"], OPEN_ROWS),
+    ("outbox_messages", "ix_outbox_open_ordering", ["ordering_key", "id"], OPEN_ROWS),
+    ("pairs", "ix_pairs_due_open", ["next_due_at", "id"], RUNNING_PAIRS),
 )
 
 
 def upgrade() -> None:
     """Revision 0010, open queue indexes (see the module docstring)."""
-    where = sa.text(OPEN_ROWS)
-    for table, name, columns in INDEXES:
-        op.create_index(name, table, columns, sqlite_where=where, postgresql_where=where)
+    for table, name, columns, where in INDEXES:
+        clause = sa.text(where)
+        op.create_index(name, table, columns, sqlite_where=clause, postgresql_where=clause)
+    op.drop_index("ix_pairs_due", table_name="pairs")
 
 
 def downgrade() -> None:
     """Undo revision 0010, back to the schema before it."""
-    for table, name, _columns in reversed(INDEXES):
+    op.create_index("ix_pairs_due", "pairs", ["state", "next_due_at"])
+    for table, name, _columns, _where in reversed(INDEXES):
         op.drop_index(name, table_name=table)
