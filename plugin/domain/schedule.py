@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import literal_column, select, tuple_
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from plugin.config import Config
 from plugin.domain import journey
@@ -105,6 +105,8 @@ def _batch(
         .where(Pair.next_due_at <= now)
         .order_by(Pair.next_due_at, Pair.id)
         .limit(limit)
+        # What advance reads of every pair, in one query per batch instead of one per pair.
+        .options(selectinload(Pair.mentee), selectinload(Pair.program))
         .with_for_update(skip_locked=True)
     )
     if after is not None:
