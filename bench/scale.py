@@ -395,6 +395,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, for tests")
     p.add_argument("--postgres", help="a PostgreSQL admin URL: also measure there")
+    p.add_argument("--skip-sqlite", action="store_true", help="with --postgres: only there")
     p.add_argument("--no-ingest", action="store_true", help="skip the wrk ingest rows")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = p.parse_args(argv)
@@ -409,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     key = secrets.token_urlsafe(48)
     # Forum rows carry encrypted secrets: this process reads them with the CLI's key.
     secretbox.configure(Config(database_url="sqlite://", secret_key=key, base_url=""))
-    backends = [Backend("sqlite", tmp)]
+    backends = [] if args.skip_sqlite and args.postgres else [Backend("sqlite", tmp)]
     if args.postgres:
         url = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
         backends.append(Backend("postgresql", tmp, url))
