@@ -302,6 +302,7 @@ def ingest_rate(args: argparse.Namespace, url: str, tmp: Path, workers: int) -> 
          "--requests", "6000" if args.quick else "50000"]
     )  # fmt: skip
     secret = secrets.token_hex(24)
+    os.environ["MENTORSHIP_SECRET_KEY"] = args.key  # start_ours' server reads the forum rows
     lua = tmp / "discourse.lua"
     lua.write_text(ingest.LUA.replace("__INSTANCE__", ingest.INSTANCE), encoding="utf-8")
     factory = ingest.RequestFactory(secret, first_id=10_000_000 + int(time.time() * 1000) % 10**8)
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     """Measure on each backend and print one table."""
     args = parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="mentorship-scale-"))
-    key = secrets.token_urlsafe(48)
+    key = args.key = secrets.token_urlsafe(48)
     # Forum rows carry encrypted secrets: this process reads them with the CLI's key.
     secretbox.configure(Config(database_url="sqlite://", secret_key=key, base_url=""))
     backends = [] if args.skip_sqlite and args.postgres else [Backend("sqlite", tmp)]
