@@ -102,7 +102,6 @@ class InboxEvent(_QueueRow, Base):
     __table_args__ = (
         # Deduplicated by what the event is; a delivery id can be reused (a restored forum).
         UniqueConstraint("forum_id", "content_key", name="uq_inbox_content"),
-        Index("ix_inbox_due", "state", "run_at"),
         Index("ix_inbox_ordering", "ordering_key", "id"),
         _open_index("ix_inbox_open", "id"),
         _open_index("ix_inbox_open_ordering", "ordering_key", "id"),
@@ -122,7 +121,6 @@ class OutboxMessage(_QueueRow, Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_due", "state", "run_at"),
         Index("ix_outbox_ordering", "ordering_key", "id"),
         _open_index("ix_outbox_open", "id"),
         _open_index("ix_outbox_open_ordering", "ordering_key", "id"),

@@ -33,10 +33,16 @@ def upgrade() -> None:
         clause = sa.text(where)
         op.create_index(name, table, columns, sqlite_where=clause, postgresql_where=clause)
     op.drop_index("ix_pairs_due", table_name="pairs")
+    # The claim walks ix_*_open in id order and stops at its limit; with (state, run_at)
+    # beside it PostgreSQL, misled by a sample of a big table, read every waiting row.
+    op.drop_index("ix_inbox_due", table_name="inbox_events")
+    op.drop_index("ix_outbox_due", table_name="outbox_messages")
 
 
 def downgrade() -> None:
     """Undo revision 0010, back to the schema before it."""
     op.create_index("ix_pairs_due", "pairs", ["state", "next_due_at"])
+    op.create_index("ix_inbox_due", "inbox_events", ["state", "run_at"])
+    op.create_index("ix_outbox_due", "outbox_messages", ["state", "run_at"])
     for table, name, _columns, _where in reversed(INDEXES):
         op.drop_index(name, table_name=table)
