@@ -25,8 +25,8 @@ from plugin.storage.states import (
     column,
 )
 
-# Rows that are due at any logical time (see plugin.engine.clock): the epoch, never NULL, so one
-# index on (state, run_at) serves every claim.
+# Rows that are due at any logical time (see plugin.engine.clock): the epoch, never NULL, so
+# every claim compares run_at the same way.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
