@@ -262,16 +262,18 @@ class Broken(Exception):
     """The run cannot be trusted (or not even started)."""
 
 
-def start_ours(tmp: Path, secret: str, workers: int) -> Server:
+def start_ours(tmp: Path, secret: str, workers: int, database_url: str | None = None) -> Server:
+    """Our receiver on a fresh SQLite file in `tmp`, or on `database_url` (bench/scale.py)."""
     db = tmp / "ours.db"
     # The forum never answers (nothing listens on port 9): only its webhooks are measured. Its
     # loopback http:// URL must be allowed, as the forum URL rule asks.
     env = dict(
         os.environ,
-        MENTORSHIP_DATABASE_URL=f"sqlite:///{db}",
+        MENTORSHIP_DATABASE_URL=database_url or f"sqlite:///{db}",
         MENTORSHIP_ALLOWED_INTERNAL_HOSTS="127.0.0.1",
     )
-    env.pop("MENTORSHIP_SECRET_KEY", None)  # kept beside the temp database instead
+    if database_url is None:
+        env.pop("MENTORSHIP_SECRET_KEY", None)  # kept beside the temp database instead
     add = mentorship_command() + [
         "forum",
         "add",

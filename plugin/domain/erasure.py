@@ -3,8 +3,8 @@
 What stays is an anonymous tombstone (the member row with no name, marked erased) so that
 pairs, activity and reports stay consistent and a replayed webhook cannot bring the
 member back. SQLite overwrites freed space (secure_delete) and its WAL is checkpointed and
-truncated; on PostgreSQL the touched tables are rewritten (VACUUM FULL), so old row
-versions do not linger in the table files.
+truncated; on PostgreSQL the touched tables are vacuumed (a plain VACUUM, which blocks no
+webhook), so old row versions are freed for reuse.
 """
 
 from __future__ import annotations

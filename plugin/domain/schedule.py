@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import literal_column, select, tuple_
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from plugin.config import Config
 from plugin.domain import journey
@@ -74,6 +74,46 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
     return did
 
 
+# How often one visit may move a pair along at the same instant (a pause ends, then the
+# step that fell due during it is posted): a bound, so a bug cannot loop forever.
+MOVES_PER_VISIT = 4
+
+
+def visit(session: Session, pair: Pair, now: datetime, config: Config) -> int:
+    """Move a due pair along until nothing more is due now; how many moves it made.
+
+    Done in one visit so that the pair leaves the due rows with its real next time: a
+    pair put back as due "now" would be read again by the next pass (issue 12).
+    """
+    moves = 0
+    while moves < MOVES_PER_VISIT and pair.state in ACTIVE:
+        if not advance(session, pair, pair.program, now, config):
+            break
+        moves += 1
+    return moves
+
+
+def _batch(
+    session: Session, now: datetime, after: tuple[datetime, int] | None, limit: int
+) -> list[Pair]:
+    """The next `limit` due pairs in (due time, id) order after the keyset `after`."""
+    stmt = (
+        select(Pair)
+        # The literal states repeat the WHERE of the partial index ix_pairs_due_open, so the
+        # batch is read from it in order, never sorted from every due row.
+        .where(Pair.state.in_([literal_column(f"'{s.value}'") for s in ACTIVE]))
+        .where(Pair.next_due_at <= now)
+        .order_by(Pair.next_due_at, Pair.id)
+        .limit(limit)
+        # What advance reads of every pair, in one query per batch instead of one per pair.
+        .options(selectinload(Pair.mentee), selectinload(Pair.program))
+        .with_for_update(skip_locked=True)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(Pair.next_due_at, Pair.id) > after)
+    return list(session.execute(stmt).scalars())
+
+
 def schedule_due(
     factory: sessionmaker[Session],
     adapter_for: Callable[[int], ForumAdapter],
@@ -81,18 +121,19 @@ def schedule_due(
     config: Config,
     limit: int = 200,
 ) -> int:
-    """Periodic job: move every due pair along."""
+    """Periodic job: move every pair due now along, each visited once; how many moves."""
     now = clock.now()
-    with transaction(factory) as session:
-        due = (
-            session.execute(
-                select(Pair)
-                .where(Pair.state.in_(ACTIVE), Pair.next_due_at <= now)
-                .order_by(Pair.next_due_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        return sum(advance(session, p, p.program, now, config) for p in due)
+    moves, after = 0, None
+    while True:
+        # One transaction per batch: locks are short, and a backlog drains in linear time
+        # (each batch starts where the last one ended, in the order of an index).
+        with transaction(factory) as session:
+            due = _batch(session, now, after, limit)
+            if not due:
+                return moves
+            last_due = due[-1].next_due_at
+            assert last_due is not None  # it was read because next_due_at <= now
+            after = (last_due, due[-1].id)
+            moves += sum(visit(session, pair, now, config) for pair in due)
+        if len(due) < limit:
+            return moves

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from plugin.storage.models import utcnow
@@ -23,6 +23,16 @@ from plugin.storage.states import QueueState
 
 # Rows that still hold up later rows of their key.
 OPEN_STATES = (QueueState.PENDING, QueueState.SENDING)
+
+
+def _open(model: Any) -> ColumnElement[bool]:
+    """`state IN ('pending', 'sending')` as literals: the WHERE of the partial indexes.
+
+    Repeated word for word so that both databases use the indexes of unfinished rows
+    (plugin/storage/models.py, OPEN_ROWS): SQLite matches a partial index only against the
+    same term with the same literals, never a bound parameter.
+    """
+    return model.state.in_([literal_column(f"'{s.value}'") for s in OPEN_STATES])
 
 
 def worker_name() -> str:
@@ -43,10 +53,12 @@ def claim(
     """Lease up to `limit` due rows of `model` to `owner` (the caller commits)."""
     real_now = utcnow()
     earlier = aliased(model)
+    # Only unfinished rows can hold a row back: the check reads the partial index of open
+    # rows, never the finished ones kept beside them.
     held_back = exists().where(
+        _open(earlier),
         earlier.ordering_key == model.ordering_key,
         earlier.id < model.id,
-        earlier.state.in_(OPEN_STATES),
     )
     lease_free = or_(model.lease_until.is_(None), model.lease_until < real_now)
     due = or_(
@@ -57,7 +69,8 @@ def claim(
     )
     stmt = (
         select(model)
-        .where(due, or_(model.ordering_key.is_(None), ~held_back))
+        # _open repeats what `due` implies, so the scan in id order walks the open rows' index.
+        .where(_open(model), due, or_(model.ordering_key.is_(None), ~held_back))
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=model)
