@@ -19,6 +19,7 @@ from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
 from plugin.engine.inbox import Dispatch, Registered
 from plugin.engine.outbox import FORUM_CALLS, Kinds
+from plugin.engine.retention import purge_expired
 
 DISPATCH: Dispatch = {
     "user_added_to_group": Registered(handlers.on_member_added, handlers.prefetch_joiner),
@@ -29,4 +30,5 @@ DISPATCH: Dispatch = {
 
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS}
 
-PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due]
+# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS.
+PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due, purge_expired]
