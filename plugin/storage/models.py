@@ -86,6 +86,7 @@ class InboxEvent(_QueueRow, Base):
         UniqueConstraint("forum_id", "content_key", name="uq_inbox_content"),
         Index("ix_inbox_due", "state", "run_at"),
         Index("ix_inbox_ordering", "ordering_key", "id"),
+        Index("ix_inbox_processed", "state", "processed_at"),  # the retention purge
     )
 
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
@@ -104,12 +105,13 @@ class OutboxMessage(_QueueRow, Base):
     __table_args__ = (
         Index("ix_outbox_due", "state", "run_at"),
         Index("ix_outbox_ordering", "ordering_key", "id"),
+        Index("ix_outbox_sent", "state", "sent_at"),  # the retention purge
     )
 
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # no text once sent or given up
     # A previous attempt may have reached the forum: look for it before sending again.
     uncertain: Mapped[bool] = mapped_column(default=False)
     result: Mapped[str | None] = mapped_column(Text)
