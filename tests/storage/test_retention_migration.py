@@ -7,8 +7,8 @@ import json
 from sqlalchemy import text
 
 from plugin.storage.db import get_engine, upgrade
+from tests.storage.files_support import database_text
 from tests.storage.migration_support import migrate
-from tests.storage.test_secrets import database_text
 
 LINK = "http://127.0.0.1:8000/signup/old-token-3f9a-before-the-upgrade"
 

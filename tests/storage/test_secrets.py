@@ -23,6 +23,7 @@ from plugin.storage.db import get_engine, session_factory, transaction, upgrade
 from plugin.storage.models import Forum
 from plugin.web.app import create_app
 from tests.helpers import LOOPBACK, discourse_request
+from tests.storage.files_support import database_text
 from tests.storage.migration_support import migrate
 
 API_KEY = "apikey-7f3c-quokka-plain"
@@ -49,24 +50,6 @@ def stored_secrets(url: str) -> list[str]:
     with get_engine(url).connect() as conn:
         rows = conn.execute(text("SELECT api_key, webhook_secret, connect_secret FROM forums"))
         return [value for row in rows for value in row if value is not None]
-
-
-def database_text(url: str) -> bytes:
-    """Every byte of the SQLite files, or the text of every PostgreSQL table."""
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
-    with get_engine(url).connect() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ).scalars()
-        dumps = [
-            conn.execute(
-                text(f"SELECT coalesce(string_agg(t::text, '|'), '') FROM \"{n}\" t")
-            ).scalar_one()
-            for n in list(tables)
-        ]
-    return "\n".join(dumps).encode()
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
