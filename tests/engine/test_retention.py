@@ -64,9 +64,7 @@ def test_a_processed_event_keeps_its_keys_and_no_payload(sessions, forum, stub):
     assert row.processed_at == T0
 
 
-def test_a_duplicate_of_a_kept_event_is_recognised_after_its_payload_is_gone(
-    sessions, forum, stub
-):
+def test_a_duplicate_of_a_kept_event_is_recognised_after_its_payload_is_gone(sessions, forum, stub):
     put(sessions, forum.id, "a")
     process(sessions, stub, T0)
     purge(sessions, T0 + DAYS - timedelta(seconds=1), DAYS)
