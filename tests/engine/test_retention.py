@@ -15,6 +15,7 @@ from plugin.engine.retention import purge, purge_expired
 from plugin.storage.db import transaction
 from plugin.storage.models import InboxEvent, OutboxMessage
 from plugin.storage.states import QueueState
+from plugin.worker import Worker
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 DAYS = timedelta(days=30)
@@ -148,3 +149,10 @@ def test_the_periodic_job_counts_the_retention_days_on_the_service_clock(
     week = replace(config, retention_days=7)
     assert purge_expired(sessions, None, Clock(T0 + timedelta(days=6)), week) == 0
     assert purge_expired(sessions, None, Clock(T0 + timedelta(days=8)), week) == 1
+
+
+def test_worker_once_at_a_later_now_purges_what_the_retention_let_go(config, sessions, forum, stub):
+    put(sessions, forum.id, "old")
+    process(sessions, stub, T0)
+    Worker(config, sessions, Clock(T0 + DAYS + timedelta(seconds=1))).run_once()
+    assert events(sessions) == {}
