@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.engine.clock import Clock
-from plugin.storage.db import transaction
+from plugin.storage.db import reading, transaction
 from plugin.storage.models import InboxEvent, OutboxMessage
 from plugin.storage.states import QueueState
 
@@ -41,11 +41,23 @@ def _expired_calls(cutoff: datetime) -> ColumnElement[bool]:
 
 
 def _delete_batch(
-    session: Session, model: type[InboxEvent] | type[OutboxMessage], where: Any, batch: int
+    factory: sessionmaker[Session],
+    model: type[InboxEvent] | type[OutboxMessage],
+    where: ColumnElement[bool],
+    batch: int,
 ) -> int:
     """Delete up to `batch` rows matching `where`, oldest first; how many went."""
-    ids = select(model.id).where(where).order_by(model.id).limit(batch).scalar_subquery()
-    result = session.execute(delete(model).where(model.id.in_(ids)))
+    # Found in a read-only session: a pass with nothing old enough (nearly every pass)
+    # takes no write lock, which on SQLite the receivers would wait for.
+    with reading(factory) as session:
+        ids = list(
+            session.execute(select(model.id).where(where).order_by(model.id).limit(batch)).scalars()
+        )
+    if not ids:
+        return 0
+    with transaction(factory) as session:
+        # The condition again: a row cannot have changed state since, but say so in SQL.
+        result = session.execute(delete(model).where(model.id.in_(ids), where))
     return int(result.rowcount)  # type: ignore[attr-defined]  # DML returns a CursorResult
 
 
@@ -63,8 +75,7 @@ def purge(
     targets = ((InboxEvent, _expired_events(cutoff)), (OutboxMessage, _expired_calls(cutoff)))
     for model, where in targets:
         for _ in range(max_batches):
-            with transaction(factory) as session:
-                count = _delete_batch(session, model, where, batch)
+            count = _delete_batch(factory, model, where, batch)
             deleted += count
             if count < batch:  # nothing more is old enough
                 break
