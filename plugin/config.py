@@ -18,6 +18,8 @@ from plugin.netguard import normal_host
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorship.db"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36500  # a hundred years: beyond that, date arithmetic overflows
 
 
 class ConfigError(ValueError):
@@ -37,6 +39,8 @@ class Config:
     previous_secret_keys: tuple[str, ...] = ()
     # Hosts a forum URL may use although they resolve to internal addresses (plugin.netguard).
     allowed_internal_hosts: frozenset[str] = frozenset()
+    # Days processed events and sent forum calls are kept before the worker deletes them.
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,7 +159,24 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         lease_seconds=lease,
         previous_secret_keys=_previous_keys(env.get("MENTORSHIP_PREVIOUS_SECRET_KEYS", "")),
         allowed_internal_hosts=allowed_hosts(env.get(ALLOWED_HOSTS_SETTING, "")),
+        retention_days=retention_days(env.get("MENTORSHIP_RETENTION_DAYS", "")),
     )
+
+
+def retention_days(text: str) -> int:
+    """MENTORSHIP_RETENTION_DAYS: a positive whole number of days; blank is the default."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_RETENTION_DAYS
+    # ASCII digits only (int() would take "+3", "3_0" and other scripts' digits), and few
+    # of them: int() refuses more than 4300.
+    digits = text.isascii() and text.isdigit() and len(text) <= 6
+    if not digits or not 1 <= int(text) <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"MENTORSHIP_RETENTION_DAYS must be a whole number of days from 1 to "
+            f"{MAX_RETENTION_DAYS}, not {text[:40]!r}"
+        )
+    return int(text)
 
 
 def _previous_keys(text: str) -> tuple[str, ...]:

@@ -117,6 +117,7 @@ class Worker:
             lease=self.lease,
             kinds=OUTBOX_KINDS,
             held_forums=held,
+            settings=self.config,
         )
         if tally is not None:
             tally.add(events.progressed, calls.progressed, events.held + calls.held)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -88,8 +89,28 @@ def mint_admin_link(config: Config, forum: Forum, person: Person) -> str:
     organisation owners and administrators). Whoever holds the link signs in as that person,
     so send it only in a one-to-one direct message with them.
     """
+    return _mint(config, forum.id, person)
+
+
+def admin_reference(person: Person) -> dict[str, Any]:
+    """What a queued message keeps to mint this person's link when it is sent: no token."""
+    return {
+        "user_id": person.user_id,
+        "username": person.username,
+        "admin": person.is_forum_admin,
+        "staff": person.is_forum_staff,
+    }
+
+
+def admin_link(config: Config, ref: dict) -> str:
+    """The sign-in link a queued message refers to, minted as it is sent (plugin.domain.links)."""
+    person = Person(int(ref["user_id"]), str(ref["username"]), ref["admin"], ref["staff"])
+    return _mint(config, int(ref["forum_id"]), person)
+
+
+def _mint(config: Config, forum_id: int, person: Person) -> str:
     claim = {
-        "f": forum.id,
+        "f": forum_id,
         "i": person.user_id,
         "u": person.username,
         "a": bool(person.is_forum_admin),

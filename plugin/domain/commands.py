@@ -10,8 +10,8 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import journey
-from plugin.domain.admins import Person, may_enter, mint_admin_link
+from plugin.domain import journey, links
+from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
 from plugin.domain.signups import send_link
@@ -74,7 +74,7 @@ def handle_command(
     if word == "signup":
         _fresh_signup_links(ctx, member, thread, post_id)
     elif word == "admin":
-        reply(ctx, thread, f"admin:{post_id}", _admin_answer(ctx, member, thread))
+        _admin(ctx, member, thread, post_id)
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:
@@ -114,24 +114,37 @@ def _direct_only(command: str) -> str:
     return render("link_direct_only", command=command).text
 
 
-def _admin_answer(ctx: HandlerContext, member: Member, thread: str) -> str:
+def _admin(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> None:
     """A single-use sign-in link (Zulip, one-to-one only), or where to sign in (Discourse)."""
-    config = ctx.settings
+    key = f"admin:{post_id}"
     if not KINDS[ctx.forum.kind].admin_link_in_chat:
         # The public sign-in page, the same for everyone: no credential in it.
-        return render(
-            "admin_login", link=f"{config.base_url}/admin/login?forum={ctx.forum.name}"
-        ).text
+        login = f"{ctx.settings.base_url}/admin/login?forum={ctx.forum.name}"
+        reply(ctx, thread, key, render("admin_login", link=login).text)
+        return
     if not one_to_one(ctx, member, thread):
-        return _direct_only("!admin")
+        reply(ctx, thread, key, _direct_only("!admin"))
+        return
     # The role comes from the forum's answer about this very user id (the prefetch).
     user = (ctx.prefetched or {}).get("user")
     is_admin = bool(user is not None and user.id == member.forum_user_id and user.admin)
     # Only an erased member has no username; the cast keeps what happened then unchanged.
     person = Person(member.forum_user_id, cast(str, member.username), is_admin, is_admin)
     if not may_enter(ctx.session, ctx.forum.id, person):
-        return render("admin_refused").text
-    return render("admin_link", link=mint_admin_link(config, ctx.forum, person)).text
+        reply(ctx, thread, key, render("admin_refused").text)
+        return
+    # The link is minted when the answer is sent (plugin.domain.links): never stored, and
+    # its ten minutes start then. The key and order are those of any other reply.
+    links.queue(
+        ctx.session,
+        forum_id=ctx.forum.id,
+        key=f"reply:{ctx.forum.id}:{thread}:{key}",
+        ordering_key=f"thread:{thread}",
+        template="admin_link",
+        args={},
+        link={"type": "admin", "forum_id": ctx.forum.id, **admin_reference(person)},
+        thread=thread,
+    )
 
 
 @dataclass(frozen=True)
@@ -296,16 +309,11 @@ def _report(
     )
 
 
-def _settings(ctx: HandlerContext) -> tuple[str, str]:
-    return ctx.settings.secret_key, ctx.settings.base_url
-
-
 def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:
     """`!signup`: a fresh link for each of the member's sign-ups in open programs; any?
 
     `thread` must be a one-to-one conversation with the member; None opens a new one.
     """
-    secret, base_url = _settings(ctx)
     signups = ctx.session.execute(
         select(Signup, Program)
         .join(Signup.program)
@@ -316,14 +324,5 @@ def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) ->
         )
     ).all()
     for signup, program in signups:
-        send_link(
-            ctx.session,
-            signup,
-            program,
-            member,
-            secret=secret,
-            base_url=base_url,
-            template="signup_fresh",
-            thread=thread,
-        )
+        send_link(ctx.session, signup, program, member, template="signup_fresh", thread=thread)
     return bool(signups)

@@ -28,10 +28,6 @@ from plugin.storage.states import ProgramState, Role, SignupState
 RECONCILE_EVERY_HOURS = 6
 
 
-def _settings(ctx: HandlerContext) -> tuple[str, str]:
-    return ctx.settings.secret_key, ctx.settings.base_url
-
-
 def prefetch_joiner(ctx: HandlerContext, ev: dict) -> ForumUser | None:
     """The joining user, asked of the forum only when their group is an open program's."""
     # Only look the user up (an API call) when the group belongs to an open program.
@@ -48,17 +44,8 @@ def on_member_added(ctx: HandlerContext, ev: dict) -> None:
     if ctx.prefetched is None:
         return
     member = upsert_member(ctx.session, ctx.forum.id, ctx.prefetched)
-    secret, base_url = _settings(ctx)
     for program, role in programs_for_group(ctx.session, ctx.forum.id, ev["group_id"]):
-        sign_up(
-            ctx.session,
-            program,
-            member,
-            role,
-            secret=secret,
-            base_url=base_url,
-            now=ctx.clock.now(),
-        )
+        sign_up(ctx.session, program, member, role, now=ctx.clock.now())
 
 
 def on_member_removed(ctx: HandlerContext, ev: dict) -> None:
@@ -162,15 +149,7 @@ def _reconcile_program(
             for user in users:
                 member = upsert_member(session, program.forum_id, user)
                 present.add(member.id)
-                sign_up(
-                    session,
-                    program,
-                    member,
-                    role,
-                    secret=config.secret_key,
-                    base_url=config.base_url,
-                    now=now,
-                )
+                sign_up(session, program, member, role, now=now)
             gone = session.execute(
                 select(Signup).where(
                     Signup.program_id == program.id,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from plugin.domain import links
 from plugin.domain.messages import Message, render
 from plugin.domain.pairs import (
     ACTIVE,
@@ -204,6 +206,12 @@ def feedback_token(secret: str, pair: Pair, member: Member) -> str:
     return _feedback(secret).dumps({"p": pair.id, "m": member.id})
 
 
+def rating_link(config: Any, ref: dict) -> str:
+    """The rating link a queued message refers to, minted as it is sent (plugin.domain.links)."""
+    token = _feedback(config.secret_key).dumps({"p": ref["pair_id"], "m": ref["member_id"]})
+    return f"{config.base_url}/feedback/{token}"
+
+
 def read_feedback_token(secret: str, token: str) -> tuple[int, int] | None:
     """(pair id, member id) from a feedback link, or None."""
     try:
@@ -213,9 +221,7 @@ def read_feedback_token(secret: str, token: str) -> tuple[int, int] | None:
     return (data["p"], data["m"]) if isinstance(data, dict) else None
 
 
-def complete(
-    session: Session, pair: Pair, program: Program, now: datetime, *, secret: str, base_url: str
-) -> None:
+def complete(session: Session, pair: Pair, program: Program, now: datetime) -> None:
     """One cadence after the last step: thank both, ask each for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = PairState.COMPLETED, now, None
     back_to_waiting(session, pair.mentor, priority=False)
@@ -231,12 +237,19 @@ def complete(
     ).text
     post_to_pair(session, pair, "closing", text)
     for member, partner in ((mentor, mentee), (mentee, mentor)):
-        message = render(
-            "rating_link",
-            name=member.name or member.username,
-            partner=partner.name or partner.username,
-            program=program.title,
-            link=f"{base_url}/feedback/{feedback_token(secret, pair, member)}",
-            days=FEEDBACK_DAYS,
+        # The link is minted when the message is sent (plugin.domain.links): never stored.
+        links.queue(
+            session,
+            forum_id=program.forum_id,
+            key=f"member:{member.id}:rating:{pair.id}",
+            ordering_key=f"member:{member.id}",
+            template="rating_link",
+            args={
+                "name": member.name or member.username,
+                "partner": partner.name or partner.username,
+                "program": program.title,
+                "days": FEEDBACK_DAYS,
+            },
+            link={"type": "rating", "pair_id": pair.id, "member_id": member.id},
+            usernames=[member.username],
         )
-        tell_member(session, program.forum_id, member, f"rating:{pair.id}", message)

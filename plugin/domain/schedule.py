@@ -42,9 +42,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
     program_steps = steps(program)
     total = len(program_steps)
     if now >= step_due(pair, program, total + 1):
-        journey.complete(
-            session, pair, program, now, secret=config.secret_key, base_url=config.base_url
-        )
+        journey.complete(session, pair, program, now)
         return True
     quiet = quiet_until(now, pair.mentee.timezone, program.quiet_start, program.quiet_end)
     did = False

@@ -13,10 +13,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from plugin.domain.messages import render
+from plugin.domain import links
 from plugin.domain.pairs import end_pairs_of
 from plugin.engine.adapter import ForumUser
-from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Program, Signup
 from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import ProgramState, Role, SignupState
@@ -45,7 +44,17 @@ def _links(secret: str) -> URLSafeTimedSerializer:
 
 def signup_token(secret: str, signup: Signup) -> str:
     """A personal token naming the sign-up and its link version."""
-    return _links(secret).dumps({"s": signup.id, "v": signup.link_version})
+    return _token(secret, signup.id, signup.link_version)
+
+
+def _token(secret: str, signup_id: int, version: int) -> str:
+    return _links(secret).dumps({"s": signup_id, "v": version})
+
+
+def signup_link(config: Any, ref: dict) -> str:
+    """The sign-up link a queued message refers to, minted as it is sent (plugin.domain.links)."""
+    token = _token(config.secret_key, ref["signup_id"], ref["version"])
+    return f"{config.base_url}/signup/{token}"
 
 
 def signup_from_token(session: Session, secret: str, token: str) -> Signup | None:
@@ -111,38 +120,29 @@ def send_link(
     program: Program,
     member: Member,
     *,
-    secret: str,
-    base_url: str,
     template: str = "signup_link",
     thread: str | None = None,
 ) -> None:
     """Send the member a fresh personal link (a new version invalidates older links)."""
     signup.link_version += 1
     session.flush()
-    link = f"{base_url}/signup/{signup_token(secret, signup)}"
-    message = render(
-        template,
-        name=member.name or member.username,
-        program=program.title,
-        role=signup.role,
-        offer_or_seek="offer" if signup.role == Role.MENTOR else "hope to learn",
-        link=link,
-        days=LINK_DAYS,
-    )
-    key = f"signup:{signup.id}:link:{signup.link_version}"
-    if thread:
-        payload: dict[str, Any] = {"thread": thread, "text": message.text}
-        kind = "post"
-    else:
-        payload = {"title": message.title, "text": message.text, "usernames": [member.username]}
-        kind = "open_thread"
-    enqueue(
+    # The link itself is minted when the message is sent: it is never stored.
+    links.queue(
         session,
         forum_id=program.forum_id,
-        key=key,
-        kind=kind,
-        payload=payload,
+        key=f"signup:{signup.id}:link:{signup.link_version}",
         ordering_key=f"member:{member.id}",
+        template=template,
+        args={
+            "name": member.name or member.username,
+            "program": program.title,
+            "role": str(signup.role),
+            "offer_or_seek": "offer" if signup.role == Role.MENTOR else "hope to learn",
+            "days": LINK_DAYS,
+        },
+        link={"type": "signup", "signup_id": signup.id, "version": signup.link_version},
+        thread=thread,
+        usernames=None if thread else [member.username],
     )
 
 
@@ -152,8 +152,6 @@ def sign_up(
     member: Member,
     role: str,
     *,
-    secret: str,
-    base_url: str,
     now: datetime,
 ) -> Signup | None:
     """Register a sign-up (idempotent) and send the link; only open programs take them."""
@@ -179,7 +177,7 @@ def sign_up(
     signup.state = SignupState.READY if is_complete(signup) else SignupState.PENDING
     session.flush()
     if signup.state == SignupState.PENDING:
-        send_link(session, signup, program, member, secret=secret, base_url=base_url)
+        send_link(session, signup, program, member)
     return signup
 
 

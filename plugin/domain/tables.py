@@ -2,7 +2,8 @@
 
 - DISPATCH: event name -> handler. Each forum's receiver (and Zulip's queue poller) turns
   what its forum sends into these event names and payloads, so one handler serves all.
-- OUTBOX_KINDS: outbox kind -> how to send it, find it again and record the outcome.
+- OUTBOX_KINDS: outbox kind -> how to send it, find it again and record the outcome;
+  the link kinds mint a personal link (LINKS) and render its message only when sending.
 - PERIODIC: jobs the worker runs every pass, fn(factory, adapter_for, clock, config) ->
   number of things done; safe to run from several workers at once.
 
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plugin.domain import handlers
+from plugin.domain import handlers, links
+from plugin.domain.admins import admin_link
 from plugin.domain.erasure import on_user_destroyed
+from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
+from plugin.domain.signups import signup_link
 from plugin.engine.inbox import Dispatch, Registered
 from plugin.engine.outbox import FORUM_CALLS, Kinds
+from plugin.engine.retention import purge_expired
 
 DISPATCH: Dispatch = {
     "user_added_to_group": Registered(handlers.on_member_added, handlers.prefetch_joiner),
@@ -27,6 +32,10 @@ DISPATCH: Dispatch = {
     "user_destroyed": Registered(on_user_destroyed),
 }
 
-OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS}
+# A personal link's type -> how to mint it when its message is sent (plugin/domain/links.py).
+LINKS: dict[str, links.Minter] = {"signup": signup_link, "rating": rating_link, "admin": admin_link}
 
-PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due]
+OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
+
+# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS.
+PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due, purge_expired]

@@ -3,8 +3,9 @@
 The receiver writes one row per event (deduplicated by content: what the event is, not
 which delivery carried it; the delivery id is kept for diagnosis only) and commits before
 it answers 2xx. The worker claims rows and runs each event's handler in the same
-transaction that marks it done, so an event is either fully handled or not at all. An
-event that fails for good keeps no member text.
+transaction that marks it done, so an event is either fully handled or not at all. A
+processed event keeps only its keys (until plugin/engine/retention.py deletes it); an event
+that fails for good keeps no member text.
 """
 
 from __future__ import annotations
@@ -276,9 +277,10 @@ def _apply(
             handler.apply(ctx, payload)
         else:
             log.info("no handler for %s event %s; dropped", forum.kind, row.event)
-        # Processed: keep the dedupe keys, drop what the event said.
+        # Processed: keep the dedupe keys (forum and content key), drop what the event said.
+        # The time is the service's clock: the retention purge counts from it.
         row.payload = None
-        row.processed_at = utcnow()
+        row.processed_at = run.clock.now()
         release(session, InboxEvent, row_id, run.owner, state="done", last_error=None)
     return True
 

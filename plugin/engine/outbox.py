@@ -5,6 +5,8 @@ transaction (`enqueue`). The worker then delivers rows: it marks a row "sending"
 commits *before* the HTTP call, so a crash at any point after that leaves a row that is
 known to be uncertain; before sending an uncertain row again the worker asks the forum
 whether the post already exists (each post carries a marker derived from the row's key).
+A sent call keeps its key, kind, forum, outcome and times, never what it said (as a call
+given up); plugin/engine/retention.py deletes it after MENTORSHIP_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class SendContext:
 
     adapter: ForumAdapter
     factory: sessionmaker[Session]
+    # The worker's settings (plugin.config.Config): kinds that render a message only when
+    # it is sent (a personal link) need its keys and base URL.
+    settings: Any = None
 
 
 @dataclass(frozen=True)
@@ -162,26 +167,29 @@ def _start(session: Session, row_id: int, owner: str) -> OutboxMessage | None:
     return row
 
 
-def _finish(session: Session, row_id: int, owner: str, sent: SentPost, kinds: Kinds) -> None:
+def _finish(run: _Run, session: Session, row_id: int, sent: SentPost) -> None:
     """Record what was sent and run the kind's on_sent, unless the lease was lost."""
-    if not still_mine(session, OutboxMessage, row_id, owner):
+    if not still_mine(session, OutboxMessage, row_id, run.owner):
         return  # lease lost: whoever has it now will find our post by its marker
     row = session.get_one(OutboxMessage, row_id)
     row.result = json.dumps({"thread": sent.thread, "post_id": sent.post_id})
-    row.sent_at = utcnow()
+    row.sent_at = run.now  # the service's clock: the retention purge counts from it
     row.last_error = None
-    kind = kinds[row.kind]
+    kind = run.kinds[row.kind]
     if kind.on_sent:
         kind.on_sent(session, row, json.loads(row.payload), sent)
-    release(session, OutboxMessage, row_id, owner, state=QueueState.SENT)
+    # The forum has it now: keep where it went, never what it said (after on_sent reads it).
+    row.payload = diagnosis_payload(row.payload)
+    release(session, OutboxMessage, row_id, run.owner, state=QueueState.SENT)
 
 
-# What a given-up call keeps for diagnosis: where it was going, never what it said or to whom.
+# What a sent or given-up call keeps for diagnosis: where it was going, never what it said
+# or to whom.
 DIAGNOSIS_FIELDS = ("pair_id", "step", "thread", "thread_of")
 
 
 def diagnosis_payload(payload: str) -> str:
-    """The payload of a dead call without message text, titles or usernames."""
+    """The payload of a sent or dead call without message text, titles or usernames."""
     try:
         fields = json.loads(payload)
     except ValueError:
@@ -228,6 +236,7 @@ class _Run:
     owner: str
     now: datetime
     kinds: Kinds
+    settings: Any = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +318,7 @@ def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: 
     started = _begin(run, row_id)
     if started is None:
         return
-    ctx = SendContext(adapter=run.adapter_for(forum_id), factory=run.factory)
+    ctx = SendContext(adapter=run.adapter_for(forum_id), factory=run.factory, settings=run.settings)
     try:
         sent = _call_forum(ctx, started)
     except BudgetExhausted:
@@ -324,7 +333,7 @@ def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: 
         result.failed += 1
         return
     with transaction(run.factory) as session:
-        _finish(session, row_id, run.owner, sent, run.kinds)
+        _finish(run, session, row_id, sent)
     result.sent += 1
 
 
@@ -338,10 +347,11 @@ def deliver_due(
     kinds: Kinds,
     limit: int = 20,
     held_forums: set[int] | None = None,
+    settings: Any = None,
 ) -> Pass:
     """Claim due outbox rows and deliver them, one committed step at a time."""
     held = held_forums if held_forums is not None else set()
-    run = _Run(factory, adapter_for, owner, now, kinds)
+    run = _Run(factory, adapter_for, owner, now, kinds, settings)
     result = Pass()
     for row_id, forum_id in _claim_due(run, lease, limit, held):
         _deliver_one(run, row_id, forum_id, held, result)

@@ -105,6 +105,7 @@ class InboxEvent(_QueueRow, Base):
         Index("ix_inbox_ordering", "ordering_key", "id"),
         _open_index("ix_inbox_open", "id"),
         _open_index("ix_inbox_open_ordering", "ordering_key", "id"),
+        Index("ix_inbox_processed", "state", "processed_at"),  # the retention purge
     )
 
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
@@ -124,12 +125,13 @@ class OutboxMessage(_QueueRow, Base):
         Index("ix_outbox_ordering", "ordering_key", "id"),
         _open_index("ix_outbox_open", "id"),
         _open_index("ix_outbox_open_ordering", "ordering_key", "id"),
+        Index("ix_outbox_sent", "state", "sent_at"),  # the retention purge
     )
 
     forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # no text once sent or given up
     # A previous attempt may have reached the forum: look for it before sending again.
     uncertain: Mapped[bool] = mapped_column(default=False)
     result: Mapped[str | None] = mapped_column(Text)

@@ -9,23 +9,22 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from plugin.cli import run
 from plugin.config import Config
 from plugin.forums.connections import add_forum
 from plugin.storage import secretbox
-from plugin.storage.db import MIGRATIONS, get_engine, session_factory, transaction, upgrade
+from plugin.storage.db import get_engine, session_factory, transaction, upgrade
 from plugin.storage.models import Forum
 from plugin.web.app import create_app
-from tests.helpers import LOOPBACK, PG_ADMIN_URL, discourse_request
+from tests.helpers import LOOPBACK, discourse_request
+from tests.storage.files_support import database_text
+from tests.storage.migration_support import migrate
 
 API_KEY = "apikey-7f3c-quokka-plain"
 WEBHOOK_SECRET = "hooksecret-91ab-narwhal-plain"
@@ -51,24 +50,6 @@ def stored_secrets(url: str) -> list[str]:
     with get_engine(url).connect() as conn:
         rows = conn.execute(text("SELECT api_key, webhook_secret, connect_secret FROM forums"))
         return [value for row in rows for value in row if value is not None]
-
-
-def database_text(url: str) -> bytes:
-    """Every byte of the SQLite files, or the text of every PostgreSQL table."""
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
-    with get_engine(url).connect() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ).scalars()
-        dumps = [
-            conn.execute(
-                text(f"SELECT coalesce(string_agg(t::text, '|'), '') FROM \"{n}\" t")
-            ).scalar_one()
-            for n in list(tables)
-        ]
-    return "\n".join(dumps).encode()
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -257,38 +238,6 @@ def test_an_existing_world_readable_sqlite_database_is_tightened_on_open(tmp_pat
 
 
 # -- migration --------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request, tmp_path):
-    """A database with no schema yet, on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        yield url
-        get_engine(url).dispose()
-        return
-    from tests.helpers import PG_AVAILABLE
-
-    if not PG_AVAILABLE:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 does not answer")
-    name = f"mentorship_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def migrate(url: str, revision: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with get_engine(url).begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def insert_plain_forums(url: str) -> None:

@@ -1,0 +1,89 @@
+"""Retention: processed events and sent forum calls are deleted after MENTORSHIP_RETENTION_DAYS.
+
+They are kept that long for duplicate detection (an event's content key) and diagnosis (a
+call's key, kind and outcome), never with a message body. The age counts from when a row
+was processed or sent, on the service's clock, so `worker --once --now T` moves it. Rows
+are deleted in small batches, each its own short transaction, and only so many per pass:
+a purge never holds the database's write lock for long, and work that is due goes first.
+Unfinished rows (pending, being worked, failed, given up) are never deleted here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from plugin.engine.clock import Clock
+from plugin.storage.db import reading, transaction
+from plugin.storage.models import InboxEvent, OutboxMessage
+from plugin.storage.states import QueueState
+
+BATCH = 500  # rows a statement
+MAX_BATCHES = 4  # statements a table per pass: the rest waits for the next pass
+
+
+def _expired_events(cutoff: datetime) -> ColumnElement[bool]:
+    """Processed events older than the cutoff."""
+    # An event dropped by an erasure is done without a processed_at: its arrival counts.
+    processed_before = or_(
+        InboxEvent.processed_at < cutoff,
+        and_(InboxEvent.processed_at.is_(None), InboxEvent.created_at < cutoff),
+    )
+    return and_(InboxEvent.state == QueueState.DONE, processed_before)
+
+
+def _expired_calls(cutoff: datetime) -> ColumnElement[bool]:
+    """Sent calls older than the cutoff."""
+    return and_(OutboxMessage.state == QueueState.SENT, OutboxMessage.sent_at < cutoff)
+
+
+def _delete_batch(
+    factory: sessionmaker[Session],
+    model: type[InboxEvent] | type[OutboxMessage],
+    where: ColumnElement[bool],
+    batch: int,
+) -> int:
+    """Delete up to `batch` rows matching `where`, oldest first; how many went."""
+    # Found in a read-only session: a pass with nothing old enough (nearly every pass)
+    # takes no write lock, which on SQLite the receivers would wait for.
+    with reading(factory) as session:
+        ids = list(
+            session.execute(select(model.id).where(where).order_by(model.id).limit(batch)).scalars()
+        )
+    if not ids:
+        return 0
+    with transaction(factory) as session:
+        # The condition again: a row cannot have changed state since, but say so in SQL.
+        result = session.execute(delete(model).where(model.id.in_(ids), where))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML returns a CursorResult
+
+
+def purge(
+    factory: sessionmaker[Session],
+    now: datetime,
+    retention: timedelta,
+    *,
+    batch: int = BATCH,
+    max_batches: int = MAX_BATCHES,
+) -> int:
+    """Delete processed events and sent calls older than `retention`; how many rows went."""
+    cutoff = now - retention
+    deleted = 0
+    targets = ((InboxEvent, _expired_events(cutoff)), (OutboxMessage, _expired_calls(cutoff)))
+    for model, where in targets:
+        for _ in range(max_batches):
+            count = _delete_batch(factory, model, where, batch)
+            deleted += count
+            if count < batch:  # nothing more is old enough
+                break
+    return deleted
+
+
+def purge_expired(
+    factory: sessionmaker[Session], _adapter_for: Any, clock: Clock, config: Any
+) -> int:
+    """The worker's periodic job: purge() with MENTORSHIP_RETENTION_DAYS, on the service's clock."""
+    return purge(factory, clock.now(), timedelta(days=config.retention_days))
