@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from plugin.netguard import normal_host
 
 DEFAULT_DATABASE_URL = "sqlite:///mentorship.db"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+LOG_FORMAT_SETTING = "MENTORSHIP_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -37,6 +40,7 @@ class Config:
     previous_secret_keys: tuple[str, ...] = ()
     # Hosts a forum URL may use although they resolve to internal addresses (plugin.netguard).
     allowed_internal_hosts: frozenset[str] = frozenset()
+    log_format: str = "text"  # MENTORSHIP_LOG_FORMAT: "text" or "json" (plugin/logs.py)
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,7 +159,17 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         lease_seconds=lease,
         previous_secret_keys=_previous_keys(env.get("MENTORSHIP_PREVIOUS_SECRET_KEYS", "")),
         allowed_internal_hosts=allowed_hosts(env.get(ALLOWED_HOSTS_SETTING, "")),
+        log_format=log_format(env),
     )
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """MENTORSHIP_LOG_FORMAT: `text` (the default) or `json`, one JSON object a line."""
+    env = os.environ if environ is None else environ
+    value = (env.get(LOG_FORMAT_SETTING) or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{LOG_FORMAT_SETTING} must be text or json, not {value!r}")
+    return value
 
 
 def _previous_keys(text: str) -> tuple[str, ...]:
