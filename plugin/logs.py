@@ -88,6 +88,8 @@ def setup_logging(log_format: str, level: int = logging.WARNING) -> bool:
     handler.setFormatter(formatter(log_format))
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic lists each of its plugins at INFO on every start: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
     # Python's warnings go through logging too, so a JSON stderr stays JSON.
     logging.captureWarnings(log_format == "json")
     return True
