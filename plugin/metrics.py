@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from contextvars import ContextVar
@@ -45,8 +46,12 @@ _STORED: ContextVar[str | None] = ContextVar("mentorship_stored", default=None)
 def _counters() -> tuple[Any, Any]:
     # prometheus_client picks its storage (memory or files) from the environment when it
     # is first imported, so it is imported here, after `serve` has set the directory.
-    from prometheus_client import Counter
+    from prometheus_client import Counter, values
 
+    if multiprocess_dir():
+        # Files are named by process: containers may share one directory (compose.yaml),
+        # and each container numbers its processes from 1, so the host name is part of it.
+        values.ValueClass = values.MultiProcessValue(lambda: process_name(os.getpid()))
     webhooks = Counter(WEBHOOKS, "Webhook requests received", ["kind", "outcome"])
     calls = Counter(FORUM_CALLS, "Calls the outbox made to forums", ["forum", "status"])
     return webhooks, calls
@@ -127,9 +132,15 @@ def remove_multiprocess_dir(path: str | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def process_name(pid: int) -> str:
+    """How a process's files in the directory are named: host name and pid."""
+    return f"{socket.gethostname()}-{pid}"
+
+
 def process_exited(pid: int) -> None:
     """Drop a dead process's live gauge files (gunicorn's child_exit); its counts stay."""
     if multiprocess_dir():
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        # Its identifier in the file names, which prometheus_client calls the pid.
+        multiprocess.mark_process_dead(process_name(pid))

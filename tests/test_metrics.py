@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -148,4 +149,7 @@ def test_serve_sums_webhooks_over_its_workers_and_the_worker_calls(
             )
             assert calls(text) == 1
     # One file per counting process: both HTTP workers and the worker wrote their own.
-    assert len(list(shared.glob("counter_*.db"))) == 3, sorted(shared.iterdir())
+    files = list(shared.glob("counter_*.db"))
+    assert len(files) == 3, sorted(shared.iterdir())
+    # Named by host and pid: containers sharing the directory number their pids from 1.
+    assert all(f.name.startswith(f"counter_{socket.gethostname()}-") for f in files)
