@@ -67,10 +67,11 @@ def test_a_bound_id_never_replaces_a_line_s_own_fields():
 
 
 def test_log_format_defaults_to_text_and_refuses_other_values():
-    assert load_config({}).log_format == "text"
-    assert load_config({"MENTORSHIP_LOG_FORMAT": "JSON"}).log_format == "json"
+    env = {"MENTORSHIP_DATABASE_URL": "sqlite://", "MENTORSHIP_SECRET_KEY": "k"}
+    assert load_config(env).log_format == "text"
+    assert load_config({**env, "MENTORSHIP_LOG_FORMAT": "JSON"}).log_format == "json"
     with pytest.raises(ConfigError, match="MENTORSHIP_LOG_FORMAT"):
-        load_config({"MENTORSHIP_LOG_FORMAT": "xml"})
+        load_config({**env, "MENTORSHIP_LOG_FORMAT": "xml"})
 
 
 def test_gunicorn_lines_go_through_the_json_formatter_only_in_json_mode():
