@@ -240,7 +240,10 @@ def run(argv: list[str]) -> int:
         return _fail(str(exc), 2)
     try:
         args = build_parser().parse_args(argv)
-        if configured and args.handler in (cmd_serve, cmd_worker):
+        long_running = args.handler is cmd_serve or (
+            args.handler is cmd_worker and not args.once
+        )
+        if configured and long_running:
             logging.getLogger().setLevel(logging.INFO)  # a service says what it does
         env = _env(migrate=args.handler is not cmd_db_upgrade)
         doc, text = args.handler(args, env)
