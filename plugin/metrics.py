@@ -64,7 +64,7 @@ def counters() -> tuple[Any, Any]:
 
 def webhook_received(kind: str, outcome: str) -> None:
     """Count one webhook request of a forum kind and what it came to."""
-    _safely(_counters()[0], kind, outcome if outcome in OUTCOMES else "other")
+    _safely(0, kind, outcome if outcome in OUTCOMES else "other")
 
 
 def note_stored(new: bool) -> bool:
@@ -94,15 +94,15 @@ def forum_call(forum_id: int, error: BaseException | None = None) -> None:
     """Count one forum call, labelled by forum id (the scrape shows the forum's name)."""
     # Ids here, names at scrape time: the engine never reads a forum row for a label, and a
     # renamed forum shows its current name.
-    _safely(_counters()[1], str(forum_id), call_status(error))
+    _safely(1, str(forum_id), call_status(error))
 
 
-def _safely(counter: Any, *labels: str) -> None:
+def _safely(which: int, *labels: str) -> None:
     # Counting must never break the work it counts (a full disk, a removed directory).
     try:
-        counter.labels(*labels).inc()
+        _counters()[which].labels(*labels).inc()
     except Exception:  # noqa: BLE001
-        log.warning("could not count %s%s", counter._name, labels, exc_info=True)
+        log.warning("could not count %s", (WEBHOOKS, FORUM_CALLS)[which], exc_info=True)
 
 
 def multiprocess_dir() -> str | None:

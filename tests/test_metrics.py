@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ from plugin import metrics
 from plugin.engine.adapter import ForumRateLimited, ForumRejected, ForumUnavailable
 from plugin.engine.outbox import enqueue
 from plugin.storage.db import transaction
+from plugin.storage.states import PairState
 from tests.helpers import discourse_request, pm_post
 from tests.procs import serving, wait_for
 
@@ -153,3 +155,27 @@ def test_serve_sums_webhooks_over_its_workers_and_the_worker_calls(
     assert len(files) == 3, sorted(shared.iterdir())
     # Named by host and pid: containers sharing the directory number their pids from 1.
     assert all(f.name.startswith(f"counter_{socket.gethostname()}-") for f in files)
+
+
+def test_a_missing_metrics_directory_still_answers_with_the_gauges(
+    client, forum, monkeypatch, tmp_path
+):
+    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(tmp_path / "gone"))
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert "mentorship_outbox_pending" in answer.get_data(as_text=True)
+
+
+def test_no_label_carries_a_member_s_name_or_text(client, forum):
+    body = pm_post(9501, username="maya.private", raw="!pause because of my surgery")
+    raw, headers = discourse_request("post__post_created", body=body)
+    client.post("/webhooks/discourse/forum", data=raw, headers=headers)
+    client.post("/webhooks/discourse/no-such-forum", data=raw, headers=headers)
+    text = client.get("/metrics").get_data(as_text=True)
+    allowed = {"discourse", "forum", *metrics.OUTCOMES, *metrics.STATUSES}
+    allowed |= {state.value for state in PairState}
+    values = {v for _, labels in samples(text) for _, v in labels}
+    # "#<id>": a forum another test counted calls for, not in this test's database.
+    unknown = {v for v in values - allowed if not re.fullmatch(r"#\d+", v)}
+    assert unknown == set()
+    assert "maya" not in text and "surgery" not in text

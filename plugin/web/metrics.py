@@ -52,7 +52,11 @@ class _Counters(Collector):
     def collect(self) -> Iterator[Metric]:
         """Each counter family, forum ids replaced by forum names."""
         if metrics.multiprocess_dir():
-            families = MultiProcessCollector(None).collect()
+            try:
+                families = MultiProcessCollector(None).collect()
+            except ValueError as exc:  # the directory is missing: the gauges still answer
+                log.error("metrics: counters unavailable: %s", exc)
+                return
         else:
             families = (f for c in metrics.counters() for f in c.collect())
         for family in families:
