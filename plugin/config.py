@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ DEFAULT_DATABASE_URL = "sqlite:///mentorship.db"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 36500  # a hundred years: beyond that, date arithmetic overflows
+LOG_FORMAT_SETTING = "MENTORSHIP_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -41,6 +44,7 @@ class Config:
     allowed_internal_hosts: frozenset[str] = frozenset()
     # Days processed events and sent forum calls are kept before the worker deletes them.
     retention_days: int = DEFAULT_RETENTION_DAYS
+    log_format: str = "text"  # MENTORSHIP_LOG_FORMAT: "text" or "json" (plugin/logs.py)
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +164,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         previous_secret_keys=_previous_keys(env.get("MENTORSHIP_PREVIOUS_SECRET_KEYS", "")),
         allowed_internal_hosts=allowed_hosts(env.get(ALLOWED_HOSTS_SETTING, "")),
         retention_days=retention_days(env.get("MENTORSHIP_RETENTION_DAYS", "")),
+        log_format=log_format(env),
     )
 
 
@@ -177,6 +182,15 @@ def retention_days(text: str) -> int:
             f"{MAX_RETENTION_DAYS}, not {text[:40]!r}"
         )
     return int(text)
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """MENTORSHIP_LOG_FORMAT: `text` (the default) or `json`, one JSON object a line."""
+    env = os.environ if environ is None else environ
+    value = (env.get(LOG_FORMAT_SETTING) or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{LOG_FORMAT_SETTING} must be text or json, not {value!r}")
+    return value
 
 
 def _previous_keys(text: str) -> tuple[str, ...]:

@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. A module belongs to the first layer with a prefix of its dotted name.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("plugin.config", "plugin.resources", "plugin.netguard")),
+    (
+        "base",
+        ("plugin.config", "plugin.resources", "plugin.netguard", "plugin.metrics", "plugin.logs"),
+    ),
     ("storage", ("plugin.storage",)),
     ("engine", ("plugin.engine",)),
     ("forums", ("plugin.forums", "plugin.discourse", "plugin.zulip")),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from plugin.config import Config, ConfigError, load_config
+from plugin.config import Config, ConfigError, load_config, log_format
 from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock, parse_instant
 from plugin.forums import registry
@@ -30,6 +30,7 @@ from plugin.forums.connections import (
     require_connection,
 )
 from plugin.forums.tables import METADATA
+from plugin.logs import announce, json_logging, setup_logging
 from plugin.storage import secretbox
 from plugin.storage.db import (
     ensure_schema,
@@ -176,7 +177,6 @@ def cmd_worker(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
         tally = worker.run_once()
         doc = {"status": "ok", "events": tally.events, "calls": tally.calls, "held": tally.held}
         return doc, tally.describe()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     worker.run_forever()
     return {"status": "stopped"}, "worker stopped"
 
@@ -201,8 +201,14 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     with env.sessions() as session:
         forums = session.execute(select(Forum.kind, Forum.name).order_by(Forum.name)).all()
     banner = serve_banner(env.config.base_url, [(kind, name) for kind, name in forums])
-    print(banner, file=sys.stderr, flush=True)
-    serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
+    announce(banner, env.config.log_format)
+    serve(
+        args.host,
+        args.port,
+        with_worker=not args.no_worker,
+        workers=args.workers,
+        log_format=env.config.log_format,
+    )
     return {"status": "stopped"}, "stopped"
 
 
@@ -315,7 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str]) -> int:
     """Parse, run, print; returns the exit code."""
     try:
+        configured = setup_logging(log_format())  # before anything can log or fail
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    try:
         args = build_parser().parse_args(argv)
+        long_running = args.handler is cmd_serve or (
+            args.handler is cmd_worker and not args.once
+        )
+        if configured and long_running:
+            logging.getLogger().setLevel(logging.INFO)  # a service says what it does
         env = _env(migrate=args.handler is not cmd_db_upgrade)
         doc, text = args.handler(args, env)
     except (InputError, ConfigError) as exc:
@@ -345,7 +360,11 @@ def run(argv: list[str]) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print("mentorship: error: " + " ".join(message.split()), file=sys.stderr)
+    line = "mentorship: error: " + " ".join(message.split())
+    if json_logging():  # MENTORSHIP_LOG_FORMAT=json: still one line, as a JSON object
+        logging.getLogger("mentorship").error(line)
+    else:
+        print(line, file=sys.stderr)
     return code
 
 

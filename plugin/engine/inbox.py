@@ -26,6 +26,8 @@ from plugin.engine.budget import pause_forum
 from plugin.engine.clock import Clock
 from plugin.engine.leases import backoff, claim, release, still_mine
 from plugin.engine.payloads import bounded, command_word
+from plugin.logs import bound
+from plugin.metrics import note_stored
 from plugin.storage.db import log_database_error, reading, transaction
 from plugin.storage.models import EPOCH, Forum, InboxEvent, utcnow
 from plugin.storage.states import QueueState
@@ -81,7 +83,7 @@ def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: Stored
     """
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
-            return store(conn, forum_id, delivery_id, ev)
+            return note_stored(store(conn, forum_id, delivery_id, ev))
     created = utcnow().replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     payload = json.dumps(ev.payload, separators=(",", ":"))
     raw = engine.raw_connection()
@@ -108,7 +110,7 @@ def store_now(engine: Engine, forum_id: int, delivery_id: str | None, ev: Stored
             raise
     finally:
         raw.close()
-    return row is not None
+    return note_stored(row is not None)
 
 
 def store(
@@ -328,5 +330,6 @@ def process_due(
     result = Pass()
     now = clock.now()
     for row_id in _claim_due(run, now, lease, limit, held):
-        _process_one(run, row_id, now, held, result)
+        with bound(event_id=row_id):  # JSON log lines name the event they are about
+            _process_one(run, row_id, now, held, result)
     return result

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from plugin import metrics
 from plugin.engine.adapter import (
     BudgetExhausted,
     ForumAdapter,
@@ -32,6 +33,7 @@ from plugin.engine.adapter import (
 )
 from plugin.engine.budget import pause_forum
 from plugin.engine.leases import backoff, claim, release, still_mine
+from plugin.logs import bound
 from plugin.storage.db import reading, transaction, upsert_ignore
 from plugin.storage.models import EPOCH, OutboxMessage, utcnow
 from plugin.storage.states import QueueState
@@ -327,11 +329,13 @@ def _deliver_one(run: _Run, row_id: int, forum_id: int, held: set[int], result: 
         result.held += 1
         return
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+        metrics.forum_call(forum_id, exc)
         _failed(run, row_id, started.row, exc)
         if isinstance(exc, ForumRateLimited):
             held.add(forum_id)
         result.failed += 1
         return
+    metrics.forum_call(forum_id)
     with transaction(run.factory) as session:
         _finish(run, session, row_id, sent)
     result.sent += 1
@@ -354,5 +358,6 @@ def deliver_due(
     run = _Run(factory, adapter_for, owner, now, kinds, settings)
     result = Pass()
     for row_id, forum_id in _claim_due(run, lease, limit, held):
-        _deliver_one(run, row_id, forum_id, held, result)
+        with bound(delivery_id=row_id, forum_id=forum_id):  # named in JSON log lines
+            _deliver_one(run, row_id, forum_id, held, result)
     return result

@@ -138,6 +138,7 @@ def create_app(config: Config | None = None) -> Flask:
     https = config.base_url.lower().startswith("https://")
     app.after_request(lambda response: _protective_headers(response, https=https))
 
+    from plugin.web import metrics
     from plugin.web.feedback_pages import bp as feedback_pages
     from plugin.web.signup_pages import bp as signup_pages
 
@@ -150,4 +151,5 @@ def create_app(config: Config | None = None) -> Flask:
     from plugin.web.admin import init_app as init_admin
 
     init_admin(app, config)  # the admin pages and their session cookie
+    metrics.init_app(app)  # GET /metrics and the counting of webhook requests
     return app

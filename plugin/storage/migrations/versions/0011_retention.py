@@ -2,7 +2,7 @@
 bodies
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import json
