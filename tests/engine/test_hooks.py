@@ -185,3 +185,13 @@ def test_forgetting_a_username_drops_only_undelivered_deliveries_naming_it(sessi
         assert hooks.forget_naming(session, {"maya"}, ("mentor", "mentee")) == 1
     deliver(sessions)
     assert [json.loads(r.body)["data"]["mentor"] for r in receiver.requests] == ["ravi"]
+
+
+def test_an_unreachable_hook_is_retried_and_its_error_does_not_quote_the_url(sessions):
+    add(sessions, "http://127.0.0.1:1/in?token=t0ken")  # nothing listens on port 1
+    emit(sessions)
+    assert deliver(sessions).failed == 1
+    with sessions() as session:
+        row = session.execute(select(WebHookDelivery)).scalar_one()
+    assert row.state == QueueState.PENDING and row.last_error.startswith("no answer")
+    assert "t0ken" not in row.last_error
