@@ -195,3 +195,12 @@ def test_an_unreachable_hook_is_retried_and_its_error_does_not_quote_the_url(ses
         row = session.execute(select(WebHookDelivery)).scalar_one()
     assert row.state == QueueState.PENDING and row.last_error.startswith("no answer")
     assert "t0ken" not in row.last_error
+
+
+def test_delivery_connects_only_where_the_url_rule_allows_now(sessions, receiver):
+    add(sessions, receiver.url)  # listed when added, no longer listed when delivered
+    emit(sessions)
+    result = hooks.deliver_due(
+        sessions, owner="w", now=now(), lease=LEASE, allowed_hosts=frozenset()
+    )
+    assert result.failed == 1 and receiver.requests == []
