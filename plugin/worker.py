@@ -8,19 +8,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.config import Config
 from plugin.domain import tables
-from plugin.engine import inbox, outbox
+from plugin.engine import hooks, inbox, outbox
 from plugin.engine.clock import Clock
 from plugin.engine.leases import release_all, worker_name
 from plugin.forums import registry
 from plugin.forums.connections import adapter_factory
 from plugin.storage import secretbox
 from plugin.storage.db import DATABASE_ERRORS, log_database_error, transaction
-from plugin.storage.models import InboxEvent, OutboxMessage
+from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -89,7 +90,7 @@ class Worker:
         # This worker no longer works on them, and nobody else may take them before the
         # lease runs out (minutes): due again now, an outbox row in "sending" as uncertain.
         with transaction(self.factory) as session:
-            for model in (InboxEvent, OutboxMessage):
+            for model in (InboxEvent, OutboxMessage, WebHookDelivery):
                 release_all(session, model, self.owner)
         self.stranded = False
 
@@ -119,9 +120,15 @@ class Worker:
             held_forums=held,
             settings=self.config,
         )
+        progressed += hooks.deliver_due(self.factory, **self.hook_options()).progressed
         if tally is not None:
             tally.add(events.progressed, calls.progressed, events.held + calls.held)
         return progressed + calls.progressed
+
+    def hook_options(self) -> dict[str, Any]:
+        """How this worker delivers outgoing webhooks: its lease, clock and allow-list."""
+        now, hosts = self.clock.now(), self.config.allowed_internal_hosts
+        return {"owner": self.owner, "now": now, "lease": self.lease, "allowed_hosts": hosts}
 
     def run_once(self) -> Tally:
         """Work until nothing more is due at the logical now; what it did."""

@@ -315,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     from plugin.cli import programs as commands  # program, pair, match, status
 
     commands.register(top, _leaf)
+    from plugin.cli import hooks  # hook add, list, remove
+
+    hooks.register(top, _leaf)
     return parser
 
 

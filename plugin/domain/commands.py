@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import journey, links
+from plugin.domain import hook_events, journey, links
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -199,16 +199,16 @@ def _block(cmd: PairCommand) -> None:
     """`!block`: the pairing ends, the block is recorded, and the admins are told."""
     session, pair, program, member = cmd.ctx.session, cmd.pair, cmd.program, cmd.member
     journey.end(session, pair, cmd.now, by=member, reason="blocked", key=cmd.key)
-    session.add(
-        Report(
-            program_id=program.id,
-            pair_id=pair.id,
-            reporter_id=member.id,
-            kind="block",
-            text=None,
-            state="open",
-        )
+    block = Report(
+        program_id=program.id,
+        pair_id=pair.id,
+        reporter_id=member.id,
+        kind="block",
+        text=None,
+        state="open",
     )
+    session.add(block)
+    hook_events.emit_report(session, block, cmd.now)
     journey.tell_admins(
         session,
         program,
@@ -277,16 +277,16 @@ def _report(
         journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty"))
         return
     text = text[:MAX_REPORT]
-    ctx.session.add(
-        Report(
-            program_id=program.id,
-            pair_id=pair.id,
-            reporter_id=member.id,
-            kind=ReportKind.REPORT,
-            text=text,
-            state=ReportState.OPEN,
-        )
+    report = Report(
+        program_id=program.id,
+        pair_id=pair.id,
+        reporter_id=member.id,
+        kind=ReportKind.REPORT,
+        text=text,
+        state=ReportState.OPEN,
     )
+    ctx.session.add(report)
+    hook_events.emit_report(ctx.session, report, ctx.clock.now())
     quoted = "\n> ".join(text.splitlines())
     journey.tell_admins(
         ctx.session,

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from plugin.domain import hook_events
 from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
 from plugin.domain.programs import service
@@ -90,7 +91,11 @@ def erase_member(session: Session, forum_id: int, user_id: int, now: datetime) -
     found = _forget_admin(session, forum_id, user_id, folded) or found
     pair_keys = _erase_profile(session, member, now) if member is not None else []
     found = _scrub_outbox(session, needles, member, pair_keys) or found or member is not None
+    found = hook_events.forget_member(session, usernames) > 0 or found
     if member is not None:
+        # Last, after the deliveries naming them are gone: the one event that still names
+        # them tells subscribers whom to forget, and its body is emptied once delivered.
+        hook_events.emit(session, "member.erased", {"member": member.username}, now)
         member.username = member.name = None
         member.erased = True
     if found:

@@ -8,7 +8,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from plugin.domain import links
+from plugin.domain import hook_events, links
 from plugin.domain.messages import Message, render
 from plugin.domain.pairs import (
     ACTIVE,
@@ -103,6 +103,7 @@ def pause(
         pair.pause_until = now + timedelta(weeks=weeks)
     pair.next_due_at = pair.pause_until
     post_to_pair(session, pair, key, render("pause", until=when(pair.pause_until)).text)
+    hook_events.emit_pair(session, "pair.paused", pair, now)
 
 
 def resume(
@@ -125,6 +126,7 @@ def resume(
     pair.last_nudge_at = now
     template = "pause_ended" if by_itself else "resume"
     post_to_pair(session, pair, key, render(template, next=next_step_text(pair, program)).text)
+    hook_events.emit_pair(session, "pair.resumed", pair, now)
 
 
 # -- ending ---------------------------------------------------------------------------------
@@ -136,6 +138,7 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
         return
     pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
     pair.next_due_at = None
+    hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
     for signup in (pair.mentor, pair.mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
     text = (
@@ -224,6 +227,7 @@ def read_feedback_token(secret: str, token: str) -> tuple[int, int] | None:
 def complete(session: Session, pair: Pair, program: Program, now: datetime) -> None:
     """One cadence after the last step: thank both, ask each for a rating, invite the mentee on."""
     pair.state, pair.ended_at, pair.next_due_at = PairState.COMPLETED, now, None
+    hook_events.emit_pair(session, "pair.completed", pair, now)
     back_to_waiting(session, pair.mentor, priority=False)
     if pair.mentee.state != SignupState.WITHDRAWN:
         pair.mentee.state = SignupState.COMPLETED

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from plugin.domain import hook_events
 from plugin.domain.messages import Message, cadence_text, render, render_step
 from plugin.domain.programs.service import steps
 from plugin.engine.adapter import SentPost, Undeliverable
@@ -262,6 +263,7 @@ def create_pair(
     e_member, e = _who(session, mentee)
     intro = _introduction(session, program, (m_member, m), (e_member, e))
     _queue_opening(session, program, pair, intro, [m_member.username, e_member.username])
+    hook_events.emit_pair(session, "pair.created", pair, now, step=1)
     return pair
 
 
@@ -288,6 +290,7 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
     for pair in pairs:
         pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
         pair.next_due_at = None
+        hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
         partner = pair.mentee if pair.mentor_id == signup.id else pair.mentor
         back_to_waiting(session, partner, priority=True)
         partner_name = mention_of(session, partner.member)

@@ -13,7 +13,7 @@ from sqlalchemy import literal_column, select, tuple_
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from plugin.config import Config
-from plugin.domain import journey
+from plugin.domain import hook_events, journey
 from plugin.domain.messages import render_step
 from plugin.domain.pairs import ACTIVE, post_to_pair, quiet_until, step_due
 from plugin.domain.programs.service import steps
@@ -50,6 +50,7 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
     if due > pair.step_scheduled and quiet is None:
         # Only the current step: a service that was down does not post a burst.
         post_to_pair(session, pair, f"step:{due}", render_step(program_steps, due), step=due)
+        hook_events.emit_pair(session, "pair.step_posted", pair, now, step=due)
         pair.step_scheduled = due
         did = True
     elif quiet is None and now >= journey.nudge_due_at(pair, program):

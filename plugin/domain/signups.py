@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from plugin.domain import links
+from plugin.domain import hook_events, links
 from plugin.domain.pairs import end_pairs_of
 from plugin.engine.adapter import ForumUser
 from plugin.storage.models import Member, Program, Signup
@@ -176,6 +176,8 @@ def sign_up(
         session.add(signup)
     signup.state = SignupState.READY if is_complete(signup) else SignupState.PENDING
     session.flush()
+    if signup.state == SignupState.READY:  # back with a complete profile: ready at once
+        hook_events.emit_signup_ready(signup, now)
     if signup.state == SignupState.PENDING:
         send_link(session, signup, program, member)
     return signup
@@ -271,3 +273,4 @@ def save_profile(signup: Signup, form: Mapping[str, str], now: datetime) -> None
     if signup.state == SignupState.PENDING:
         signup.state = SignupState.READY
         signup.ready_at = now
+        hook_events.emit_signup_ready(signup, now)

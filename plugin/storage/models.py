@@ -396,3 +396,35 @@ class ProposalItem(Base):
 
     mentor_signup: Mapped[Signup] = relationship(foreign_keys=[mentor_signup_id])
     mentee_signup: Mapped[Signup] = relationship(foreign_keys=[mentee_signup_id])
+
+
+class WebHook(Base):
+    """An outgoing webhook (Standard Webhooks 1.0) that receives the service's own events."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))  # held to the forum URL rule (netguard)
+    events: Mapped[str] = mapped_column(Text)  # JSON list of event types it wants
+    secret: Mapped[str] = mapped_column(EncryptedText())  # "whsec_<base64>", shown once
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebHookDelivery(_QueueRow, Base):
+    """One event for one hook, written in the transaction of the change that causes it."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "state", "run_at"),
+        Index("ix_webhook_deliveries_ordering", "ordering_key", "id"),
+        Index("ix_webhook_deliveries_hook", "hook_id", "id"),
+    )
+
+    hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(40))  # webhook-id, kept across retries
+    event_type: Mapped[str] = mapped_column(String(40))
+    # The JSON body, sent byte for byte on every attempt; emptied once sent or given up, so
+    # no username outlives its delivery.
+    body: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # the last answer's status
+    sent_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ def init_app(app: Flask, config: Config) -> None:
         SESSION_COOKIE_SECURE=config.base_url.lower().startswith("https://"),
         PERMANENT_SESSION_LIFETIME=IDLE_TTL,
     )
+    import plugin.web.admin.hooks_views  # noqa: F401
     from plugin.web.admin import matching_views, people_views, program_views, settings_views  # noqa: F401
     from plugin.web.admin.views import bp
 
