@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.config import Config
+from plugin.domain.handlers import reconcile_now
 from plugin.domain.programs import service
+from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
 from plugin.resources import data_path
@@ -64,7 +66,10 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
         )
         doc = _program_doc(program)
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
-    return short | doc, f"program {doc['id']} created as a draft: {doc['title']}"
+    return short | doc, (
+        f"program {doc['id']} created as a draft: {doc['title']}; review its steps on the "
+        f"admin pages, then open it with `mentorship program open {doc['id']}`"
+    )
 
 
 def _set_state(state: ProgramState) -> Command:
@@ -75,11 +80,34 @@ def _set_state(state: ProgramState) -> Command:
             doc = _program_doc(program)
         text = f"program {doc['id']} is {doc['state']}"
         if doc["state"] == ProgramState.OPEN:
-            # Opening enqueues nothing itself: the worker's reconciliation reads the groups.
-            text += f"; the worker invites the members of its groups {WORKER_NEXT}"
+            text += "; " + _invite_groups(env, program)
         return doc, text
 
     return cmd
+
+
+def _invite_groups(env: CommandEnv, program: Program) -> str:
+    """Sign up the program's group members now; what `program open` says of it."""
+    adapter = adapter_factory(
+        env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
+    )(program.forum_id)
+    try:
+        invited = reconcile_now(env.sessions, adapter, program.id, utcnow(), env.config)
+    except (ForumError, ForumUnavailable) as exc:
+        # Open all the same: the worker's reconciliation reads the groups on a later pass.
+        return (
+            f"the forum did not list its groups now ({exc}); the worker invites their "
+            f"members {WORKER_NEXT}"
+        )
+    mentors, mentees = invited[Role.MENTOR], invited[Role.MENTEE]
+    return (
+        f"invited {_count(mentors, 'mentor')} and {_count(mentees, 'mentee')} from its "
+        f"groups; the worker sends each their sign-up link {WORKER_NEXT}"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def cmd_program_list(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:

@@ -134,7 +134,8 @@ def _reconcile_program(
     program: Program,
     now: datetime,
     config: Config,
-) -> None:
+) -> dict[Role, int]:
+    """Sign up whoever is in the program's groups; per role, how many wait for their link."""
     listed = {
         role: list(adapter.group_members(name))
         for role, name in (
@@ -142,6 +143,7 @@ def _reconcile_program(
             (Role.MENTEE, program.mentee_group_name),
         )
     }
+    invited = dict.fromkeys(listed, 0)
     with transaction(factory) as session:
         program = session.get_one(Program, program.id)
         for role, users in listed.items():
@@ -149,7 +151,9 @@ def _reconcile_program(
             for user in users:
                 member = upsert_member(session, program.forum_id, user)
                 present.add(member.id)
-                sign_up(session, program, member, role, now=now)
+                joined = sign_up(session, program, member, role, now=now)
+                if joined is not None and joined.state == SignupState.PENDING:
+                    invited[role] += 1
             gone = session.execute(
                 select(Signup).where(
                     Signup.program_id == program.id,
@@ -160,3 +164,26 @@ def _reconcile_program(
             ).scalars()
             for signup in gone:
                 withdraw(session, signup, now)
+    return invited
+
+
+def reconcile_now(
+    factory: sessionmaker[Session],
+    adapter: ForumAdapter,
+    program_id: int,
+    now: datetime,
+    config: Config,
+) -> dict[Role, int]:
+    """Sign up one open program's group members at once (`program open`); counts by role.
+
+    The sign-up links themselves go out through the outbox, with the worker's next pass.
+    """
+    with transaction(factory) as session:
+        program = session.get_one(Program, program_id)
+        program.reconciled_at = now  # the periodic job need not read the groups again yet
+    try:
+        return _reconcile_program(factory, adapter, program, now, config)
+    except Exception:
+        with transaction(factory) as session:  # the worker's reconciliation tries again
+            session.get_one(Program, program_id).reconciled_at = None
+        raise

@@ -61,10 +61,31 @@ def test_pair_says_the_worker_posts_the_introduction(run_cli, live, fake, db_url
     assert "the worker posts the introduction on its next pass" in result.out
 
 
-def test_program_open_says_the_worker_invites_the_groups_members(run_cli, live):
+def test_program_open_says_how_many_members_it_invited(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    fake.add_member("mentees", "maya")
+    fake.add_member("mentees", "alice")
     pid = str(create(run_cli, "--json").doc()["id"])
     text = run_cli("program", "open", pid).out
-    assert f"program {pid} is open" in text and "mentorship worker --once" in text
+    assert f"program {pid} is open; invited 1 mentor and 2 mentees" in text
+    assert "mentorship worker --once" in text
+
+
+def test_program_open_signs_up_the_groups_members_at_once(run_cli, live, fake):
+    fake.add_member("mentors", "sam")
+    pid = str(create(run_cli, "--json").doc()["id"])
+    run_cli("program", "open", pid)
+    signups = run_cli("status", "--program", pid, "--json").doc()["signups"]
+    assert [(s["user"], s["state"]) for s in signups] == [("sam", "pending")]
+
+
+def test_program_open_still_opens_when_the_forum_does_not_list_its_groups(run_cli, live, fake):
+    pid = str(create(run_cli, "--json").doc()["id"])
+    fake.fail_next("GET", r"/groups/.*/members", 503, times=10)
+    result = run_cli("program", "open", pid)
+    assert result.code == 0, result.err
+    assert "the forum did not list its groups now" in result.out
+    assert "the worker invites their members on its next pass" in result.out
 
 
 def test_program_open_json_stays_the_program_document(run_cli, live):
@@ -100,3 +121,8 @@ def test_match_apply_says_the_worker_posts_the_introductions():
     args = argparse.Namespace(program=3, apply=True)
     text = _match_next(args, {"pairs": [proposal("sam", "maya")], "unmatched": []})
     assert text.startswith("1 pair created;") and "mentorship worker --once" in text
+
+
+def test_program_create_says_how_to_open_it(run_cli, live):
+    text = create(run_cli).out
+    assert "created as a draft" in text and "`mentorship program open 1`" in text
