@@ -206,7 +206,7 @@ def _record(
         else:
             error = outcome[:1000]
         if error is None:
-            values.update(state=QueueState.SENT, body=None, last_error=None, sent_at=utcnow())
+            values.update(state=QueueState.SENT, body=None, last_error=None, sent_at=now)
         elif row.attempts < MAX_ATTEMPTS:
             values.update(state=QueueState.PENDING, run_at=now + backoff(row.attempts))
             values["last_error"] = error

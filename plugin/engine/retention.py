@@ -1,4 +1,4 @@
-"""Retention: processed events and sent forum calls are deleted after MENTORSHIP_RETENTION_DAYS.
+"""Retention: finished events, calls and webhook deliveries go after MENTORSHIP_RETENTION_DAYS.
 
 They are kept that long for duplicate detection (an event's content key) and diagnosis (a
 call's key, kind and outcome), never with a message body. The age counts from when a row
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.engine.clock import Clock
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import InboxEvent, OutboxMessage
+from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
 from plugin.storage.states import QueueState
 
 BATCH = 500  # rows a statement
@@ -40,9 +40,17 @@ def _expired_calls(cutoff: datetime) -> ColumnElement[bool]:
     return and_(OutboxMessage.state == QueueState.SENT, OutboxMessage.sent_at < cutoff)
 
 
+def _expired_deliveries(cutoff: datetime) -> ColumnElement[bool]:
+    """Outgoing webhook deliveries sent before the cutoff (their bodies are already gone)."""
+    return and_(WebHookDelivery.state == QueueState.SENT, WebHookDelivery.sent_at < cutoff)
+
+
+Purged = type[InboxEvent] | type[OutboxMessage] | type[WebHookDelivery]
+
+
 def _delete_batch(
     factory: sessionmaker[Session],
-    model: type[InboxEvent] | type[OutboxMessage],
+    model: Purged,
     where: ColumnElement[bool],
     batch: int,
 ) -> int:
@@ -69,10 +77,14 @@ def purge(
     batch: int = BATCH,
     max_batches: int = MAX_BATCHES,
 ) -> int:
-    """Delete processed events and sent calls older than `retention`; how many rows went."""
+    """Delete processed events, sent calls and sent deliveries older than `retention`."""
     cutoff = now - retention
     deleted = 0
-    targets = ((InboxEvent, _expired_events(cutoff)), (OutboxMessage, _expired_calls(cutoff)))
+    targets: tuple[tuple[Purged, ColumnElement[bool]], ...] = (
+        (InboxEvent, _expired_events(cutoff)),
+        (OutboxMessage, _expired_calls(cutoff)),
+        (WebHookDelivery, _expired_deliveries(cutoff)),
+    )
     for model, where in targets:
         for _ in range(max_batches):
             count = _delete_batch(factory, model, where, batch)

@@ -415,9 +415,11 @@ class WebHookDelivery(_QueueRow, Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        Index("ix_webhook_deliveries_due", "state", "run_at"),
         Index("ix_webhook_deliveries_ordering", "ordering_key", "id"),
         Index("ix_webhook_deliveries_hook", "hook_id", "id"),
+        _open_index("ix_webhook_deliveries_open", "id"),
+        _open_index("ix_webhook_deliveries_open_ordering", "ordering_key", "id"),
+        Index("ix_webhook_deliveries_sent", "state", "sent_at"),  # the retention purge
     )
 
     hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))

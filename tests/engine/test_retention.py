@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from plugin.engine.clock import Clock
+from plugin.engine.hooks import add_hook, enqueue_event
 from plugin.engine.inbox import Registered, StoredEvent, process_due, store
 from plugin.engine.outbox import FORUM_CALLS, deliver_due, enqueue
 from plugin.engine.retention import purge, purge_expired
 from plugin.storage.db import transaction
-from plugin.storage.models import InboxEvent, OutboxMessage
+from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
 from plugin.storage.states import QueueState
 from plugin.worker import Worker
 
@@ -156,3 +157,41 @@ def test_worker_once_at_a_later_now_purges_what_the_retention_let_go(config, ses
     process(sessions, stub, T0)
     Worker(config, sessions, Clock(T0 + DAYS + timedelta(seconds=1))).run_once()
     assert events(sessions) == {}
+
+
+def _deliveries(sessions, states: dict[str, tuple[QueueState, datetime | None]]) -> None:
+    """One hook and one delivery per event type, in the given state, sent at the given time."""
+    with transaction(sessions) as session:
+        add_hook(session, "http://127.0.0.1:9/hook", list(states), frozenset({"127.0.0.1"}))
+        for event_type in states:
+            enqueue_event(session, event_type, {"program": 1}, T0)
+        for event_type, (state, sent_at) in states.items():
+            session.execute(
+                update(WebHookDelivery)
+                .where(WebHookDelivery.event_type == event_type)
+                .values(state=state, sent_at=sent_at, created_at=T0)
+            )
+
+
+def _delivery_types(sessions) -> set[str]:
+    with transaction(sessions) as session:
+        return set(session.execute(select(WebHookDelivery.event_type)).scalars())
+
+
+def test_sent_deliveries_older_than_the_retention_are_deleted(sessions, forum):
+    young = T0 + DAYS + timedelta(days=2)
+    _deliveries(
+        sessions,
+        {"pair.created": (QueueState.SENT, T0), "pair.ended": (QueueState.SENT, young)},
+    )
+    assert purge(sessions, T0 + DAYS + timedelta(days=1), DAYS) == 1
+    assert _delivery_types(sessions) == {"pair.ended"}
+
+
+def test_unsent_deliveries_are_kept_however_old(sessions, forum):
+    _deliveries(
+        sessions,
+        {"pair.created": (QueueState.PENDING, None), "pair.ended": (QueueState.DEAD, None)},
+    )
+    assert purge(sessions, T0 + 100 * DAYS, DAYS) == 0
+    assert _delivery_types(sessions) == {"pair.created", "pair.ended"}
