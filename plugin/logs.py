@@ -73,12 +73,26 @@ class _Handler(logging.StreamHandler):
     """The stderr handler `setup_logging` installs (so that it can tell it from others')."""
 
 
+class _AlembicChatter(logging.Filter):
+    """Drops alembic's start-up chatter about the dialect, which says nothing new."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for "Context impl ..." and "Will assume ... DDL" lines."""
+        message = str(record.msg)
+        return not message.startswith(("Context impl", "Will assume"))
+
+
 def setup_logging(log_format: str, level: int = logging.WARNING) -> bool:
     """Send every logger's records to stderr in this format; False if the host has its own.
 
     A program that configured logging before (one embedding the CLI, the test runner)
     keeps its handlers and levels: only a handler of ours is ever replaced.
     """
+    # Alembic says which database dialect it uses, twice a start, whoever handles the
+    # records: chatter, not news ("Running upgrade ..." stays).
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicChatter) for f in migration.filters):
+        migration.addFilter(_AlembicChatter())
     root = logging.getLogger()
     if any(not isinstance(h, _Handler) for h in root.handlers):
         return False

@@ -150,3 +150,17 @@ def test_a_cli_error_in_json_mode_is_one_json_line(config):
     assert failed.returncode != 0
     (doc,) = json_lines(failed.stderr)
     assert doc["level"] == "ERROR" and doc["message"].startswith("mentorship: error:")
+
+
+def test_alembic_start_up_chatter_is_dropped_but_its_upgrades_are_logged(caplog):
+    from plugin.logs import setup_logging
+
+    setup_logging("text", logging.INFO)
+    log = logging.getLogger("alembic.runtime.migration")
+    with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
+        log.info("Context impl SQLiteImpl.")
+        log.info("Will assume non-transactional DDL.")
+        log.info("Running upgrade 0012 -> 0013, delivery retention")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Running upgrade 0012 -> 0013, delivery retention"
+    ]
