@@ -21,7 +21,8 @@ from plugin.forums import registry
 from plugin.forums.connections import adapter_factory
 from plugin.storage import secretbox
 from plugin.storage.db import DATABASE_ERRORS, log_database_error, transaction
-from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
+from plugin.storage.models import InboxEvent, OutboxMessage
+from plugin.storage.webhooks import WebHookDelivery
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

@@ -240,7 +240,7 @@ def _epilog() -> str:
 the usual order:
   1. mentorship forum add ...             connect the forum (checked with it first)
   2. mentorship program create ...        a draft program from a template
-  3. mentorship program open ID           the worker then invites the groups' members
+  3. mentorship program open ID           signs up the groups' members
   4. mentorship match --program ID --apply, or mentorship pair ...   pair them
   5. mentorship worker (or serve)         posts invitations, introductions and steps
 
@@ -249,15 +249,7 @@ Run `mentorship COMMAND --help` for a command's options.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command tree."""
-    parser = _Parser(
-        prog="mentorship",
-        description=f"Guided mentorship programs on your forum ({', '.join(registry.NAMES)}).",
-        epilog=_epilog(),
-    )
-    top = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_db(top: Any) -> None:
     db = top.add_parser("db", help="database schema", description="The database schema.")
     dbs = db.add_subparsers(dest="sub", required=True)
     _leaf(dbs, "upgrade", cmd_db_upgrade, "create or migrate the schema")
@@ -268,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         "re-encrypt every stored secret under the current MENTORSHIP_SECRET_KEY",
     )
 
+
+def _add_processes(top: Any) -> None:
     p = _leaf(top, "serve", cmd_serve, "serve HTTP and run the background worker")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -278,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="work until nothing is due, then exit")
     p.add_argument("--now", type=_instant, help="with --once: the logical time (ISO-8601)")
 
+
+def _add_forum(top: Any) -> None:
     forum_parser = top.add_parser(
         "forum", help="connected forums", description="Connect, list and check forums."
     )
@@ -312,11 +308,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", help="the forum's name (see `mentorship forum list`)")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = _Parser(
+        prog="mentorship",
+        description=f"Guided mentorship programs on your forum ({', '.join(registry.NAMES)}).",
+        epilog=_epilog(),
+    )
+    top = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_db(top)
+    _add_processes(top)
+    _add_forum(top)
+    from plugin.cli import hooks  # hook add, list, remove
     from plugin.cli import programs as commands  # program, pair, match, status
 
     commands.register(top, _leaf)
-    from plugin.cli import hooks  # hook add, list, remove
-
     hooks.register(top, _leaf)
     return parser
 
@@ -329,9 +336,7 @@ def run(argv: list[str]) -> int:
         return _fail(str(exc), 2)
     try:
         args = build_parser().parse_args(argv)
-        long_running = args.handler is cmd_serve or (
-            args.handler is cmd_worker and not args.once
-        )
+        long_running = args.handler is cmd_serve or (args.handler is cmd_worker and not args.once)
         if configured and long_running:
             logging.getLogger().setLevel(logging.INFO)  # a service says what it does
         env = _env(migrate=args.handler is not cmd_db_upgrade)

@@ -17,7 +17,7 @@ from plugin.engine import hooks
 from plugin.forums.connections import InputError
 from plugin.netguard import Refused
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import WebHook
+from plugin.storage.webhooks import WebHook
 
 
 class CommandEnv(Protocol):
@@ -88,8 +88,8 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         dest="sub", required=True
     )
     p = leaf(hook, "add", cmd_hook_add, "register an outgoing webhook")
-    p.add_argument("--url", required=True)
+    p.add_argument("--url", required=True, help="where to POST events (https://, as forum URLs)")
     p.add_argument("--events", help="event types, comma-separated (default: all)")
     leaf(hook, "list", cmd_hook_list, "list outgoing webhooks")
     p = leaf(hook, "remove", cmd_hook_remove, "remove an outgoing webhook")
-    p.add_argument("id", type=_hook_id)
+    p.add_argument("id", type=_hook_id, help="the hook's id (see `mentorship hook list`)")

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.engine.leases import backoff, claim, release, still_mine
 from plugin.netguard import check_url, guarded_session
 from plugin.storage.db import transaction
-from plugin.storage.models import WebHook, WebHookDelivery, utcnow
+from plugin.storage.models import utcnow
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHook, WebHookDelivery
 
 log = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.engine.clock import Clock
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
+from plugin.storage.models import InboxEvent, OutboxMessage
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHookDelivery
 
 BATCH = 500  # rows a statement
 MAX_BATCHES = 4  # statements a table per pass: the rest waits for the next pass

@@ -42,7 +42,7 @@ OPEN_ROWS = "state IN ('pending', 'sending')"
 RUNNING_PAIRS = "state IN ('active', 'paused')"
 
 
-def _open_index(name: str, *columns: str) -> Index:
+def open_index(name: str, *columns: str) -> Index:
     """An index of a queue's unfinished rows only (a partial index on both databases)."""
     where = text(OPEN_ROWS)
     return Index(name, *columns, sqlite_where=where, postgresql_where=where)
@@ -80,7 +80,7 @@ class Forum(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class _QueueRow:
+class QueueRow:
     """Columns shared by the inbox and the outbox: a leased, retried unit of work."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,7 +95,7 @@ class _QueueRow:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class InboxEvent(_QueueRow, Base):
+class InboxEvent(QueueRow, Base):
     """A webhook event, stored (minimised) before it was acknowledged."""
 
     __tablename__ = "inbox_events"
@@ -103,8 +103,8 @@ class InboxEvent(_QueueRow, Base):
         # Deduplicated by what the event is; a delivery id can be reused (a restored forum).
         UniqueConstraint("forum_id", "content_key", name="uq_inbox_content"),
         Index("ix_inbox_ordering", "ordering_key", "id"),
-        _open_index("ix_inbox_open", "id"),
-        _open_index("ix_inbox_open_ordering", "ordering_key", "id"),
+        open_index("ix_inbox_open", "id"),
+        open_index("ix_inbox_open_ordering", "ordering_key", "id"),
         Index("ix_inbox_processed", "state", "processed_at"),  # the retention purge
     )
 
@@ -117,14 +117,14 @@ class InboxEvent(_QueueRow, Base):
     processed_at: Mapped[datetime | None]
 
 
-class OutboxMessage(_QueueRow, Base):
+class OutboxMessage(QueueRow, Base):
     """A call to a forum, written in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_ordering", "ordering_key", "id"),
-        _open_index("ix_outbox_open", "id"),
-        _open_index("ix_outbox_open_ordering", "ordering_key", "id"),
+        open_index("ix_outbox_open", "id"),
+        open_index("ix_outbox_open_ordering", "ordering_key", "id"),
         Index("ix_outbox_sent", "state", "sent_at"),  # the retention purge
     )
 
@@ -396,37 +396,3 @@ class ProposalItem(Base):
 
     mentor_signup: Mapped[Signup] = relationship(foreign_keys=[mentor_signup_id])
     mentee_signup: Mapped[Signup] = relationship(foreign_keys=[mentee_signup_id])
-
-
-class WebHook(Base):
-    """An outgoing webhook (Standard Webhooks 1.0) that receives the service's own events."""
-
-    __tablename__ = "webhooks"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(500))  # held to the forum URL rule (netguard)
-    events: Mapped[str] = mapped_column(Text)  # JSON list of event types it wants
-    secret: Mapped[str] = mapped_column(EncryptedText())  # "whsec_<base64>", shown once
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class WebHookDelivery(_QueueRow, Base):
-    """One event for one hook, written in the transaction of the change that causes it."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (
-        Index("ix_webhook_deliveries_ordering", "ordering_key", "id"),
-        Index("ix_webhook_deliveries_hook", "hook_id", "id"),
-        _open_index("ix_webhook_deliveries_open", "id"),
-        _open_index("ix_webhook_deliveries_open_ordering", "ordering_key", "id"),
-        Index("ix_webhook_deliveries_sent", "state", "sent_at"),  # the retention purge
-    )
-
-    hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
-    message_id: Mapped[str] = mapped_column(String(40))  # webhook-id, kept across retries
-    event_type: Mapped[str] = mapped_column(String(40))
-    # The JSON body, sent byte for byte on every attempt; emptied once sent or given up, so
-    # no username outlives its delivery.
-    body: Mapped[str | None] = mapped_column(Text)
-    status_code: Mapped[int | None] = mapped_column(Integer)  # the last answer's status
-    sent_at: Mapped[datetime | None]

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from plugin.domain.pairs import quiet_until
-from plugin.storage.models import Pair, WebHookDelivery
+from plugin.storage.models import Pair
+from plugin.storage.webhooks import WebHookDelivery
 from tests.domain.flow_support import deliver, ready_pair, thread_of
 from tests.engine.hooks_support import Receiver, receiving
 from tests.helpers import pm_post, work

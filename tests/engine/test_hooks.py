@@ -12,8 +12,8 @@ from standardwebhooks.webhooks import Webhook
 from plugin.engine import hooks
 from plugin.netguard import Refused
 from plugin.storage.db import transaction
-from plugin.storage.models import WebHook, WebHookDelivery
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHook, WebHookDelivery
 from tests.engine.hooks_support import Receiver, receiving
 from tests.helpers import LOOPBACK
 

@@ -11,8 +11,8 @@ from standardwebhooks.webhooks import Webhook
 from plugin.engine import hooks
 from plugin.engine.clock import Clock
 from plugin.storage.db import transaction
-from plugin.storage.models import WebHookDelivery
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHookDelivery
 from plugin.worker import Worker
 from tests.engine.hooks_support import receiving
 from tests.helpers import LOOPBACK

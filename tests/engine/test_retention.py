@@ -14,8 +14,9 @@ from plugin.engine.inbox import Registered, StoredEvent, process_due, store
 from plugin.engine.outbox import FORUM_CALLS, deliver_due, enqueue
 from plugin.engine.retention import purge, purge_expired
 from plugin.storage.db import transaction
-from plugin.storage.models import InboxEvent, OutboxMessage, WebHookDelivery
+from plugin.storage.models import InboxEvent, OutboxMessage
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHookDelivery
 from plugin.worker import Worker
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from plugin.engine import hooks
 from plugin.storage.db import reading
-from plugin.storage.models import WebHook
+from plugin.storage.webhooks import WebHook
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.views import bp, page, services
 
