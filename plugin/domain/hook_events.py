@@ -49,6 +49,8 @@ def pair_data(pair: Pair, **extra: Any) -> dict[str, Any]:
 
 def emit_pair(session: Session, event_type: str, pair: Pair, now: datetime, **extra: Any) -> int:
     """Queue a pair's event with its ids and usernames."""
+    if not hooks.wanting(session, event_type):  # no hook: no need to load the members
+        return 0
     return emit(session, event_type, pair_data(pair, **extra), now)
 
 

@@ -20,7 +20,7 @@ from plugin.domain.programs.service import steps
 from plugin.engine.adapter import ForumAdapter
 from plugin.engine.clock import Clock
 from plugin.storage.db import transaction
-from plugin.storage.models import Pair, Program
+from plugin.storage.models import Pair, Program, Signup
 from plugin.storage.states import PairState
 
 
@@ -105,7 +105,11 @@ def _batch(
         .order_by(Pair.next_due_at, Pair.id)
         .limit(limit)
         # What advance reads of every pair, in one query per batch instead of one per pair.
-        .options(selectinload(Pair.mentee), selectinload(Pair.program))
+        .options(
+            selectinload(Pair.mentee).selectinload(Signup.member),
+            selectinload(Pair.mentor).selectinload(Signup.member),
+            selectinload(Pair.program),
+        )
         .with_for_update(skip_locked=True)
     )
     if after is not None:

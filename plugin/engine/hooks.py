@@ -71,6 +71,7 @@ def add_hook(
     hook = WebHook(url=url, events=json.dumps(list(events)), secret=new_secret())
     session.add(hook)
     session.flush()
+    session.info.pop(_SUBSCRIPTIONS, None)
     return hook
 
 
@@ -87,6 +88,7 @@ def remove_hook(session: Session, hook_id: int) -> bool:
     # Explicit, not only ON DELETE CASCADE: nothing pending may be sent once it is gone.
     session.execute(delete(WebHookDelivery).where(WebHookDelivery.hook_id == hook_id))
     session.delete(hook)
+    session.info.pop(_SUBSCRIPTIONS, None)
     return True
 
 
@@ -98,6 +100,30 @@ def recent_deliveries(session: Session, limit: int = 50) -> list[WebHookDelivery
 
 # -- queueing ----------------------------------------------------------------------------
 
+_SUBSCRIPTIONS = "mentorship.hook_subscriptions"  # session.info key
+
+
+def _subscriptions(session: Session) -> list[tuple[int, list[str]]]:
+    """(hook id, event types) of every hook, read once a transaction.
+
+    Events come one per pair (a scheduler batch moves hundreds): reading the hooks, and
+    decrypting their secrets, for each would cost more than the rest of the move.
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get(_SUBSCRIPTIONS)
+    if cached is not None and cached[0] is transaction:
+        return cached[1]
+    rows = session.execute(select(WebHook.id, WebHook.events).order_by(WebHook.id)).all()
+    subscriptions = [(hook_id, list(json.loads(events))) for hook_id, events in rows]
+    session.info[_SUBSCRIPTIONS] = (transaction, subscriptions)
+    return subscriptions
+
+
+def wanting(session: Session, event_type: str) -> list[int]:
+    """The ids of the hooks that want `event_type`, in the caller's transaction."""
+    return [hook_id for hook_id, types in _subscriptions(session) if event_type in types]
+
+
 
 def enqueue_event(session: Session, event_type: str, data: dict[str, Any], at: datetime) -> int:
     """One delivery per hook that wants `event_type`, in the caller's transaction; how many."""
@@ -105,12 +131,10 @@ def enqueue_event(session: Session, event_type: str, data: dict[str, Any], at: d
         {"type": event_type, "timestamp": at.isoformat(), "data": data}, separators=(",", ":")
     )
     count = 0
-    for hook in list_hooks(session):
-        if event_type not in events_of(hook):
-            continue
+    for hook_id in wanting(session, event_type):
         session.add(
             WebHookDelivery(
-                hook_id=hook.id,
+                hook_id=hook_id,
                 message_id="msg_" + uuid.uuid4().hex,
                 event_type=event_type,
                 body=body,

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from standardwebhooks.webhooks import Webhook
 
 from plugin.engine import hooks
@@ -204,3 +204,37 @@ def test_delivery_connects_only_where_the_url_rule_allows_now(sessions, receiver
         sessions, owner="w", now=now(), lease=LEASE, allowed_hosts=frozenset()
     )
     assert result.failed == 1 and receiver.requests == []
+
+
+def test_the_hooks_are_read_once_a_transaction_however_many_events(sessions):
+    add(sessions, "http://127.0.0.1:9/hook")
+    reads: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM webhooks" in statement:
+            reads.append(statement)
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with transaction(sessions) as session:
+            for pair in range(20):
+                hooks.enqueue_event(session, "thing.happened", {"pair": pair}, now())
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(reads) == 1
+
+
+def test_a_hook_added_in_the_transaction_hears_its_next_event(sessions):
+    with transaction(sessions) as session:
+        assert hooks.enqueue_event(session, "thing.happened", {"pair": 1}, now()) == 0
+        hooks.add_hook(session, "http://127.0.0.1:9/hook", ["thing.happened"], LOOPBACK)
+        assert hooks.enqueue_event(session, "thing.happened", {"pair": 2}, now()) == 1
+
+
+def test_a_hook_removed_in_the_transaction_hears_nothing_more(sessions):
+    hook_id, _secret = add(sessions, "http://127.0.0.1:9/hook")
+    with transaction(sessions) as session:
+        assert hooks.enqueue_event(session, "thing.happened", {"pair": 1}, now()) == 1
+        hooks.remove_hook(session, hook_id)
+        assert hooks.enqueue_event(session, "thing.happened", {"pair": 2}, now()) == 0
