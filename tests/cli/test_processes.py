@@ -136,26 +136,14 @@ def test_serve_posts_steps_on_the_real_clock(
     assert run(create.split()) == 0
     assert run(["program", "open", "1"]) == 0
     zone = daytime_zone(datetime.now(UTC))
+    # `program open` signed them up from the groups; they fill in the form (as it leaves them).
     with transaction(sessions) as session:
-        for name, role, tz in (("sam", "mentor", "UTC"), ("maya", "mentee", zone)):
-            uid = roomy_fake.user(name).id
-            member = Member(forum_id=roomy_forum.id, forum_user_id=uid, username=name, name=name)
-            session.add(member)
-            session.flush()
-            session.add(
-                Signup(
-                    program_id=1,
-                    member_id=member.id,
-                    role=role,
-                    state="ready",
-                    about="hi",
-                    topics="python",
-                    timezone=tz,
-                    age_confirmed=True,
-                    capacity=1,
-                    link_version=1,
-                )
-            )
+        for name, tz in (("sam", "UTC"), ("maya", zone)):
+            signup = session.execute(
+                select(Signup).join(Member).where(Member.username == name)
+            ).scalar_one()
+            signup.state, signup.about, signup.topics = "ready", "hi", "python"
+            signup.timezone, signup.age_confirmed, signup.capacity = tz, True, 1
     assert run(["pair", "--program", "1", "--mentor", "sam", "--mentee", "maya"]) == 0
     capsys.readouterr()
     port = free_port()
@@ -169,7 +157,11 @@ def test_serve_posts_steps_on_the_real_clock(
     try:
 
         def thread_posts() -> list[str]:
-            pms = [p for p in roomy_fake.private_messages() if "sam" in p["participants"]]
+            pms = [
+                p
+                for p in roomy_fake.private_messages()
+                if {"sam", "maya"} <= set(p["participants"])  # the pair's, not a sign-up link
+            ]
             return pms[0]["posts"] if pms else []
 
         assert wait_for(lambda: any("Step 3 of 8" in p for p in thread_posts()), 30)
