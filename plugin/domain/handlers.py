@@ -118,14 +118,25 @@ def reconcile(
         for p in programs:
             p.reconciled_at = now  # claim it: another worker skips it meanwhile
     for program in programs:
-        try:
-            _reconcile_program(factory, adapter_for(program.forum_id), program, now, config)
-            done += 1
-        except Exception:
-            with transaction(factory) as session:  # try again on the next pass
-                session.get_one(Program, program.id).reconciled_at = None
-            raise
+        _reconcile_claimed(factory, adapter_for(program.forum_id), program, now, config)
+        done += 1
     return done
+
+
+def _reconcile_claimed(
+    factory: sessionmaker[Session],
+    adapter: ForumAdapter,
+    program: Program,
+    now: datetime,
+    config: Config,
+) -> dict[Role, int]:
+    """_reconcile_program on a program claimed by its reconciled_at; released if it fails."""
+    try:
+        return _reconcile_program(factory, adapter, program, now, config)
+    except Exception:
+        with transaction(factory) as session:  # the next pass tries again
+            session.get_one(Program, program.id).reconciled_at = None
+        raise
 
 
 def _reconcile_program(
@@ -181,9 +192,4 @@ def reconcile_now(
     with transaction(factory) as session:
         program = session.get_one(Program, program_id)
         program.reconciled_at = now  # the periodic job need not read the groups again yet
-    try:
-        return _reconcile_program(factory, adapter, program, now, config)
-    except Exception:
-        with transaction(factory) as session:  # the worker's reconciliation tries again
-            session.get_one(Program, program_id).reconciled_at = None
-        raise
+    return _reconcile_claimed(factory, adapter, program, now, config)
