@@ -19,6 +19,7 @@ from plugin.domain.pairs import ACTIVE, post_to_pair, quiet_until, step_due
 from plugin.domain.programs.service import steps
 from plugin.engine.adapter import ForumAdapter
 from plugin.engine.clock import Clock
+from plugin.engine.outbox import batched
 from plugin.storage.db import transaction
 from plugin.storage.models import Pair, Program, Signup
 from plugin.storage.states import PairState
@@ -130,7 +131,7 @@ def schedule_due(
     while True:
         # One transaction per batch: locks are short, and a backlog drains in linear time
         # (each batch starts where the last one ended, in the order of an index).
-        with transaction(factory) as session:
+        with transaction(factory) as session, batched(session):
             due = _batch(session, now, after, limit)
             if not due:
                 return moves

@@ -124,7 +124,6 @@ def wanting(session: Session, event_type: str) -> list[int]:
     return [hook_id for hook_id, types in _subscriptions(session) if event_type in types]
 
 
-
 def enqueue_event(session: Session, event_type: str, data: dict[str, Any], at: datetime) -> int:
     """One delivery per hook that wants `event_type`, in the caller's transaction; how many."""
     body = json.dumps(

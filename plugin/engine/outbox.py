@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from plugin.engine.adapter import (
 from plugin.engine.budget import pause_forum
 from plugin.engine.leases import backoff, claim, release, still_mine
 from plugin.logs import bound
-from plugin.storage.db import reading, transaction, upsert_ignore
+from plugin.storage.db import insert_ignore_many, reading, transaction, upsert_ignore
 from plugin.storage.models import EPOCH, OutboxMessage, utcnow
 from plugin.storage.states import QueueState
 
@@ -84,23 +85,51 @@ def enqueue(
     ordering_key: str | None = None,
     run_at: datetime = EPOCH,
 ) -> bool:
-    """Add an outbox row in the caller's transaction; a repeated key adds nothing."""
-    return upsert_ignore(
-        session,
-        OutboxMessage.__table__,
-        {
-            "forum_id": forum_id,
-            "key": key,
-            "kind": kind,
-            "payload": json.dumps(payload, separators=(",", ":")),
-            "ordering_key": ordering_key,
-            "run_at": run_at,
-            "state": QueueState.PENDING,
-            "attempts": 0,
-            "uncertain": False,
-            "created_at": utcnow(),
-        },
-    )
+    """Add an outbox row in the caller's transaction; a repeated key adds nothing.
+
+    Inside `batched(session)` the row is written when the batch ends (the answer is then
+    True: whether the key was new is not known yet).
+    """
+    row = {
+        "forum_id": forum_id,
+        "key": key,
+        "kind": kind,
+        "payload": json.dumps(payload, separators=(",", ":")),
+        "ordering_key": ordering_key,
+        "run_at": run_at,
+        "state": QueueState.PENDING,
+        "attempts": 0,
+        "uncertain": False,
+        "created_at": utcnow(),
+    }
+    pending = session.info.get(_BATCH)
+    if pending is not None:
+        pending.append(row)
+        return True
+    return upsert_ignore(session, OutboxMessage.__table__, row)
+
+
+_BATCH = "outbox_batch"
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Hold the rows `enqueue` adds in this block and write them in one statement at its end.
+
+    For the scheduler, which queues a post for each of hundreds of pairs: one INSERT per
+    row also flushes the session each time (autoflush), which was most of a pass's cost.
+    The rows keep their order, so each thread's posts keep theirs. Nothing in the block may
+    read the outbox rows it queued.
+    """
+    if _BATCH in session.info:  # already batching: the outer block writes them
+        yield
+        return
+    session.info[_BATCH] = []
+    try:
+        yield
+        insert_ignore_many(session, OutboxMessage.__table__, session.info[_BATCH])
+    finally:
+        del session.info[_BATCH]
 
 
 def thread_of(session: Session, key: str) -> str | None:

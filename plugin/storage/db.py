@@ -209,6 +209,22 @@ def upsert_ignore(session: Session, mapped: FromClause, values: dict) -> bool:
     return session.execute(stmt.returning(table.c.id)).first() is not None
 
 
+def insert_ignore_many(session: Session, mapped: FromClause, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of many rows in one executemany, in list order."""
+    if not rows:
+        return
+    table = cast(Table, mapped)
+    dialect = session.get_bind().dialect.name
+    stmt: Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        stmt = insert(table)
+    session.execute(stmt, rows)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to run from several processes)."""
     from alembic import command
