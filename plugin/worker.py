@@ -46,28 +46,34 @@ class Tally:
     events: int = 0
     calls: int = 0
     held: int = 0
+    # Outgoing webhook deliveries tried (answered 2xx or not): said in words only, as the
+    # JSON document's keys are the operator contract's.
+    webhooks: int = 0
 
-    def add(self, events: int, calls: int, held: int) -> None:
+    def add(self, events: int, calls: int, held: int, webhooks: int = 0) -> None:
         """Count one pass; what is held is what the latest pass had to give back."""
         # A held row is given back in every pass until the run ends, so only the last
         # pass says how much still waits for a later run.
         self.events += events
         self.calls += calls
         self.held = held
+        self.webhooks += webhooks
 
     def describe(self) -> str:
         """One short line in words."""
-        if not (self.events or self.calls or self.held):
+        if not (self.events or self.calls or self.held or self.webhooks):
             return "nothing was due"
         text = f"processed {_count(self.events, 'event')}, made {_count(self.calls, 'forum call')}"
+        if self.webhooks:
+            text += f", tried {_count(self.webhooks, 'webhook delivery', 'webhook deliveries')}"
         if self.held:
             text += f"; {_count(self.held, 'call')} held for later (rate limit or quiet hours)"
         return text
 
 
-def _count(n: int, noun: str) -> str:
+def _count(n: int, noun: str, plural: str = "") -> str:
     """`n` and the noun, plural unless n is 1."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 class Worker:
@@ -121,10 +127,10 @@ class Worker:
             held_forums=held,
             settings=self.config,
         )
-        progressed += hooks.deliver_due(self.factory, **self.hook_options()).progressed
+        webhooks = hooks.deliver_due(self.factory, **self.hook_options()).progressed
         if tally is not None:
-            tally.add(events.progressed, calls.progressed, events.held + calls.held)
-        return progressed + calls.progressed
+            tally.add(events.progressed, calls.progressed, events.held + calls.held, webhooks)
+        return progressed + calls.progressed + webhooks
 
     def hook_options(self) -> dict[str, Any]:
         """How this worker delivers outgoing webhooks: its lease, clock and allow-list."""

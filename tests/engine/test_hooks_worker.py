@@ -44,6 +44,19 @@ def test_worker_once_from_the_cli_delivers_due_webhooks(cli, sessions, receiver)
     assert len(receiver.requests) == 1
 
 
+def test_worker_once_says_how_many_webhook_deliveries_it_tried(config, sessions, receiver):
+    _hook_and_event(sessions, receiver.url)
+    tally = Worker(config, sessions, Clock(datetime.now(UTC))).run_once()
+    assert tally.describe() == "processed 0 events, made 0 forum calls, tried 1 webhook delivery"
+
+
+def test_worker_once_json_keeps_the_contracts_keys_when_it_delivered_webhooks(
+    cli, sessions, receiver
+):
+    _hook_and_event(sessions, receiver.url)
+    assert cli("worker", "--once") == {"status": "ok", "events": 0, "calls": 0, "held": 0}
+
+
 def test_a_delivery_left_sending_by_a_dead_worker_is_sent_again_under_its_id(
     config, sessions, receiver
 ):
