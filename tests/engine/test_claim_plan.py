@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from plugin.engine.leases import claim
 from plugin.storage.models import EPOCH, InboxEvent, OutboxMessage
 from plugin.storage.states import QueueState
+from plugin.storage.webhooks import WebHook, WebHookDelivery
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 KEPT, WAITING = 3000, 40
@@ -23,6 +24,9 @@ KEPT, WAITING = 3000, 40
 def _fill(session: Session, model: type, forum_id: int) -> None:
     """KEPT finished rows in a few threads, then WAITING open ones in the same threads."""
     finished = QueueState.DONE if model is InboxEvent else QueueState.SENT
+    hook = WebHook(url="https://hooks.example/in", events="[]", secret="whsec_c2VjcmV0")
+    session.add(hook)
+    session.flush()
     rows = []
     for i in range(KEPT + WAITING):
         row = {
@@ -35,6 +39,10 @@ def _fill(session: Session, model: type, forum_id: int) -> None:
         }
         if model is InboxEvent:
             row |= {"event": "post", "content_key": f"k{i}"}
+        elif model is WebHookDelivery:
+            del row["forum_id"]
+            row |= {"hook_id": hook.id, "message_id": f"msg_{i}", "event_type": "pair.created",
+                    "body": "{}"}  # fmt: skip
         else:
             row |= {"key": f"k{i}", "kind": "post", "payload": "{}", "uncertain": False}
         rows.append(row)
@@ -66,7 +74,11 @@ def _claim_plan(engine: Engine, model: type) -> str:
         event.remove(engine, "before_cursor_execute", keep)
 
 
-@pytest.mark.parametrize("model", [InboxEvent, OutboxMessage], ids=["inbox", "outbox"])
+@pytest.mark.parametrize(
+    "model",
+    [InboxEvent, OutboxMessage, WebHookDelivery],
+    ids=["inbox", "outbox", "webhook_deliveries"],
+)
 def test_the_ordering_check_of_a_claim_reads_only_the_open_rows_index(sessions, forum, model):
     engine = sessions.kw["bind"]
     with sessions() as session:
@@ -75,7 +87,9 @@ def test_the_ordering_check_of_a_claim_reads_only_the_open_rows_index(sessions, 
         with engine.begin() as conn:
             conn.execute(text(f"ANALYZE {model.__tablename__}"))
     plan = _claim_plan(engine, model)
-    prefix = "ix_inbox" if model is InboxEvent else "ix_outbox"
+    prefix = {InboxEvent: "ix_inbox", OutboxMessage: "ix_outbox"}.get(
+        model, "ix_webhook_deliveries"
+    )
     # The held-back check goes through an index of open rows, never the index of every row
     # of a thread, the primary key or the whole table.
     assert f"{prefix}_open" in plan
