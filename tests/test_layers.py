@@ -16,7 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "base",
-        ("plugin.config", "plugin.resources", "plugin.netguard", "plugin.metrics", "plugin.logs"),
+        (
+            "plugin.config",
+            "plugin.resources",
+            "plugin.netguard",
+            "plugin.metrics",
+            "plugin.logs",
+            "plugin.i18n",
+        ),
     ),
     ("storage", ("plugin.storage",)),
     ("engine", ("plugin.engine",)),

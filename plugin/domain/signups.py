@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from plugin.domain import hook_events, links
 from plugin.domain.pairs import end_pairs_of
 from plugin.engine.adapter import ForumUser
+from plugin.i18n import language_of
 from plugin.storage.models import Member, Program, Signup
 from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import ProgramState, Role, SignupState
@@ -85,6 +86,7 @@ def upsert_member(session: Session, forum_id: int, user: ForumUser) -> Member:
         session.add(member)
     if not member.erased:
         member.username, member.name = user.username, user.name
+        member.locale = language_of(user.locale)  # only a supported language is kept
     session.flush()
     return member
 

@@ -22,6 +22,9 @@ class ForumUser:
     admin: bool = False
     moderator: bool = False
     timezone: str | None = None
+    # The language the account names, as the forum spells it (`de`, `pt_BR`), when the forum
+    # tells: Discourse's user locale (only where the site allows user locales).
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

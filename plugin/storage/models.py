@@ -176,6 +176,9 @@ class Program(Base):
     # upgrade could not resolve). Access follows these ids; usernames can change hands.
     admin_ids: Mapped[str] = mapped_column(Text, default="[]")
     reconciled_at: Mapped[datetime | None]  # last membership reconciliation (logical)
+    # What members read, unless their forum account names another supported language
+    # (plugin/i18n.py): `en`, `de`.
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     forum: Mapped[Forum] = relationship()
@@ -193,6 +196,9 @@ class Member(Base):
     username: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     erased: Mapped[bool] = mapped_column(default=False)
+    # The supported language the member's forum account names (Discourse's user locale),
+    # null when it names none: then they read the program's language.
+    locale: Mapped[str | None] = mapped_column(String(10))
 
     forum: Mapped[Forum] = relationship()
 

@@ -140,8 +140,10 @@ def set_state(session: Session, program: Program, state: ProgramState) -> Progra
     return program
 
 
-def steps(program: Program) -> list[dict]:
-    """The program's own copy of its steps."""
+def steps(program: Program, language: str | None = None) -> list[dict]:
+    """The program's own copy of its steps, in `language` (default: the program's)."""
+    # Issue 13 adds the steps' translations to the template; until then every language
+    # reads the one set of steps.
     return json.loads(program.template)["steps"]
 
 
