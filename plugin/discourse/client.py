@@ -55,6 +55,8 @@ def _user(data: dict) -> ForumUser:
         admin=bool(data.get("admin")),
         moderator=bool(data.get("moderator")),
         timezone=data.get("timezone") or (data.get("user_option") or {}).get("timezone"),
+        # Present for staff keys, and not null only where the site allows user locales.
+        locale=data["locale"] if isinstance(data.get("locale"), str) else None,
     )
 
 
@@ -193,6 +195,11 @@ class DiscourseClient:
     def get_user_by_id(self, user_id: int) -> ForumUser:
         """A user by id (GET /admin/users/{id}.json): webhooks carry only ids."""
         return _user(self._json("GET", f"/admin/users/{int(user_id)}.json"))
+
+    def default_language(self) -> str | None:
+        """The site's default_locale: `locale` in GET /site/basic-info.json (public)."""
+        value = self._json("GET", "/site/basic-info.json").get("locale")
+        return value if isinstance(value, str) else None
 
     def get_group(self, name: str) -> ForumGroup:
         """A group by name."""

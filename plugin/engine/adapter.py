@@ -155,3 +155,6 @@ class ForumAdapter(Protocol):
 
     def list_admins(self) -> list[ForumUser]:
         """The forum's admins."""
+
+    def default_language(self) -> str | None:
+        """The forum's own default language code as it spells it (`de`, `en_GB`), if it says."""

@@ -332,6 +332,11 @@ class ZulipClient:
             pass  # an unused queue is garbage-collected after 10 minutes anyway
         return state
 
+    def default_language(self) -> str | None:
+        """The organisation's language: realm_default_language in POST /register's realm data."""
+        value = self._snapshot(["realm"]).get("realm_default_language")
+        return value if isinstance(value, str) else None
+
     def get_group(self, name: str) -> ForumGroup:
         """A user group by name."""
         group = _named(self._snapshot(["realm_user_groups"]), name)
