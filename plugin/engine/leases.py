@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, exists, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from plugin.storage.models import utcnow
@@ -61,16 +61,16 @@ def claim(
         earlier.id < model.id,
     )
     lease_free = or_(model.lease_until.is_(None), model.lease_until < real_now)
-    due = or_(
-        and_(model.state == QueueState.PENDING, model.run_at <= now, lease_free),
-        # A row left "sending" by a dead worker (or given back): due again, and uncertain
-        # (see outbox), whatever its run_at.
-        and_(model.state == QueueState.SENDING, lease_free),
-    )
+    # An open row is due when its time has come, or when it was left "sending" by a dead
+    # worker (or given back): then it is due again, and uncertain (see outbox), whatever its
+    # run_at. The state is tested once, by _open: a second test of it (state = 'pending'
+    # beside state IN (...)) made PostgreSQL multiply the two selectivities, read 20,000
+    # waiting rows as 388, and sort them all instead of walking the open rows' index.
+    due = or_(model.state == QueueState.SENDING, model.run_at <= now)
     stmt = (
         select(model)
-        # _open repeats what `due` implies, so the scan in id order walks the open rows' index.
-        .where(_open(model), due, or_(model.ordering_key.is_(None), ~held_back))
+        # _open is the partial indexes' WHERE, so the scan in id order walks their index.
+        .where(_open(model), lease_free, due, or_(model.ordering_key.is_(None), ~held_back))
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=model)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, literal_column, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.engine.clock import Clock
@@ -26,6 +26,13 @@ BATCH = 500  # rows a statement
 MAX_BATCHES = 4  # statements a table per pass: the rest waits for the next pass
 
 
+def _finished(model: Any, state: QueueState) -> ColumnElement[bool]:
+    """`state = 'done'` with a literal: the WHERE of the partial index the purge reads."""
+    # SQLite matches a partial index only against the same term with the same literal
+    # (plugin/storage/models.py, finished_index).
+    return model.state == literal_column(f"'{state.value}'")
+
+
 def _expired_events(cutoff: datetime) -> ColumnElement[bool]:
     """Processed events older than the cutoff."""
     # An event dropped by an erasure is done without a processed_at: its arrival counts.
@@ -33,17 +40,17 @@ def _expired_events(cutoff: datetime) -> ColumnElement[bool]:
         InboxEvent.processed_at < cutoff,
         and_(InboxEvent.processed_at.is_(None), InboxEvent.created_at < cutoff),
     )
-    return and_(InboxEvent.state == QueueState.DONE, processed_before)
+    return and_(_finished(InboxEvent, QueueState.DONE), processed_before)
 
 
 def _expired_calls(cutoff: datetime) -> ColumnElement[bool]:
     """Sent calls older than the cutoff."""
-    return and_(OutboxMessage.state == QueueState.SENT, OutboxMessage.sent_at < cutoff)
+    return and_(_finished(OutboxMessage, QueueState.SENT), OutboxMessage.sent_at < cutoff)
 
 
 def _expired_deliveries(cutoff: datetime) -> ColumnElement[bool]:
     """Outgoing webhook deliveries sent before the cutoff (their bodies are already gone)."""
-    return and_(WebHookDelivery.state == QueueState.SENT, WebHookDelivery.sent_at < cutoff)
+    return and_(_finished(WebHookDelivery, QueueState.SENT), WebHookDelivery.sent_at < cutoff)
 
 
 Purged = type[InboxEvent] | type[OutboxMessage] | type[WebHookDelivery]

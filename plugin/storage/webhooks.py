@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.storage.models import Base, QueueRow, open_index, utcnow
+from plugin.storage.models import Base, QueueRow, finished_index, open_index, utcnow
 from plugin.storage.secretbox import EncryptedText
 
 
@@ -36,7 +36,7 @@ class WebHookDelivery(QueueRow, Base):
         Index("ix_webhook_deliveries_hook", "hook_id", "id"),
         open_index("ix_webhook_deliveries_open", "id"),
         open_index("ix_webhook_deliveries_open_ordering", "ordering_key", "id"),
-        Index("ix_webhook_deliveries_sent", "state", "sent_at"),  # the retention purge
+        finished_index("ix_webhook_deliveries_sent", "sent_at", "sent"),  # the retention purge
     )
 
     hook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
