@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,8 +16,10 @@ from plugin.domain.programs.template_files import (
     load_template,
     parse_template,
     pick_language,
+    stored_languages,
     stored_text,
     template_to_dict,
+    with_steps,
 )
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
@@ -173,8 +176,7 @@ def _text(program: Program, language: str | None) -> dict:
 
 def template_languages(program: Program) -> list[str]:
     """The languages the program's steps are written in, the template's own first."""
-    data = json.loads(program.template)
-    return [str(data.get("language", "en")), *data.get("translations", {})]
+    return stored_languages(json.loads(program.template))
 
 
 def title(program: Program, language: str | None = None) -> str:
@@ -196,21 +198,13 @@ def save_steps(program: Program, new_steps: list[dict], language: str | None = N
     Returns the languages dropped: when the number of steps changes, the other languages'
     steps no longer line up week by week, so the edited ones become the only ones.
     """
-    data = json.loads(program.template)
-    code = pick_language(tuple(template_languages(program)), language or program.language)
-    texts = {str(data.get("language", "en")): data, **data.get("translations", {})}
-    dropped: list[str] = []
-    if len(new_steps) == len(texts[code]["steps"]):
-        if code == data.get("language", "en"):
-            data = {**data, "steps": new_steps}
-        else:
-            data["translations"][code] = {**texts[code], "steps": new_steps}
-    else:
-        dropped = [c for c in texts if c != code]
-        own = {k: texts[code][k] for k in ("title", "description")}
-        data = {"format": data.get("format", 1), "key": program.template_key, "language": code}
-        data |= own | {"steps": new_steps}
-    parsed = parse_template(data, source="The steps", default_key=program.template_key)
+    language = language or program.language
+    data, dropped = with_steps(json.loads(program.template), language, new_steps)
+    try:
+        parsed = parse_template(data, source="The steps", default_key=program.template_key)
+    except TemplateError as exc:
+        # The editor shows one language's steps: "translations.de." would only puzzle.
+        raise TemplateError(re.sub(r"translations\.\w+\.", "", str(exc))) from None
     program.template = json.dumps(template_to_dict(parsed))
     return dropped
 

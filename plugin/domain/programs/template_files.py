@@ -253,12 +253,39 @@ def _text_to_dict(text: Text) -> dict:
     }
 
 
-def stored_text(data: dict, language: str | None) -> dict:
-    """From a stored template (template_to_dict's form): the title, description and steps
-    in `language`, with pick_language's fallback."""
+def _stored_texts(data: dict) -> dict[str, dict]:
+    """A stored template's blocks by language, its own first."""
     # Stored before issue 13: no "language" key, and the steps were English.
-    texts = {str(data.get("language", DEFAULT)): data, **data.get("translations", {})}
+    return {str(data.get("language", DEFAULT)): data, **data.get("translations", {})}
+
+
+def stored_languages(data: dict) -> list[str]:
+    """The languages of a stored template (template_to_dict's form), its own first."""
+    return list(_stored_texts(data))
+
+
+def stored_text(data: dict, language: str | None) -> dict:
+    """A stored template's title, description and steps in `language`, or pick_language's."""
+    texts = _stored_texts(data)
     return texts[pick_language(tuple(texts), language)]
+
+
+def with_steps(data: dict, language: str | None, steps: list) -> tuple[dict, list[str]]:
+    """The stored template with the steps read in `language` replaced, and the languages dropped.
+
+    When the number of steps changes, the other languages no longer line up week by week,
+    so they are dropped and the edited language becomes the template's own.
+    """
+    texts = _stored_texts(data)
+    code = pick_language(tuple(texts), language)
+    if len(steps) == len(texts[code]["steps"]):
+        if code == next(iter(texts)):
+            return {**data, "steps": steps}, []
+        edited = {**texts[code], "steps": steps}
+        return {**data, "translations": {**data["translations"], code: edited}}, []
+    own = {"format": FORMAT_VERSION, "language": code} | {k: data[k] for k in ("key",) if k in data}
+    own |= {"title": texts[code]["title"], "description": texts[code]["description"]}
+    return own | {"steps": steps}, [c for c in texts if c != code]
 
 
 def _looks_like_path(name: str) -> bool:
