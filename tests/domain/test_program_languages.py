@@ -146,19 +146,19 @@ def test_program_stored_before_translations_reads_its_steps_in_any_language() ->
 
 def test_template_title_reads_in_the_members_language(sessions, forum) -> None:
     program = _create(sessions, forum)
-    assert service.title(program, "de") == GERMAN_CAREER.title
-    assert service.title(program) == ENGLISH_CAREER.title
+    assert service.program_title(program, "de") == GERMAN_CAREER.title
+    assert service.program_title(program) == ENGLISH_CAREER.title
 
 
 def test_title_an_admin_chose_is_the_same_in_every_language(sessions, forum) -> None:
     program = _create(sessions, forum, title="Karrierekreis", language="de")
-    assert service.title(program, "en") == "Karrierekreis"
+    assert service.program_title(program, "en") == "Karrierekreis"
 
 
 def test_description_reads_in_the_asked_language(sessions, forum) -> None:
     program = _create(sessions, forum)
-    assert service.description(program, "de") == GERMAN_CAREER.description
-    assert service.description(program) == ENGLISH_CAREER.description
+    assert service.program_description(program, "de") == GERMAN_CAREER.description
+    assert service.program_description(program) == ENGLISH_CAREER.description
 
 
 # --- editing the steps -----------------------------------------------------------------------

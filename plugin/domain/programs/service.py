@@ -179,7 +179,7 @@ def template_languages(program: Program) -> list[str]:
     return stored_languages(json.loads(program.template))
 
 
-def title(program: Program, language: str | None = None) -> str:
+def program_title(program: Program, language: str | None = None) -> str:
     """The program's title in `language`: the template's, translated, unless an admin chose one."""
     own = _text(program, program.language)["title"]
     if program.title != own:
@@ -187,7 +187,7 @@ def title(program: Program, language: str | None = None) -> str:
     return str(_text(program, language)["title"])
 
 
-def description(program: Program, language: str | None = None) -> str:
+def program_description(program: Program, language: str | None = None) -> str:
     """The template's description of the program, in `language` (with steps' fallback)."""
     return str(_text(program, language)["description"])
 
