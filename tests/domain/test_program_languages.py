@@ -84,7 +84,7 @@ def test_program_keeps_every_language_of_its_template(sessions, forum) -> None:
     assert service.template_languages(program) == ["en", "de"]
 
 
-def test_program_description_says_its_language(sessions, forum) -> None:
+def test_describe_says_the_programs_language(sessions, forum) -> None:
     assert service.describe(_create(sessions, forum, language="de"))["language"] == "de"
 
 
