@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,14 +14,22 @@ from plugin.domain.programs.template_files import (
     ProgramTemplate,
     TemplateError,
     load_template,
+    parse_template,
+    pick_language,
+    stored_languages,
+    stored_text,
     template_to_dict,
+    with_steps,
 )
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
+from plugin.i18n import language_of, supported_list
 from plugin.storage.models import Forum, Program
 from plugin.storage.states import ProgramState
 
 STATES = tuple(ProgramState)
+
+log = logging.getLogger(__name__)
 
 
 def _group(adapter: ForumAdapter, name: str, flag: str) -> ForumGroup:
@@ -84,14 +94,28 @@ def create_program(
     template: str,
     title: str | None = None,
     cadence_days: float = 7,
+    language: str = "en",
 ) -> Program:
-    """A draft program; its groups are resolved so membership events can find it."""
+    """A draft program in `language`; its groups are resolved so membership events find it."""
     tpl = check_inputs(template, cadence_days)
+    code = language_of(language)
+    if code is None:
+        raise InputError(f"language {language!r} is not supported: use one of {supported_list()}")
+    if code not in tpl.languages:
+        # A custom file in other languages still makes a program (as it did before issue 13):
+        # its members read the steps in English, else in the file's own language.
+        log.warning(
+            "template %r has no %r steps; members read them in %r",
+            template,
+            code,
+            pick_language(tpl.languages, code),
+        )
     program = Program(
         forum_id=forum.id,
-        title=(title or tpl.title).strip()[:200],
+        title=(title or tpl.text(code).title).strip()[:200],
         template_key=tpl.key,
         template=json.dumps(template_to_dict(tpl)),
+        language=code,
         state=ProgramState.DRAFT,
         group_name=resolved.group.name,
         group_id=resolved.group.id,
@@ -142,9 +166,47 @@ def set_state(session: Session, program: Program, state: ProgramState) -> Progra
 
 def steps(program: Program, language: str | None = None) -> list[dict]:
     """The program's own copy of its steps, in `language` (default: the program's)."""
-    # Issue 13 adds the steps' translations to the template; until then every language
-    # reads the one set of steps.
-    return json.loads(program.template)["steps"]
+    return _text(program, language)["steps"]
+
+
+def _text(program: Program, language: str | None) -> dict:
+    """The stored template's title, description and steps in `language`, else its fallback."""
+    return stored_text(json.loads(program.template), language or program.language)
+
+
+def template_languages(program: Program) -> list[str]:
+    """The languages the program's steps are written in, the template's own first."""
+    return stored_languages(json.loads(program.template))
+
+
+def program_title(program: Program, language: str | None = None) -> str:
+    """The program's title in `language`: the template's, translated, unless an admin chose one."""
+    own = _text(program, program.language)["title"]
+    if program.title != own:
+        return program.title  # the admin's own title has no translations
+    return str(_text(program, language)["title"])
+
+
+def program_description(program: Program, language: str | None = None) -> str:
+    """The template's description of the program, in `language` (with steps' fallback)."""
+    return str(_text(program, language)["description"])
+
+
+def save_steps(program: Program, new_steps: list[dict], language: str | None = None) -> list[str]:
+    """Replace the steps members read in `language` (TemplateError if they break the rules).
+
+    Returns the languages dropped: when the number of steps changes, the other languages'
+    steps no longer line up week by week, so the edited ones become the only ones.
+    """
+    language = language or program.language
+    data, dropped = with_steps(json.loads(program.template), language, new_steps)
+    try:
+        parsed = parse_template(data, source="The steps", default_key=program.template_key)
+    except TemplateError as exc:
+        # The editor shows one language's steps: "translations.de." would only puzzle.
+        raise TemplateError(re.sub(r"translations\.\w+\.", "", str(exc))) from None
+    program.template = json.dumps(template_to_dict(parsed))
+    return dropped
 
 
 def admins(program: Program) -> list[str]:
@@ -187,6 +249,7 @@ def describe(program: Program) -> dict:
         "title": program.title,
         "state": program.state,
         "steps": len(steps(program)),
+        "language": program.language,
         "template": program.template_key,
         "group": program.group_name,
         "mentor_group": program.mentor_group_name,
