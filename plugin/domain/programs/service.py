@@ -16,6 +16,7 @@ from plugin.domain.programs.template_files import (
 )
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
+from plugin.i18n import DEFAULT
 from plugin.storage.models import Forum, Program
 from plugin.storage.states import ProgramState
 
@@ -84,6 +85,7 @@ def create_program(
     template: str,
     title: str | None = None,
     cadence_days: float = 7,
+    language: str = DEFAULT,
 ) -> Program:
     """A draft program; its groups are resolved so membership events can find it."""
     tpl = check_inputs(template, cadence_days)
@@ -102,6 +104,7 @@ def create_program(
         cadence_days=float(cadence_days),
         admins=json.dumps([u.username for u in resolved.admins]),
         admin_ids=json.dumps([u.id for u in resolved.admins]),
+        language=language,
     )
     session.add(program)
     session.flush()
