@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.config import Config
 from plugin.domain.handlers import reconcile_now
 from plugin.domain.programs import service
+from plugin.domain.programs.language import program_language
 from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory, get_forum
+from plugin.i18n import supported_list
 from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
@@ -48,6 +50,8 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
         env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
     )(forum.id)
     # The forum is asked first, outside any write transaction (see plugin.storage.db.reading).
+    # An --language is checked before the forum is asked anything; without one it is the forum's.
+    language = program_language(adapter, args.language)
     resolved = service.resolve(
         adapter,
         group=args.group,
@@ -63,12 +67,14 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             template=args.template,
             title=args.title,
             cadence_days=args.cadence_days,
+            language=language,
         )
         doc = _program_doc(program)
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
     return short | doc, (
-        f"program {doc['id']} created as a draft: {doc['title']}; review its steps on the "
-        f"admin pages, then open it with `mentorship program open {doc['id']}`"
+        f"program {doc['id']} created as a draft in language {language}: "
+        f"{doc['title']}; review its steps on the admin pages, then open it with "
+        f"`mentorship program open {doc['id']}`"
     )
 
 
@@ -263,6 +269,12 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--admins",
         help="usernames who receive reports, comma-separated (default: the forum's admins)",
+    )
+    p.add_argument(
+        "--language",
+        metavar="CODE",
+        help=f"what members read: one of {supported_list()}; a member whose forum account "
+        "names a supported language gets that one (default: the forum's language, else en)",
     )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")

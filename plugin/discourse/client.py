@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -57,6 +58,7 @@ def _user(data: dict) -> ForumUser:
         timezone=data.get("timezone") or (data.get("user_option") or {}).get("timezone"),
         # Present for staff keys, and not null only where the site allows user locales.
         locale=data["locale"] if isinstance(data.get("locale"), str) else None,
+        locale_known="locale" in data,
     )
 
 
@@ -193,8 +195,14 @@ class DiscourseClient:
         return _user(self._json("GET", f"/u/{requests.utils.quote(username)}.json")["user"])
 
     def get_user_by_id(self, user_id: int) -> ForumUser:
-        """A user by id (GET /admin/users/{id}.json): webhooks carry only ids."""
-        return _user(self._json("GET", f"/admin/users/{int(user_id)}.json"))
+        """A user by id (GET /admin/users/{id}.json: webhooks carry only ids), with their locale."""
+        user = _user(self._json("GET", f"/admin/users/{int(user_id)}.json"))
+        # Only the profile (GET /u/{username}.json) carries the account's own locale.
+        try:
+            profile = self.get_user(user.username)
+        except ForumNotFound:
+            return user  # hidden from us: the language stays what we knew
+        return replace(user, locale=profile.locale, locale_known=profile.locale_known)
 
     def default_language(self) -> str | None:
         """The site's default_locale: `locale` in GET /site/basic-info.json (public)."""

@@ -96,7 +96,7 @@ def erase_member(session: Session, forum_id: int, user_id: int, now: datetime) -
         # Last, after the deliveries naming them are gone: the one event that still names
         # them tells subscribers whom to forget, and its body is emptied once delivered.
         hook_events.emit(session, "member.erased", {"member": member.username}, now)
-        member.username = member.name = None
+        member.username = member.name = member.locale = None  # the language is personal too
         member.erased = True
     if found:
         _scrub_files_after_commit(session)

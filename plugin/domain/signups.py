@@ -86,7 +86,8 @@ def upsert_member(session: Session, forum_id: int, user: ForumUser) -> Member:
         session.add(member)
     if not member.erased:
         member.username, member.name = user.username, user.name
-        member.locale = language_of(user.locale)  # only a supported language is kept
+        if user.locale_known:  # a group listing does not say: keep what we know
+            member.locale = language_of(user.locale)  # only a supported language is kept
     session.flush()
     return member
 

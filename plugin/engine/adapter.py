@@ -25,6 +25,9 @@ class ForumUser:
     # The language the account names, as the forum spells it (`de`, `pt_BR`), when the forum
     # tells: Discourse's user locale (only where the site allows user locales).
     locale: str | None = None
+    # Whether the answer said the account's language at all (then a None locale means none
+    # of its own). Group listings do not say, and must not make us forget what we know.
+    locale_known: bool = False
 
 
 @dataclass(frozen=True)

@@ -125,13 +125,47 @@ def test_find_post_returns_none_when_no_post_of_ours_has_the_marker(discourse_si
 
 def test_get_user_returns_a_forum_user(discourse_api):
     assert discourse_api.get_user("maya") == ForumUser(
-        id=42, username="maya", name="Maya Lee", timezone="Europe/Berlin"
+        id=42, username="maya", name="Maya Lee", timezone="Europe/Berlin", locale_known=True
     )
 
 
 def test_get_user_by_id_returns_a_forum_user(discourse_api):
     user = discourse_api.get_user_by_id(5)
     assert (user.id, user.username, user.name, user.admin) == (5, "alice", "Alice Admin", True)
+
+
+def test_default_language_is_the_sites_basic_info_locale(discourse_site, discourse_api):
+    discourse_site.default_locale = "de"
+    assert discourse_api.default_language() == "de"
+    assert discourse_site.requests[-1].path == "/site/basic-info.json"
+
+
+def test_a_users_locale_is_read_where_the_site_allows_user_locales(discourse_site, discourse_api):
+    discourse_site.allow_user_locale = True
+    discourse_site.user("maya").locale = "pt_BR"
+    user = discourse_api.get_user("maya")
+    assert (user.locale, user.locale_known) == ("pt_BR", True)
+
+
+def test_a_null_locale_is_none_and_still_known(discourse_site, discourse_api):
+    discourse_site.user("maya").locale = "de"  # chosen, but the site does not allow it
+    user = discourse_api.get_user("maya")
+    assert (user.locale, user.locale_known) == (None, True)
+
+
+def test_get_user_by_id_carries_the_locale_of_the_users_profile(discourse_site, discourse_api):
+    discourse_site.allow_user_locale = True
+    discourse_site.user("maya").locale = "de"
+    user = discourse_api.get_user_by_id(42)
+    assert (user.username, user.locale, user.locale_known) == ("maya", "de", True)
+    assert [r.path for r in discourse_site.requests] == ["/admin/users/42.json", "/u/maya.json"]
+
+
+def test_group_members_do_not_say_a_locale(discourse_site, discourse_api):
+    discourse_site.allow_user_locale = True
+    discourse_site.user("maya").locale = "de"
+    [maya] = discourse_api.group_members("mentees")
+    assert (maya.locale, maya.locale_known) == (None, False)
 
 
 def test_get_group_and_get_group_by_id_return_forum_groups(discourse_api):

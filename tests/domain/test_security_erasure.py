@@ -10,7 +10,14 @@ import pytest
 
 from plugin.domain.erasure import erase_member
 from plugin.storage.db import reading, transaction
-from plugin.storage.models import InboxEvent, OutboxMessage, Program, ProposalDraft, utcnow
+from plugin.storage.models import (
+    InboxEvent,
+    Member,
+    OutboxMessage,
+    Program,
+    ProposalDraft,
+    utcnow,
+)
 from tests.domain.flow_support import deliver, join
 from tests.helpers import assert_no_text, pm_post, work
 from tests.web.admin.support import make_program, post, set_connect_secret, sign_in
@@ -120,3 +127,22 @@ def test_erasure_keeps_the_events_of_others_that_are_still_to_do(
         key = InboxEvent.content_key.like("post_created:9500:%")
         [event] = db.query(InboxEvent).filter(key).all()
         assert event.state == "pending" and event.payload is not None
+
+
+def test_erasure_clears_the_language_the_members_account_named(
+    config, sessions, client, fake, story, forum
+):
+    fake.allow_user_locale = True
+    fake.add_user(ZEPH, id=ZEPH_ID, name=FULL, email="zq@example.com", locale="de")
+    join(client, fake, "mentees", 44, ZEPH)
+    work(config, sessions)
+    assert _member(sessions, forum.id).locale == "de"
+    _destroy(client)
+    work(config, sessions)
+    member = _member(sessions, forum.id)
+    assert member.erased and member.locale is None
+
+
+def _member(sessions, forum_id: int) -> Member:
+    with reading(sessions) as db:
+        return db.query(Member).filter_by(forum_id=forum_id, forum_user_id=ZEPH_ID).one()

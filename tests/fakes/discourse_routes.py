@@ -291,6 +291,12 @@ def get_user(fake: FakeDiscourse, call: Call) -> Answer:
     return Answer(200, shapes.user_json(fake, user, call.user))
 
 
+@handles("getSiteBasicInfo")
+def get_site_basic_info(fake: FakeDiscourse, call: Call) -> Answer:
+    """GET /site/basic-info.json: public, the site's title, logos and default locale."""
+    return Answer(200, shapes.site_basic_info(fake))
+
+
 @handles("getGroup")
 def get_group(fake: FakeDiscourse, call: Call) -> Answer:
     """GET /groups/{name}.json."""

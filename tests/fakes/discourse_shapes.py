@@ -261,9 +261,19 @@ def user_json(state: ForumState, user: FakeUser, viewer: FakeUser) -> dict[str, 
         "can_send_private_messages": True,
         "can_send_private_message_to_user": True,
         "user_option": fill(option, {"user_id": user.id, "timezone": user.timezone}),
+        # Null unless the site lets members choose a language and this one did.
+        "locale": user.locale if state.allow_user_locale else None,
         "group_users": [
             {"group_id": g.id, "user_id": user.id, "notification_level": 3}
             for g in state.groups_of(user)
         ],
     }
     return {"user_badges": [], "user": fill(schema_at("getUser", "user"), values)}
+
+
+def site_basic_info(state: ForumState) -> dict[str, Any]:
+    """GET /site/basic-info.json (SiteController#basic_info): `locale` is default_locale."""
+    return fill(
+        schema_at("getSiteBasicInfo"),
+        {"title": "Fake Discourse", "login_required": False, "locale": state.default_locale},
+    )

@@ -55,6 +55,7 @@ class FakeUser:
     trust_level: int = 1
     last_posted_at: str | None = None
     last_seen_at: str | None = None
+    locale: str | None = None  # the account's own language; shown only if the site allows it
 
     @property
     def staff(self) -> bool:
@@ -117,6 +118,10 @@ class ForumState:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.lock = threading.RLock()  # the HTTP server is threaded
+        # Site settings (NOTES.md §7 Locale): the site's language, and whether members may
+        # choose their own (off by default, as in Discourse).
+        self.default_locale = "en"
+        self.allow_user_locale = False
         self.users: dict[int, FakeUser] = {}
         self.groups: dict[int, FakeGroup] = {}
         self.topics: dict[int, FakeTopic] = {}
@@ -147,6 +152,7 @@ class ForumState:
         admin: bool = False,
         moderator: bool = False,
         timezone: str = "UTC",
+        locale: str | None = None,
     ) -> dict[str, Any]:
         """Create an account (ids are assigned from 1 unless given) and return it as a dict."""
         with self.lock:
@@ -161,6 +167,7 @@ class ForumState:
                 moderator,
                 timezone,
                 self.now(),
+                locale=locale,
             )
             self.users[user.id] = user
             # Automatic groups follow the staff flags, as Group.refresh_automatic_group! does.

@@ -361,6 +361,27 @@ def test_user_by_username_is_shaped_like_the_fixture(clocked_fake: FakeDiscourse
     assert get(url, "/u/ghost.json").status_code == 404
 
 
+def test_site_basic_info_says_the_default_locale(clocked_fake: FakeDiscourse, url: str) -> None:
+    clocked_fake.default_locale = "de"
+    assert get(url, "/site/basic-info.json").json()["locale"] == "de"
+
+
+def test_user_locale_is_null_while_the_site_does_not_allow_user_locales(
+    clocked_fake: FakeDiscourse, url: str
+) -> None:
+    clocked_fake.user("maya").locale = "de"
+    assert get(url, "/u/maya.json").json()["user"]["locale"] is None
+
+
+def test_user_locale_shows_once_the_site_allows_user_locales(
+    clocked_fake: FakeDiscourse, url: str
+) -> None:
+    clocked_fake.allow_user_locale = True
+    clocked_fake.user("maya").locale = "de"
+    assert get(url, "/u/maya.json").json()["user"]["locale"] == "de"
+    assert get(url, "/u/sam.json").json()["user"]["locale"] is None  # chose none
+
+
 def test_group_by_name_and_by_id(clocked_fake: FakeDiscourse, url: str) -> None:
     by_name = get(url, "/groups/mentees.json").json()
     group = by_name["group"]
@@ -463,6 +484,7 @@ def test_fake_answers_validate_against_spec_response_schemas(clocked_fake, url) 
         f"/admin/users/{clocked_fake.user('mentor_bot').id}.json",
         "/u/maya.json",
         "/u/mentor_bot.json",
+        "/site/basic-info.json",
         "/groups/mentees.json",
         "/groups/by-id/41.json",
         "/groups/mentees/members.json",

@@ -180,6 +180,9 @@ def register(org: FakeZulip, call: Call) -> Answer:
     state: dict[str, Any] = {}
     if want("realm_user_groups"):
         state["realm_user_groups"] = [g.api() for g in org.groups.values()]
+    if want("realm"):
+        # Of the many realm_* settings the service reads only the organisation's language.
+        state["realm_default_language"] = org.realm_default_language
     if want("realm_user"):
         users = sorted(org.users.values(), key=lambda u: u.user_id)
         state["realm_users"] = [u.api(with_active=False) for u in users if u.is_active]

@@ -117,6 +117,8 @@ class OrgState:
         self.queues: dict[str, ZQueue] = {}
         self._ids = {"user": itertools.count(100), "group": itertools.count(100)}
         self._message_ids = itertools.count(1001)
+        # The organisation language (NOTES.md §6): realm_default_language in /register.
+        self.realm_default_language = "en"
         # Every organisation has role system groups (here the one a signup joins).
         self.members_group = self.add_group("role:members", id=12, system=True)
 

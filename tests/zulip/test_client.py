@@ -168,6 +168,24 @@ def test_get_group_reads_register_state_and_frees_the_queue(zulip_org, zulip_api
     assert zulip_org.calls("delete-queue") and zulip_org.queues == {}
 
 
+def test_default_language_is_the_realm_default_language(zulip_org, zulip_api):
+    zulip_org.realm_default_language = "de"
+    assert zulip_api.default_language() == "de"
+
+
+def test_default_language_asks_register_for_the_realm_and_frees_the_queue(zulip_org, zulip_api):
+    zulip_api.default_language()
+    [register] = zulip_org.calls("register-queue")
+    assert register.param("fetch_event_types") == ["realm"]
+    assert len(zulip_org.calls("delete-queue")) == 1
+    assert zulip_org.queues == {}  # the snapshot's queue is gone, not left for the GC
+
+
+def test_a_zulip_user_names_no_language_of_their_own(zulip_api):
+    user = zulip_api.get_user(SAM)
+    assert (user.locale, user.locale_known) == (None, False)
+
+
 def test_get_group_by_id_returns_the_group(zulip_api):
     assert zulip_api.get_group_by_id(44) == ForumGroup(44, "mentees")
 

@@ -23,7 +23,7 @@ from plugin.domain.programs.template_files import (
 )
 from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
 from plugin.forums.connections import InputError
-from plugin.i18n import language_of, supported_list
+from plugin.i18n import DEFAULT, language_of, supported_list
 from plugin.storage.models import Forum, Program
 from plugin.storage.states import ProgramState
 
@@ -94,7 +94,7 @@ def create_program(
     template: str,
     title: str | None = None,
     cadence_days: float = 7,
-    language: str = "en",
+    language: str = DEFAULT,
 ) -> Program:
     """A draft program in `language`; its groups are resolved so membership events find it."""
     tpl = check_inputs(template, cadence_days)
