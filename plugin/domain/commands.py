@@ -14,7 +14,14 @@ from plugin.domain import hook_events, journey, links
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
-from plugin.domain.reader import admin_language, direct_language, member_language, pair_language
+from plugin.domain.reader import (
+    admin_language,
+    direct_language,
+    member_language,
+    member_zone,
+    pair_language,
+    pair_zone,
+)
 from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
@@ -165,6 +172,7 @@ class PairCommand:
     key: str
     now: datetime
     language: str  # of the thread the answer goes to: the pair's, or the member's own
+    zone: str  # of dates in the answer: the pair thread's, or the member's own
 
     def respond(self, text: str) -> None:
         """Answer in the pair's thread, or wherever the command was sent."""
@@ -178,7 +186,7 @@ def _done(cmd: PairCommand) -> None:
     """`!done`: the posted step counts as done; say what comes next."""
     pair, program = cmd.pair, cmd.program
     pair.steps_done = max(pair.steps_done, pair.step_posted)
-    next_step = journey.next_step_text(pair, program, cmd.language)
+    next_step = journey.next_step_text(pair, program, cmd.language, cmd.zone)
     cmd.respond(render("done", cmd.language, step=pair.step_posted, next=next_step).text)
 
 
@@ -192,7 +200,7 @@ def _resume(cmd: PairCommand) -> None:
     if cmd.pair.state == "paused":
         journey.resume(cmd.ctx.session, cmd.pair, cmd.program, cmd.now, cmd.key)
     else:
-        next_step = journey.next_step_text(cmd.pair, cmd.program, cmd.language)
+        next_step = journey.next_step_text(cmd.pair, cmd.program, cmd.language, cmd.zone)
         cmd.respond(render("resume", cmd.language, next=next_step).text)
 
 
@@ -263,7 +271,10 @@ def run_pair_command(
     program = ctx.session.get(Program, pair.program_id)
     in_pair = thread == pair.thread
     language = pair_language(pair, program) if in_pair else member_language(member, program)
-    cmd = PairCommand(ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language)
+    zone = pair_zone(pair) if in_pair else member_zone(pair, member)
+    cmd = PairCommand(
+        ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone
+    )
     if word not in ANY_STATE and pair.state not in ("active", "paused"):
         cmd.respond(render("already_ended", language).text)
         return

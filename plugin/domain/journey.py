@@ -39,20 +39,15 @@ NUDGE_VARIANTS = 4
 SILENT_CADENCES = 3
 
 
-def when(pair: Pair, at: datetime, language: str) -> str:
-    """A date the pair reads, in the mentee's zone: 'Mon 7 Dec, 14:00 (Europe/Berlin)'."""
-    return moment_text(at, language, pair_zone(pair))
-
-
-def next_step_text(pair: Pair, program: Program, language: str) -> str:
-    """What comes next, in one sentence."""
+def next_step_text(pair: Pair, program: Program, language: str, zone: str | None = None) -> str:
+    """What comes next, in one sentence; its date in `zone` (default: the pair thread's)."""
+    zone = zone or pair_zone(pair)
     total = len(steps(program, language))
     if pair.step_scheduled >= total:
-        return phrase(
-            "last_step", language, when=when(pair, step_due(pair, program, total + 1), language)
-        )
+        closes = moment_text(step_due(pair, program, total + 1), language, zone)
+        return phrase("last_step", language, when=closes)
     upcoming = pair.step_scheduled + 1
-    due = when(pair, step_due(pair, program, upcoming), language)
+    due = moment_text(step_due(pair, program, upcoming), language, zone)
     return phrase("next_step", language, number=upcoming, when=due)
 
 
@@ -111,7 +106,7 @@ def pause(
         pair.pause_until = now + timedelta(weeks=weeks)
     pair.next_due_at = pair.pause_until
     language = pair_language(pair, program)
-    until = when(pair, pair.pause_until, language)
+    until = moment_text(pair.pause_until, language, pair_zone(pair))
     post_to_pair(session, pair, key, render("pause", language, until=until).text)
     hook_events.emit_pair(session, "pair.paused", pair, now)
 

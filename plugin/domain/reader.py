@@ -59,3 +59,9 @@ def direct_language(session: Session, member: Member) -> str:
 def pair_zone(pair: Pair) -> str:
     """The time zone of dates in the pair's thread: the mentee's (UTC if they named none)."""
     return pair.mentee.timezone or "UTC"
+
+
+def member_zone(pair: Pair, member: Member) -> str:
+    """The time zone of dates told to one member of the pair alone: their own."""
+    signup = pair.mentor if pair.mentor.member_id == member.id else pair.mentee
+    return signup.timezone or "UTC"

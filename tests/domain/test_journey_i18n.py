@@ -163,3 +163,23 @@ def test_erledigt_works_in_an_english_program(config, sessions, client, fake, en
     say(client, fake, "maya", "!erledigt")
     work(config, sessions)
     assert "step 1 is marked done" in posts(fake)[-1]
+
+
+def test_a_date_in_a_reply_to_one_member_is_in_their_own_zone(
+    config, sessions, client, fake, english
+):
+    own = thread_of(fake, "sam")  # the mentor's zone is UTC, the mentee's another
+    say(client, fake, "sam", "!done", topic_id=own["topic_id"])
+    work(config, sessions)
+    assert re.search(
+        r"Step 2 comes on \w{3} \d{1,2} \w{3}, \d\d:\d\d \(UTC\)\.",
+        (thread_of(fake, "sam")["posts"][-1]),
+    )
+
+
+def test_a_date_in_the_pair_thread_is_in_the_mentees_zone(config, sessions, client, fake, english):
+    say(client, fake, "sam", "!done")
+    work(config, sessions)
+    with sessions() as session:
+        zone = session.execute(select(Pair)).scalar_one().mentee.timezone
+    assert zone != "UTC" and posts(fake)[-1].rstrip().split("\n")[0].endswith(f"({zone}).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from plugin.domain.reader import (
     admin_language,
     member_language,
+    member_zone,
     pair_language,
     pair_zone,
 )
@@ -52,3 +53,12 @@ def test_dates_in_a_pair_thread_are_in_the_mentees_zone():
 
 def test_dates_for_a_mentee_without_a_zone_are_in_utc():
     assert pair_zone(_pair(None, None)) == "UTC"
+
+
+def test_dates_told_to_one_member_are_in_their_own_zone():
+    mentor = Member(id=1)
+    pair = Pair(
+        mentor=Signup(member=mentor, member_id=1, timezone="Asia/Tokyo"),
+        mentee=Signup(member=Member(id=2), member_id=2, timezone="Europe/Berlin"),
+    )
+    assert member_zone(pair, mentor) == "Asia/Tokyo"
