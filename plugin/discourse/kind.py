@@ -82,8 +82,12 @@ KIND = ForumKind(
     name="discourse",
     client=client,
     mention=mention,
-    privacy="This private message is just for the two of you and me, the program's bot "
-    "(the forum's own admins can read private messages, as always on Discourse).",
+    privacy={
+        "en": "This private message is just for the two of you and me, the program's bot "
+        "(the forum's own admins can read private messages, as always on Discourse).",
+        "de": "Diese private Nachricht ist nur für euch beide und mich, den Bot des Programms "
+        "(die Admins des Forums können private Nachrichten lesen, wie immer bei Discourse).",
+    },
     secret_problem=secret_problem,
     thread_url=thread_url,
     cli_options=(

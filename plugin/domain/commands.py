@@ -14,10 +14,18 @@ from plugin.domain import hook_events, journey, links
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
+from plugin.domain.reader import (
+    admin_language,
+    direct_language,
+    member_language,
+    member_zone,
+    pair_language,
+    pair_zone,
+)
 from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
-from plugin.engine.payloads import COMMAND_WORDS
+from plugin.engine.payloads import canonical
 from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
 from plugin.storage.states import ProgramState, ReportKind, ReportState, SignupState
@@ -27,11 +35,11 @@ MAX_REPORT = 2000
 
 
 def parse(text: str) -> tuple[str, str]:
-    """('pause', '3') from '!pause 3'; ('', '') when it starts with no command word."""
+    """('pause', '3') from '!pause 3', ('done', '') from '!erledigt'; ('', '') for no command."""
     match = WORD.match(text)
-    if match is None or match.group(1).lower() not in COMMAND_WORDS:
-        return "", ""  # the receivers keep only these words' text: the same set, one place
-    return match.group(1).lower(), match.group(2).strip()
+    # The receivers keep only these words' text (and their aliases): the same set, one place.
+    word = canonical(match.group(1)) if match is not None else ""
+    return (word, match.group(2).strip()) if match is not None and word else ("", "")
 
 
 def reply(ctx: HandlerContext, thread: str, key: str, text: str) -> None:
@@ -71,20 +79,21 @@ def handle_command(
             run_pair_command(ctx, member, pair, thread, word, rest, post_id)
         return
     # A private message to the bot.
+    language = direct_language(ctx.session, member)
     if word == "signup":
-        _fresh_signup_links(ctx, member, thread, post_id)
+        _fresh_signup_links(ctx, member, thread, post_id, language)
     elif word == "admin":
-        _admin(ctx, member, thread, post_id)
+        _admin(ctx, member, thread, post_id, language)
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:
             run_pair_command(ctx, member, pairs[0], thread, word, rest, post_id)
         elif pairs:
-            reply(ctx, thread, f"several:{post_id}", render("several_pairs").text)
+            reply(ctx, thread, f"several:{post_id}", render("several_pairs", language).text)
         else:
-            reply(ctx, thread, f"nopair:{post_id}", render("no_pair").text)
+            reply(ctx, thread, f"nopair:{post_id}", render("no_pair", language).text)
     else:
-        reply(ctx, thread, f"help:{post_id}", render("help").text)
+        reply(ctx, thread, f"help:{post_id}", render("help", language).text)
 
 
 def one_to_one(ctx: HandlerContext, member: Member, thread: str) -> bool:
@@ -98,32 +107,34 @@ def one_to_one(ctx: HandlerContext, member: Member, thread: str) -> bool:
     return direct_thread is not None and thread == direct_thread(member.forum_user_id)
 
 
-def _fresh_signup_links(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> None:
+def _fresh_signup_links(
+    ctx: HandlerContext, member: Member, thread: str, post_id: str, language: str
+) -> None:
     """`!signup`: fresh links, only where nobody but the member reads them."""
     # Where the forum can tell a one-to-one thread (Zulip), links go only in one.
     if KINDS[ctx.forum.kind].direct_thread is not None and not one_to_one(ctx, member, thread):
-        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!signup"))
+        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!signup", language))
         return
     # On Discourse the links go in a new private message to the member alone.
     target = thread if one_to_one(ctx, member, thread) else None
     if not send_fresh_links(ctx, member, target):
-        reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown").text)
+        reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown", language).text)
 
 
-def _direct_only(command: str) -> str:
-    return render("link_direct_only", command=command).text
+def _direct_only(command: str, language: str) -> str:
+    return render("link_direct_only", language, command=command).text
 
 
-def _admin(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> None:
+def _admin(ctx: HandlerContext, member: Member, thread: str, post_id: str, language: str) -> None:
     """A single-use sign-in link (Zulip, one-to-one only), or where to sign in (Discourse)."""
     key = f"admin:{post_id}"
     if not KINDS[ctx.forum.kind].admin_link_in_chat:
         # The public sign-in page, the same for everyone: no credential in it.
         login = f"{ctx.settings.base_url}/admin/login?forum={ctx.forum.name}"
-        reply(ctx, thread, key, render("admin_login", link=login).text)
+        reply(ctx, thread, key, render("admin_login", language, link=login).text)
         return
     if not one_to_one(ctx, member, thread):
-        reply(ctx, thread, key, _direct_only("!admin"))
+        reply(ctx, thread, key, _direct_only("!admin", language))
         return
     # The role comes from the forum's answer about this very user id (the prefetch).
     user = (ctx.prefetched or {}).get("user")
@@ -131,7 +142,7 @@ def _admin(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> No
     # Only an erased member has no username; the cast keeps what happened then unchanged.
     person = Person(member.forum_user_id, cast(str, member.username), is_admin, is_admin)
     if not may_enter(ctx.session, ctx.forum.id, person):
-        reply(ctx, thread, key, render("admin_refused").text)
+        reply(ctx, thread, key, render("admin_refused", language).text)
         return
     # The link is minted when the answer is sent (plugin.domain.links): never stored, and
     # its ten minutes start then. The key and order are those of any other reply.
@@ -141,6 +152,7 @@ def _admin(ctx: HandlerContext, member: Member, thread: str, post_id: str) -> No
         key=f"reply:{ctx.forum.id}:{thread}:{key}",
         ordering_key=f"thread:{thread}",
         template="admin_link",
+        language=language,
         args={},
         link={"type": "admin", "forum_id": ctx.forum.id, **admin_reference(person)},
         thread=thread,
@@ -159,6 +171,8 @@ class PairCommand:
     rest: str
     key: str
     now: datetime
+    language: str  # of the thread the answer goes to: the pair's, or the member's own
+    zone: str  # of dates in the answer: the pair thread's, or the member's own
 
     def respond(self, text: str) -> None:
         """Answer in the pair's thread, or wherever the command was sent."""
@@ -172,9 +186,8 @@ def _done(cmd: PairCommand) -> None:
     """`!done`: the posted step counts as done; say what comes next."""
     pair, program = cmd.pair, cmd.program
     pair.steps_done = max(pair.steps_done, pair.step_posted)
-    cmd.respond(
-        render("done", step=pair.step_posted, next=journey.next_step_text(pair, program)).text
-    )
+    next_step = journey.next_step_text(pair, program, cmd.language, cmd.zone)
+    cmd.respond(render("done", cmd.language, step=pair.step_posted, next=next_step).text)
 
 
 def _pause(cmd: PairCommand) -> None:
@@ -187,7 +200,8 @@ def _resume(cmd: PairCommand) -> None:
     if cmd.pair.state == "paused":
         journey.resume(cmd.ctx.session, cmd.pair, cmd.program, cmd.now, cmd.key)
     else:
-        cmd.respond(render("resume", next=journey.next_step_text(cmd.pair, cmd.program)).text)
+        next_step = journey.next_step_text(cmd.pair, cmd.program, cmd.language, cmd.zone)
+        cmd.respond(render("resume", cmd.language, next=next_step).text)
 
 
 def _end(cmd: PairCommand) -> None:
@@ -209,15 +223,17 @@ def _block(cmd: PairCommand) -> None:
     )
     session.add(block)
     hook_events.emit_report(session, block, cmd.now)
+    language = admin_language(program)
     journey.tell_admins(
         session,
         program,
         f"block:{pair.id}",
         render(
             "block_admins",
+            language,
             program=program.title,
             blocker=mention_of(session, member),
-            pair=journey.pair_label(session, pair),
+            pair=journey.pair_label(session, pair, language),
         ),
     )
 
@@ -229,7 +245,7 @@ def _report_command(cmd: PairCommand) -> None:
 
 def _help(cmd: PairCommand) -> None:
     """`!help`, and any word we do not know."""
-    cmd.respond(render("help").text)
+    cmd.respond(render("help", cmd.language).text)
 
 
 # The pair commands: word -> handler. Anything else gets the help text.
@@ -253,9 +269,14 @@ def run_pair_command(
     """A command that acts on one pair; answers go where the command was sent."""
     now = ctx.clock.now()
     program = ctx.session.get(Program, pair.program_id)
-    cmd = PairCommand(ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now)
+    in_pair = thread == pair.thread
+    language = pair_language(pair, program) if in_pair else member_language(member, program)
+    zone = pair_zone(pair) if in_pair else member_zone(pair, member)
+    cmd = PairCommand(
+        ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone
+    )
     if word not in ANY_STATE and pair.state not in ("active", "paused"):
-        cmd.respond(render("already_ended").text)
+        cmd.respond(render("already_ended", language).text)
         return
     PAIR_HANDLERS.get(word, _help)(cmd)
 
@@ -273,8 +294,9 @@ def _report(
     ctx: HandlerContext, member: Member, pair: Pair, program: Program, text: str, key: str
 ) -> None:
     """The report goes to the admins; the reporter is told privately; the partner, never."""
+    own = member_language(member, program)
     if not text:
-        journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty"))
+        journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty", own))
         return
     text = text[:MAX_REPORT]
     report = Report(
@@ -294,9 +316,10 @@ def _report(
         f"report:{key}",
         render(
             "report_admins",
+            admin_language(program),
             program=program.title,
             reporter=mention_of(ctx.session, member),
-            pair=journey.pair_label(ctx.session, pair),
+            pair=journey.pair_label(ctx.session, pair, admin_language(program)),
             text=quoted,
         ),
     )
@@ -305,7 +328,7 @@ def _report(
         ctx.forum.id,
         member,
         f"report-ack:{key}",
-        render("report_ack", program=program.title),
+        render("report_ack", own, program=program.title),
     )
 
 

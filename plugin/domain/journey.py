@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from plugin.domain import hook_events, links
-from plugin.domain.messages import Message, render
+from plugin.domain.messages import Message, days_text, moment_text, phrase, render
 from plugin.domain.pairs import (
     ACTIVE,
     back_to_waiting,
@@ -20,6 +20,12 @@ from plugin.domain.pairs import (
     step_due,
 )
 from plugin.domain.programs.service import admins, steps
+from plugin.domain.reader import (
+    admin_language,
+    member_language,
+    pair_language,
+    pair_zone,
+)
 from plugin.engine.outbox import enqueue
 from plugin.storage.models import Member, Pair, Program
 from plugin.storage.secretbox import signing_keys
@@ -33,22 +39,16 @@ NUDGE_VARIANTS = 4
 SILENT_CADENCES = 3
 
 
-def when(at: datetime) -> str:
-    """A date members read: 'on Mon 7 Dec (UTC)'."""
-    return f"on {at:%a} {at.day} {at:%b} ({at:%H:%M} UTC)"
-
-
-def next_step_text(pair: Pair, program: Program) -> str:
-    """What comes next, in one sentence."""
-    total = len(steps(program))
+def next_step_text(pair: Pair, program: Program, language: str, zone: str | None = None) -> str:
+    """What comes next, in one sentence; its date in `zone` (default: the pair thread's)."""
+    zone = zone or pair_zone(pair)
+    total = len(steps(program, language))
     if pair.step_scheduled >= total:
-        return (
-            "That was the last step; the program closes "
-            + when(step_due(pair, program, total + 1))
-            + "."
-        )
+        closes = moment_text(step_due(pair, program, total + 1), language, zone)
+        return phrase("last_step", language, when=closes)
     upcoming = pair.step_scheduled + 1
-    return f"Step {upcoming} comes {when(step_due(pair, program, upcoming))}."
+    due = moment_text(step_due(pair, program, upcoming), language, zone)
+    return phrase("next_step", language, number=upcoming, when=due)
 
 
 def tell_member(
@@ -80,12 +80,15 @@ def tell_admins(session: Session, program: Program, key: str, message: Message) 
     )
 
 
-def pair_label(session: Session, pair: Pair) -> str:
+def pair_label(session: Session, pair: Pair, language: str) -> str:
     """How admins see a pair named: its id, mentor and mentee."""
     mentor, mentee = members_of(session, pair)
-    return (
-        f"pair {pair.id}: mentor {mention_of(session, mentor)}, "
-        f"mentee {mention_of(session, mentee)}"
+    return phrase(
+        "pair_label",
+        language,
+        id=pair.id,
+        mentor=mention_of(session, mentor),
+        mentee=mention_of(session, mentee),
     )
 
 
@@ -102,7 +105,9 @@ def pause(
         pair.state, pair.paused_at = PairState.PAUSED, now
         pair.pause_until = now + timedelta(weeks=weeks)
     pair.next_due_at = pair.pause_until
-    post_to_pair(session, pair, key, render("pause", until=when(pair.pause_until)).text)
+    language = pair_language(pair, program)
+    until = moment_text(pair.pause_until, language, pair_zone(pair))
+    post_to_pair(session, pair, key, render("pause", language, until=until).text)
     hook_events.emit_pair(session, "pair.paused", pair, now)
 
 
@@ -125,7 +130,9 @@ def resume(
     # Silence during a pause is not silence: nudges count from the resume.
     pair.last_nudge_at = now
     template = "pause_ended" if by_itself else "resume"
-    post_to_pair(session, pair, key, render(template, next=next_step_text(pair, program)).text)
+    language = pair_language(pair, program)
+    text = render(template, language, next=next_step_text(pair, program, language)).text
+    post_to_pair(session, pair, key, text)
     hook_events.emit_pair(session, "pair.resumed", pair, now)
 
 
@@ -141,10 +148,11 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
     hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
     for signup in (pair.mentor, pair.mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
+    language = pair_language(pair, pair.program)
     text = (
-        render("blocked").text
+        render("blocked", language).text
         if reason == "blocked"
-        else render("ended", who=mention_of(session, by)).text
+        else render("ended", language, who=mention_of(session, by)).text
     )
     post_to_pair(session, pair, key, text)
 
@@ -172,7 +180,10 @@ def nudge(session: Session, pair: Pair, now: datetime) -> None:
     mentor, mentee = members_of(session, pair)
     variant = pair.nudges % NUDGE_VARIANTS + 1
     text = render(
-        f"nudge_{variant}", mentor=mention_of(session, mentor), mentee=mention_of(session, mentee)
+        f"nudge_{variant}",
+        pair_language(pair, pair.program),
+        mentor=mention_of(session, mentor),
+        mentee=mention_of(session, mentee),
     ).text
     post_to_pair(session, pair, f"nudge:{pair.nudges + 1}", text)
     pair.nudges += 1
@@ -190,13 +201,15 @@ def checkin_due_at(pair: Pair, program: Program) -> datetime | None:
 def alert_checkin(session: Session, pair: Pair, program: Program, now: datetime) -> None:
     """Tell the program's admins that a pair has been silent for a while."""
     days = (now - silent_since(pair)).total_seconds() / 86400
-    text = f"{days:.1f} days" if days < 10 else f"{days:.0f} days"
-    tell_admins(
-        session,
-        program,
-        f"checkin:{pair.id}:{silent_since(pair).isoformat()}",
-        render("checkin_admins", program=program.title, pair=pair_label(session, pair), days=text),
+    language = admin_language(program)
+    message = render(
+        "checkin_admins",
+        language,
+        program=program.title,
+        pair=pair_label(session, pair, language),
+        days=days_text(days, language),
     )
+    tell_admins(session, program, f"checkin:{pair.id}:{silent_since(pair).isoformat()}", message)
     pair.checkin_alerted_at = now
 
 
@@ -234,6 +247,7 @@ def complete(session: Session, pair: Pair, program: Program, now: datetime) -> N
     mentor, mentee = members_of(session, pair)
     text = render(
         "closing",
+        pair_language(pair, program),
         program=program.title,
         mentor=mention_of(session, mentor),
         mentee=mention_of(session, mentee),
@@ -248,6 +262,7 @@ def complete(session: Session, pair: Pair, program: Program, now: datetime) -> N
             key=f"member:{member.id}:rating:{pair.id}",
             ordering_key=f"member:{member.id}",
             template="rating_link",
+            language=member_language(member, program),
             args={
                 "name": member.name or member.username,
                 "partner": partner.name or partner.username,

@@ -2,11 +2,12 @@
 
 A personal link (sign-up, rating, admin sign-in) is a bearer credential: whoever holds it
 acts as the member. Such a message is queued as its template's name and arguments plus a
-reference to the link (its type and the ids its token names), never the URL or the token;
-its outbox kind mints the link and renders the text just before the forum call. So the
-link never reaches the database's files (nor SQLite's write-ahead log), and its validity
-starts when the member is sent it. A call whose outcome was uncertain is first looked for
-by its marker, so a found post keeps the link it was sent with.
+reference to the link (its type and the ids its token names) and the language it is
+written in, never the URL or the token; its outbox kind mints the link and renders the
+text just before the forum call. So the link never reaches the database's files (nor
+SQLite's write-ahead log), and its validity starts when the member is sent it. A call whose
+outcome was uncertain is first looked for by its marker, so a found post keeps the link it
+was sent with.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from plugin.domain.messages import Message, render
 from plugin.engine.adapter import SentPost
 from plugin.engine.outbox import Kind, SendContext, enqueue
+from plugin.i18n import DEFAULT
 
 # A link's type -> (settings, reference) -> its URL. The table is tables.LINKS.
 Minter = Callable[[Any, dict], str]
@@ -31,14 +33,20 @@ def queue(
     key: str,
     ordering_key: str,
     template: str,
+    language: str,
     args: dict[str, Any],
     link: dict[str, Any],
     thread: str | None = None,
     usernames: list[str | None] | None = None,
 ) -> None:
     """Queue a message with a personal link: in `thread`, or a new thread with `usernames`."""
-    render(template, **args, link="")  # a missing argument fails now, not at sending
-    payload: dict[str, Any] = {"template": template, "args": args, "link": link}
+    render(template, language, **args, link="")  # a missing argument fails now, not at sending
+    payload: dict[str, Any] = {
+        "template": template,
+        "language": language,
+        "args": args,
+        "link": link,
+    }
     if thread is not None:
         payload["thread"] = thread
         kind = "link_post"
@@ -62,7 +70,9 @@ def link_kinds(minters: Mapping[str, Minter]) -> dict[str, Kind]:
         if ctx.settings is None:
             raise RuntimeError("a personal link needs the worker's settings to be minted")
         url = minters[payload["link"]["type"]](ctx.settings, payload["link"])
-        return render(payload["template"], **payload["args"], link=url)
+        # Rows queued before messages had languages carry none: they were English.
+        language = payload.get("language", DEFAULT)
+        return render(payload["template"], language, **payload["args"], link=url)
 
     def send_open(ctx: SendContext, payload: dict, marker: str) -> SentPost:
         msg = message(ctx, payload)

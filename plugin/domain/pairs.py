@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session, aliased
 from plugin.domain import hook_events
 from plugin.domain.messages import Message, cadence_text, render, render_step
 from plugin.domain.programs.service import steps
+from plugin.domain.reader import pair_language
 from plugin.engine.adapter import SentPost, Undeliverable
 from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.forums.connections import InputError
 from plugin.forums.registry import PRIVACY, mention
+from plugin.i18n import DEFAULT
 from plugin.storage.db import reading, upsert_ignore
 from plugin.storage.models import (
     Activity,
@@ -208,19 +210,26 @@ def _new_pair(
 
 
 def _introduction(
-    session: Session, program: Program, mentor: tuple[Member, Signup], mentee: tuple[Member, Signup]
+    session: Session,
+    program: Program,
+    pair: Pair,
+    mentor: tuple[Member, Signup],
+    mentee: tuple[Member, Signup],
 ) -> Message:
     """The thread's opening post: who the two are, how the program goes, and step 1."""
     (m_member, m), (e_member, e) = mentor, mentee
-    program_steps = steps(program)
+    language = pair_language(pair, program)
+    program_steps = steps(program, language)
+    privacy = PRIVACY[session.get_one(Forum, program.forum_id).kind]
     return render(
         "intro",
+        language,
         program=program.title,
-        cadence=cadence_text(program.cadence_days),
+        cadence=cadence_text(program.cadence_days, language),
         steps=len(program_steps),
         mentor=mention_of(session, m_member),
         mentee=mention_of(session, e_member),
-        privacy=PRIVACY[session.get(Forum, program.forum_id).kind],
+        privacy=privacy.get(language, privacy[DEFAULT]),
         mentor_name=m_member.name or m_member.username,
         mentee_name=e_member.name or e_member.username,
         mentor_about=m.about,
@@ -229,7 +238,7 @@ def _introduction(
         mentee_about=e.about,
         mentee_topics=e.topics,
         mentee_timezone=e.timezone,
-        step=render_step(program_steps, 1),
+        step=render_step(program_steps, 1, language),
     )
 
 
@@ -261,7 +270,7 @@ def create_pair(
     pair = _new_pair(session, program, mentor, mentee, now)
     m_member, m = _who(session, mentor)
     e_member, e = _who(session, mentee)
-    intro = _introduction(session, program, (m_member, m), (e_member, e))
+    intro = _introduction(session, program, pair, (m_member, m), (e_member, e))
     _queue_opening(session, program, pair, intro, [m_member.username, e_member.username])
     hook_events.emit_pair(session, "pair.created", pair, now, step=1)
     return pair
@@ -298,7 +307,9 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
             session,
             pair,
             f"ended:{reason}",
-            render("ended_partner_left", partner=partner_name).text,
+            render(
+                "ended_partner_left", pair_language(pair, pair.program), partner=partner_name
+            ).text,
         )
 
 

@@ -17,6 +17,7 @@ from plugin.domain import hook_events, journey
 from plugin.domain.messages import render_step
 from plugin.domain.pairs import ACTIVE, post_to_pair, quiet_until, step_due
 from plugin.domain.programs.service import steps
+from plugin.domain.reader import pair_language
 from plugin.engine.adapter import ForumAdapter
 from plugin.engine.clock import Clock
 from plugin.engine.outbox import batched
@@ -40,7 +41,8 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
             return True
         pair.next_due_at = pair.pause_until
         return False
-    program_steps = steps(program)
+    language = pair_language(pair, program)
+    program_steps = steps(program, language)
     total = len(program_steps)
     if now >= step_due(pair, program, total + 1):
         journey.complete(session, pair, program, now)
@@ -50,7 +52,8 @@ def advance(session: Session, pair: Pair, program: Program, now: datetime, confi
     due = max(k for k in range(1, total + 1) if step_due(pair, program, k) <= now)
     if due > pair.step_scheduled and quiet is None:
         # Only the current step: a service that was down does not post a burst.
-        post_to_pair(session, pair, f"step:{due}", render_step(program_steps, due), step=due)
+        text = render_step(program_steps, due, language)
+        post_to_pair(session, pair, f"step:{due}", text, step=due)
         hook_events.emit_pair(session, "pair.step_posted", pair, now, step=due)
         pair.step_scheduled = due
         did = True

@@ -14,7 +14,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from plugin.domain import hook_events, links
+from plugin.domain.messages import phrase
 from plugin.domain.pairs import end_pairs_of
+from plugin.domain.reader import member_language
 from plugin.engine.adapter import ForumUser
 from plugin.i18n import language_of
 from plugin.storage.models import Member, Program, Signup
@@ -129,6 +131,8 @@ def send_link(
     """Send the member a fresh personal link (a new version invalidates older links)."""
     signup.link_version += 1
     session.flush()
+    language = member_language(member, program)
+    role = Role(signup.role).value
     # The link itself is minted when the message is sent: it is never stored.
     links.queue(
         session,
@@ -136,11 +140,12 @@ def send_link(
         key=f"signup:{signup.id}:link:{signup.link_version}",
         ordering_key=f"member:{member.id}",
         template=template,
+        language=language,
         args={
             "name": member.name or member.username,
             "program": program.title,
-            "role": str(signup.role),
-            "offer_or_seek": "offer" if signup.role == Role.MENTOR else "hope to learn",
+            "role": phrase(f"role_{role}", language),
+            "offer_or_seek": phrase(f"seek_{role}", language),
             "days": LINK_DAYS,
         },
         link={"type": "signup", "signup_id": signup.id, "version": signup.link_version},

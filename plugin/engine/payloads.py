@@ -28,6 +28,19 @@ COMMAND_WORDS = frozenset(
     """help done pause resume end report block signup admin
     ask graduate directory accept decline""".split()
 )
+# Other words for them, in any program whatever its language (issue 13): a German speaker in
+# an English program may type `!erledigt`. `!pause` is the same word in German.
+ALIASES: dict[str, str] = {
+    "erledigt": "done",
+    "fortsetzen": "resume",
+    "ende": "end",
+    "melden": "report",
+    "blockieren": "block",
+    "hilfe": "help",
+    "anmelden": "signup",
+}
+# Every word a kept post may start with: the receivers' filter.
+KEPT_WORDS = COMMAND_WORDS | frozenset(ALIASES)
 # `!word`, or a bare `word` where that is allowed (a Zulip one-to-one message to the bot).
 LEADING_WORD = re.compile(r"\s*(!?)([A-Za-z][A-Za-z_-]*)(\s|$)?")
 
@@ -101,7 +114,7 @@ def command_text(text: Any, *, bare_allowed: bool = False) -> str | None:
     if not isinstance(text, str):
         return None
     match = LEADING_WORD.match(text)
-    if match is None or match.group(2).lower() not in COMMAND_WORDS:
+    if match is None or match.group(2).lower() not in KEPT_WORDS:
         return None
     # Without the `!`, the word must stand alone: "done." is conversation, "done" is not.
     if not match.group(1) and not (bare_allowed and match.group(3) is not None):
@@ -110,9 +123,15 @@ def command_text(text: Any, *, bare_allowed: bool = False) -> str | None:
 
 
 def command_word(text: str) -> str:
-    """The command word a kept command starts with ('report' from '!report ...'), or ''."""
+    """The command word a kept command starts with ('report' from '!melden ...'), or ''."""
     match = LEADING_WORD.match(text)
-    word = match.group(2).lower() if match else ""
+    return canonical(match.group(2)) if match else ""
+
+
+def canonical(word: str) -> str:
+    """The command word `word` names ('done' for 'erledigt' or 'DONE'), or '' for none."""
+    word = word.lower()
+    word = ALIASES.get(word, word)
     return word if word in COMMAND_WORDS else ""
 
 

@@ -77,8 +77,9 @@ class ForumKind:
     client: Callable[[Forum, Gate, frozenset[str]], ForumAdapter]
     # A member named so that the forum notifies them: (username, display name, user id).
     mention: Callable[[str | None, str | None, int], str]
-    # What is true of the pair's private thread on this forum, said in its first post.
-    privacy: str
+    # What is true of the pair's private thread on this forum, said in its first post: one
+    # sentence per language of plugin.i18n.LANGUAGES (tests/forums/test_wording.py checks).
+    privacy: Mapping[str, str]
     # Why a webhook secret cannot be used on this forum (the CLI's wording), or None.
     secret_problem: Callable[[str], str | None]
     # The thread name of the member's one-to-one conversation with the bot, by their user id,

@@ -7,6 +7,8 @@ of forum is a new folder and one line here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from plugin.discourse.kind import KIND as DISCOURSE
 from plugin.forums.kind import ForumKind
 from plugin.zulip.kind import KIND as ZULIP
@@ -14,8 +16,8 @@ from plugin.zulip.kind import KIND as ZULIP
 KINDS: dict[str, ForumKind] = {kind.name: kind for kind in (DISCOURSE, ZULIP)}
 NAMES: tuple[str, ...] = tuple(KINDS)
 
-# What each forum says of its private threads, by kind.
-PRIVACY: dict[str, str] = {name: kind.privacy for name, kind in KINDS.items()}
+# What each forum says of its private threads, by kind, then language.
+PRIVACY: dict[str, Mapping[str, str]] = {name: kind.privacy for name, kind in KINDS.items()}
 
 
 def kind_of(name: str) -> ForumKind | None:

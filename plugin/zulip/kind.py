@@ -85,7 +85,11 @@ KIND = ForumKind(
     name="zulip",
     client=connect,
     mention=mention,
-    privacy="This group direct message is just for the two of you and me, the program's bot.",
+    privacy={
+        "en": "This group direct message is just for the two of you and me, the program's bot.",
+        "de": "Diese Gruppen-Direktnachricht ist nur für euch beide und mich, den Bot des "
+        "Programms.",
+    },
     secret_problem=secret_problem,
     thread_url=thread_url,
     thread_url_note="A pair's link opens their group direct message, which Zulip shows only to "

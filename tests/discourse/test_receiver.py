@@ -177,6 +177,19 @@ def test_command_text_is_kept(client, forum, sessions):
     assert json.loads(row.payload)["command"].startswith("!report they keep asking")
 
 
+@pytest.mark.parametrize("word", ["erledigt", "Melden", "hilfe", "ende", "blockieren"])
+def test_a_german_command_word_keeps_its_text(client, forum, sessions, word):
+    post(client, "post__post_created", body=pm_post(79, raw=f"!{word} bitte"))
+    [row] = inbox_rows(sessions)
+    assert json.loads(row.payload)["command"] == f"!{word} bitte"
+
+
+def test_a_german_word_that_is_no_alias_keeps_no_text(client, forum, sessions):
+    post(client, "post__post_created", body=pm_post(80, raw="!erledigen wir das morgen"))
+    [row] = inbox_rows(sessions)
+    assert "command" not in json.loads(row.payload)
+
+
 def test_membership_event_keeps_only_ids(client, forum, sessions):
     post(client, "group_user__user_added_to_group")
     [row] = inbox_rows(sessions)

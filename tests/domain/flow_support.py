@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import LINK, daytime_zone, discourse_request, submit_signup, work
+from sqlalchemy import select
+
+from plugin.domain.pairs import quiet_until
+from plugin.storage.models import Pair
+from tests.helpers import LINK, daytime_zone, discourse_request, pm_post, submit_signup, work
+
+_post_ids = iter(range(20_000, 30_000))
 
 
 def deliver(client, name: str, body: dict) -> None:
@@ -70,3 +76,35 @@ def ready_pair(config, sessions, client, fake, cli, pid, zone_hour: int = 14) ->
     )
     cli("pair", "--program", pid, "--mentor", "sam", "--mentee", "maya")
     work(config, sessions)
+
+
+def say(client, fake, username: str, text: str, *, topic_id=None, at="2030-01-01T10:00:00Z"):
+    """A member posts in the pair thread (or another topic)."""
+    topic = topic_id or thread_of(fake, "sam", "maya")["topic_id"]
+    user = fake.user(username)
+    deliver(
+        client,
+        "post__post_created",
+        pm_post(
+            next(_post_ids),
+            topic_id=topic,
+            user_id=user.id,
+            username=username,
+            raw=text,
+            created_at=at,
+        ),
+    )
+
+
+def posts(fake) -> list[str]:
+    """The posts of sam and maya's pair thread, oldest first."""
+    return thread_of(fake, "sam", "maya")["posts"]
+
+
+def awake(sessions, at: datetime) -> datetime:
+    """`at`, or the end of the mentee's quiet hours if `at` falls inside them."""
+    with sessions() as session:
+        pair = session.execute(select(Pair)).scalar_one()
+        program = pair.program
+        quiet = quiet_until(at, pair.mentee.timezone, program.quiet_start, program.quiet_end)
+    return at if quiet is None else quiet + timedelta(minutes=1)

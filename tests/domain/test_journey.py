@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from plugin.domain.pairs import quiet_until
 from plugin.storage.models import Feedback, Member, Pair
-from tests.domain.flow_support import deliver, join, ready_pair, thread_of
+from tests.domain.flow_support import awake, deliver, join, posts, ready_pair, say, thread_of
 from tests.helpers import assert_no_text, pm_post, work
 
 STEP = re.compile(r"^\*\*Step (\d) of 8", re.M)
-_post_ids = iter(range(20_000, 30_000))
 
 
 @pytest.fixture
@@ -26,43 +24,12 @@ def paired(config, sessions, client, fake, cli, story):
     return pair
 
 
-def say(client, fake, username: str, text: str, *, topic_id=None, at="2030-01-01T10:00:00Z"):
-    """A member posts in the pair thread (or another topic)."""
-    topic = topic_id or thread_of(fake, "sam", "maya")["topic_id"]
-    user = fake.user(username)
-    deliver(
-        client,
-        "post__post_created",
-        pm_post(
-            next(_post_ids),
-            topic_id=topic,
-            user_id=user.id,
-            username=username,
-            raw=text,
-            created_at=at,
-        ),
-    )
-
-
-def posts(fake) -> list[str]:
-    return thread_of(fake, "sam", "maya")["posts"]
-
-
 def admin_pms(fake) -> list[dict]:
     return [p for p in fake.private_messages() if "alice" in p["participants"]]
 
 
 def steps_in(texts: list[str]) -> list[str]:
     return [m for t in texts for m in STEP.findall(t)]
-
-
-def awake(sessions, at: datetime) -> datetime:
-    """`at`, or the end of the mentee's quiet hours if `at` falls inside them."""
-    with sessions() as session:
-        pair = session.execute(select(Pair)).scalar_one()
-        program = pair.program
-        quiet = quiet_until(at, pair.mentee.timezone, program.quiet_start, program.quiet_end)
-    return at if quiet is None else quiet + timedelta(minutes=1)
 
 
 def status(cli, story) -> dict:

@@ -1,6 +1,9 @@
 """How each forum names members and describes its private threads in our messages."""
 
+import pytest
+
 from plugin.forums.registry import PRIVACY, mention
+from plugin.i18n import LANGUAGES
 
 
 def test_discourse_mentions_by_username():
@@ -12,5 +15,15 @@ def test_zulip_mentions_by_name_and_id():
 
 
 def test_zulip_threads_are_not_said_to_be_readable_by_admins():
-    assert "admins can read" not in PRIVACY["zulip"]
-    assert "admins can read private messages" in PRIVACY["discourse"]
+    assert "admins can read" not in PRIVACY["zulip"]["en"]
+    assert "admins can read private messages" in PRIVACY["discourse"]["en"]
+
+
+def test_zulip_threads_are_not_said_to_be_readable_by_admins_in_german_either():
+    assert "Admins" not in PRIVACY["zulip"]["de"]
+    assert "Admins des Forums können private Nachrichten lesen" in PRIVACY["discourse"]["de"]
+
+
+@pytest.mark.parametrize("kind", sorted(PRIVACY))
+def test_every_forum_describes_its_threads_in_every_language(kind):
+    assert set(PRIVACY[kind]) == set(LANGUAGES)

@@ -112,6 +112,11 @@ def test_a_dm_to_the_bot_with_the_bang_is_a_command_too(client, zforum, sessions
     assert payload(sessions)["command"] == "!signup"
 
 
+def test_a_german_command_word_to_the_bot_is_a_command_without_the_bang(client, zforum, sessions):
+    send(client, one_to_one("hilfe"))
+    assert payload(sessions)["command"] == "hilfe"
+
+
 def test_a_dm_to_the_bot_that_is_no_command_word_keeps_no_text(client, zforum, sessions):
     send(client, one_to_one("1) my address is 5 Elm Street"))
     assert "command" not in payload(sessions)
