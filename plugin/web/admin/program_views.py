@@ -18,6 +18,7 @@ from plugin.web.admin.auth import Admin, signed_in_admin
 from plugin.web.admin.people import rating_summary, running_pairs
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
+from plugin.web.lang import gettext
 
 FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence_days", "admins")
 
@@ -25,7 +26,7 @@ FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence
 def _forum_staff() -> Admin:
     admin = signed_in_admin()
     if not admin.is_forum_staff:
-        abort(403, "Only the forum's admins and moderators create programs.")
+        abort(403, gettext("Only the forum's admins and moderators create programs."))
     return admin
 
 
@@ -52,13 +53,13 @@ def program_create() -> ResponseReturnValue:
         return page("program_new.html", status, form=form, templates=_templates(), error=error)
 
     if form["template"] not in BUILTIN:
-        return again("Choose one of the templates.", 400)
+        return again(gettext("Choose one of the templates."), 400)
     try:
         days = cadence(form["cadence_days"] or "7")
     except ValueError as exc:
         return again(str(exc), 400)
     if not (form["group"] and form["mentor_group"] and form["mentee_group"]):
-        return again("Name the host group, the mentor group and the mentee group.", 400)
+        return again(gettext("Name the host group, the mentor group and the mentee group."), 400)
     admins = [a.strip() for a in form["admins"].split(",") if a.strip()] or None
     with reading(services().sessions) as db:
         forum = db.get_one(Forum, admin.forum_id)
@@ -76,15 +77,17 @@ def program_create() -> ResponseReturnValue:
     except InputError as exc:
         return again(str(exc), 400)
     except BudgetExhausted:
-        return again("The forum's request budget is used up for now; try again in a minute.", 503)
+        return again(
+            gettext("The forum's request budget is used up for now; try again in a minute."), 503
+        )
     except ForumError as exc:
-        return again(f"The forum did not answer as expected: {exc}", 502)
+        return again(gettext("The forum did not answer as expected: %(why)s", why=str(exc)), 502)
     with transaction(services().sessions) as db:
         program = service.create_program(
             db, forum, resolved, template=form["template"], title=form["title"], cadence_days=days
         )
         program_id = program.id
-    flash("Program created as a draft. Check the steps, then open it for sign-ups.")
+    flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
@@ -119,13 +122,13 @@ def program_steps(program_id: int) -> ResponseReturnValue:
     with transaction(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
         if p.state != ProgramState.DRAFT:
-            abort(409, "Steps can be edited only before the program opens.")
+            abort(409, gettext("Steps can be edited only before the program opens."))
         steps = steps_from_form(request.form)
         try:
             save_steps(p, steps)
         except ValueError as exc:  # nothing was changed: save_steps validates first
             return _program_page(db, p, steps, str(exc), 400)
-    flash("Steps saved.")
+    flash(gettext("Steps saved."))
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
@@ -143,7 +146,9 @@ def _set_state(program_id: int, state: ProgramState, done: str) -> ResponseRetur
 @bp.post("/programs/<int:program_id>/open")
 def program_open(program_id: int) -> ResponseReturnValue:
     """Open the program for sign-ups."""
-    return _set_state(program_id, ProgramState.OPEN, "The program is open: members can sign up.")
+    return _set_state(
+        program_id, ProgramState.OPEN, gettext("The program is open: members can sign up.")
+    )
 
 
 @bp.get("/programs/<int:program_id>/close")
@@ -152,7 +157,7 @@ def program_close_confirm(program_id: int) -> ResponseReturnValue:
     with reading(services().sessions) as db:
         p = program_for(db, signed_in_admin(), program_id)
         if p.state == ProgramState.CLOSED:
-            flash("The program is already closed.")
+            flash(gettext("The program is already closed."))
             return redirect(url_for("admin.program", program_id=program_id), 303)
         running = running_pairs(db, p)
     return page("program_close.html", program=p, running=running)
@@ -164,5 +169,5 @@ def program_close(program_id: int) -> ResponseReturnValue:
     return _set_state(
         program_id,
         ProgramState.CLOSED,
-        "The program is closed: no new sign-ups or pairs; pairs go on.",
+        gettext("The program is closed: no new sign-ups or pairs; pairs go on."),
     )
