@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from plugin import i18n
 from plugin.domain.programs import service
+from plugin.domain.programs.language import program_language
 from plugin.domain.programs.template_files import BUILTIN, ProgramTemplate, load_template
 from plugin.engine.adapter import BudgetExhausted, ForumError
 from plugin.engine.clock import Clock
@@ -20,7 +23,16 @@ from plugin.web.admin.programs import cadence, program_for, save_steps, steps_fr
 from plugin.web.admin.views import bp, page, services
 from plugin.web.lang import gettext
 
-FIELDS = ("template", "title", "group", "mentor_group", "mentee_group", "cadence_days", "admins")
+FIELDS = (
+    "template",
+    "title",
+    "language",
+    "group",
+    "mentor_group",
+    "mentee_group",
+    "cadence_days",
+    "admins",
+)
 
 
 def _forum_staff() -> Admin:
@@ -34,12 +46,19 @@ def _templates() -> list[ProgramTemplate]:
     return [load_template(key) for key in BUILTIN]
 
 
+def _languages() -> list[tuple[str, str]]:
+    """(code, the language's own name) for the new-program form: "Deutsch", not "German"."""
+    return [(code, Locale.parse(code).get_display_name(code) or code) for code in i18n.LANGUAGES]
+
+
 @bp.get("/programs/new")
 def program_new() -> ResponseReturnValue:
     """The form for a new program (forum staff only)."""
     _forum_staff()
     form = {"template": BUILTIN[0], "cadence_days": "7"}
-    return page("program_new.html", form=form, templates=_templates(), error=None)
+    return page(
+        "program_new.html", form=form, templates=_templates(), languages=_languages(), error=None
+    )
 
 
 @bp.post("/programs/new")
@@ -50,10 +69,19 @@ def program_create() -> ResponseReturnValue:
 
     def again(error: str, status: int) -> ResponseReturnValue:
         """The form again, as typed, with why it was refused."""
-        return page("program_new.html", status, form=form, templates=_templates(), error=error)
+        return page(
+            "program_new.html",
+            status,
+            form=form,
+            templates=_templates(),
+            languages=_languages(),
+            error=error,
+        )
 
     if form["template"] not in BUILTIN:
         return again(gettext("Choose one of the templates."), 400)
+    if form["language"] and form["language"] not in i18n.LANGUAGES:
+        return again(gettext("Choose one of the languages."), 400)
     try:
         days = cadence(form["cadence_days"] or "7")
     except ValueError as exc:
@@ -74,6 +102,8 @@ def program_create() -> ResponseReturnValue:
             mentee_group=form["mentee_group"],
             admins=admins,
         )
+        # Empty: the forum's own language (asked here, before the write transaction).
+        language = program_language(adapter, form["language"] or None)
     except InputError as exc:
         return again(str(exc), 400)
     except BudgetExhausted:
@@ -86,6 +116,9 @@ def program_create() -> ResponseReturnValue:
         program = service.create_program(
             db, forum, resolved, template=form["template"], title=form["title"], cadence_days=days
         )
+        # TODO(lead): pass language= to create_program once the program templates helper's
+        # keyword is merged, and drop this assignment.
+        program.language = language
         program_id = program.id
     flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
     return redirect(url_for("admin.program", program_id=program_id), 303)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-from tests.web.admin.support import add_signup, make_pair, make_program, rate, text
+from sqlalchemy import select
+
+from plugin.storage.db import reading
+from plugin.storage.models import Program
+from tests.web.admin.support import add_signup, make_pair, make_program, post, rate, text
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 
@@ -83,3 +87,39 @@ def test_an_error_page_is_german_for_a_german_browser(staff, program_id):
 def test_the_sign_in_page_is_german_for_a_german_browser(client):
     page = text(client.get("/admin/login", headers=GERMAN))
     assert html_lang(page) == "de" and "<h1>Anmelden</h1>" in page
+
+
+NEW = {
+    "template": "skills",
+    "title": "Python-Kenntnisse",
+    "group": "community",
+    "mentor_group": "mentors",
+    "mentee_group": "mentees",
+    "cadence_days": "7",
+    "admins": "",
+}
+
+
+def created_language(sessions) -> str:
+    with reading(sessions) as db:
+        return db.execute(
+            select(Program.language).where(Program.title == NEW["title"])
+        ).scalar_one()
+
+
+def test_the_new_program_form_offers_each_language_by_its_own_name(staff):
+    page = text(staff.get("/admin/programs/new", headers=GERMAN))
+    assert '<option value="de" lang="de">Deutsch</option>' in page
+    assert '<option value="en" lang="en">English</option>' in page
+
+
+def test_a_program_is_created_in_the_chosen_language(staff, sessions, fake, live_forum):
+    form = {**NEW, "language": "de"}
+    response = post(staff, "/admin/programs/new", form, "/admin/programs/new")
+    assert response.status_code == 303 and created_language(sessions) == "de"
+
+
+def test_an_unknown_language_is_refused(staff, sessions, fake, live_forum):
+    form = {**NEW, "language": "tlh"}
+    response = post(staff, "/admin/programs/new", form, "/admin/programs/new")
+    assert response.status_code == 400 and "Choose one of the languages." in text(response)
