@@ -32,7 +32,10 @@ _WORDS: dict[str, Text] = {
         N_("on track"),
         N_("needs a check-in"),
         N_("silent"),
-        # proposals
+        # proposals and why (plugin/domain/drafts.py's reasons)
+        N_("Shared topics"),
+        N_("Time zones"),
+        N_("same time zone"),
         N_("proposed"),
         N_("accepted"),
         N_("refused"),
