@@ -40,3 +40,25 @@ def from_accept_language(pairs: list[tuple[str, float]]) -> str:
 def supported_list() -> str:
     """'en, de': for error messages."""
     return ", ".join(LANGUAGES)
+
+
+class Text(str):
+    """An English text that keeps its msgid and values, so a page can show it translated.
+
+    Domain code returns these where a page shows its words (form errors); it reads as the
+    English text everywhere else. Values that are Text themselves are translated too.
+    """
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Text:
+        """The English text `msgid % params`, remembering both."""
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid, text.params = msgid, params
+        return text
+
+
+def N_(msgid: str, **params: object) -> Text:  # noqa: N802 - the name gettext tools look for
+    """Mark a text for the pages' catalog (Babel extracts `N_`), translated where shown."""
+    return Text(msgid, **params)

@@ -18,7 +18,7 @@ from plugin.domain.messages import phrase
 from plugin.domain.pairs import end_pairs_of
 from plugin.domain.reader import member_language
 from plugin.engine.adapter import ForumUser
-from plugin.i18n import language_of
+from plugin.i18n import N_, language_of
 from plugin.storage.models import Member, Program, Signup
 from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import ProgramState, Role, SignupState
@@ -235,9 +235,9 @@ def typeable(text: str) -> bool:
 def text_error(value: str, limit: int, what: str) -> str | None:
     """Why a free-text answer cannot be kept, or None."""
     if len(value) > limit:
-        return f"Please keep {what} under {limit} characters."
+        return N_("Please keep %(what)s under %(limit)d characters.", what=what, limit=limit)
     if not typeable(value):
-        return f"Please remove the control characters from {what}."
+        return N_("Please remove the control characters from %(what)s.", what=what)
     return None
 
 
@@ -247,21 +247,21 @@ def _form_errors(
     """Field name to message for every answer that cannot be kept."""
     errors: dict[str, str] = {}
     if not about:
-        errors["about"] = "Please say a few words about yourself."
-    elif problem := text_error(about, MAX_ABOUT, "this"):
+        errors["about"] = N_("Please say a few words about yourself.")
+    elif problem := text_error(about, MAX_ABOUT, N_("this")):
         errors["about"] = problem
     if not topics:
-        errors["topics"] = "Please name at least one topic."
-    elif problem := text_error(topics, MAX_TOPICS, "topics"):
+        errors["topics"] = N_("Please name at least one topic.")
+    elif problem := text_error(topics, MAX_TOPICS, N_("topics")):
         errors["topics"] = problem
     if not valid_timezone(timezone):
-        errors["timezone"] = "Please choose a time zone from the list (e.g. Europe/Berlin)."
+        errors["timezone"] = N_("Please choose a time zone from the list (e.g. Europe/Berlin).")
     if form.get("age_confirmed") != "on":
-        errors["age_confirmed"] = (
+        errors["age_confirmed"] = N_(
             "Mentorship here is for adults: please confirm you are 18 or older."
         )
     if role == Role.MENTOR and parse_capacity(form.get("capacity") or "1") is None:
-        errors["capacity"] = "Please choose how many mentees you can take (1 to 10)."
+        errors["capacity"] = N_("Please choose how many mentees you can take (1 to 10).")
     return errors
 
 

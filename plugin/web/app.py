@@ -132,6 +132,10 @@ def create_app(config: Config | None = None) -> Flask:
         config, session_factory(get_engine(config.database_url))
     )
     app.session_interface = _SessionInterface()
+    from plugin.web import lang, words
+
+    lang.init_app(app)  # the pages' language: Accept-Language, or the member's
+    app.jinja_env.filters["word"] = words.word
     # Flask keeps the response's own status for a None one (exc.code); its stubs refuse None.
     app.register_error_handler(HTTPException, _json_errors)  # type: ignore[arg-type]
     app.register_error_handler(SecretError, _secret_unreadable)

@@ -8,11 +8,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import i18n
 from plugin.domain.journey import read_feedback_token
 from plugin.domain.signups import MAX_TOKEN, text_error
+from plugin.i18n import N_
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Member, Pair, Program
 from plugin.storage.secretbox import signing_keys
+from plugin.web import lang
 
 bp = Blueprint("feedback", __name__)
 FORM_SALT = "mentorship.feedback-form"
@@ -44,10 +47,10 @@ def _form_error(csrf: URLSafeTimedSerializer, pair_id: int) -> str | None:
     except BadSignature:
         ok = False
     if not ok:
-        return "Please send the form again."
+        return lang.gettext("Please send the form again.")
     if request.form.get("rating", "") not in {"1", "2", "3", "4", "5"}:
-        return "Please choose a rating from 1 to 5."
-    return text_error(_comment(), MAX_COMMENT, "your comment")
+        return lang.gettext("Please choose a rating from 1 to 5.")
+    return text_error(_comment(), MAX_COMMENT, N_("your comment"))
 
 
 @bp.route("/feedback/<token>", methods=["GET", "POST"])
@@ -62,6 +65,7 @@ def feedback(token: str) -> ResponseReturnValue:
         if found is None:
             return render_template("feedback_link_invalid.html"), 404, headers
         pair, member, program = found
+        lang.use(i18n.for_member(member.locale, program.language))
         page = {
             "program_title": program.title,
             "csrf_token": csrf.dumps(pair.id),

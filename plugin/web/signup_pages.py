@@ -10,10 +10,12 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from plugin import i18n
 from plugin.domain.signups import ProfileError, save_profile, signup_from_token
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Program, Signup, utcnow
 from plugin.storage.secretbox import signing_keys
+from plugin.web import lang
 
 bp = Blueprint("signup", __name__)
 FORM_SALT = "mentorship.signup-form"
@@ -40,6 +42,7 @@ def _page(
     status: int = 200,
 ) -> ResponseReturnValue:
     secret = current_app.config["SECRET_KEY"]
+    lang.use(i18n.for_member(member.locale, program.language))
     values = form or {
         "about": signup.about or "",
         "topics": signup.topics or "",
@@ -97,7 +100,7 @@ def signup(token: str) -> ResponseReturnValue:
                 member,
                 form=form,
                 status=400,
-                errors={"form": "This form has expired; please submit it again."},
+                errors={"form": lang.gettext("This form has expired; please submit it again.")},
             )
         try:
             save_profile(signup, form, utcnow())

@@ -14,9 +14,10 @@ from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 _user_ids = itertools.count(7000)
 
 
-def career_program(forum_id: int) -> Program:
+def career_program(forum_id: int, language: str = "en") -> Program:
     """An open `career` program on the community, not yet added to a session."""
     return Program(
+        language=language,
         forum_id=forum_id,
         title="Career advancement",
         template_key="career",
@@ -33,8 +34,10 @@ def career_program(forum_id: int) -> Program:
     )
 
 
-def _signup(db, program: Program, username: str, role: str) -> Signup:
-    member = Member(forum_id=program.forum_id, forum_user_id=next(_user_ids), username=username)
+def _signup(db, program: Program, username: str, role: str, locale: str | None = None) -> Signup:
+    member = Member(
+        forum_id=program.forum_id, forum_user_id=next(_user_ids), username=username, locale=locale
+    )
     db.add(member)
     db.flush()
     signup = Signup(
@@ -50,24 +53,34 @@ def _signup(db, program: Program, username: str, role: str) -> Signup:
     return signup
 
 
-def signup_path(sessions, secret: str, forum_id: int, role: str = "mentor") -> str:
-    """The path of a fresh pending sign-up's personal link."""
+def signup_path(
+    sessions,
+    secret: str,
+    forum_id: int,
+    role: str = "mentor",
+    *,
+    language: str = "en",
+    locale: str | None = None,
+) -> str:
+    """The path of a fresh pending sign-up's personal link (program language, member locale)."""
     with transaction(sessions) as db:
-        program = career_program(forum_id)
+        program = career_program(forum_id, language)
         db.add(program)
         db.flush()
-        signup = _signup(db, program, "maya", role)
+        signup = _signup(db, program, "maya", role, locale)
         return f"/signup/{signup_token(secret, signup)}"
 
 
-def feedback_path(sessions, secret: str, forum_id: int) -> str:
-    """The path of the mentee's rating link for a completed pairing."""
+def feedback_path(
+    sessions, secret: str, forum_id: int, *, language: str = "en", locale: str | None = None
+) -> str:
+    """The path of the mentee's rating link for a completed pairing (the mentee's locale)."""
     with transaction(sessions) as db:
-        program = career_program(forum_id)
+        program = career_program(forum_id, language)
         db.add(program)
         db.flush()
         mentor = _signup(db, program, "maya", "mentor")
-        mentee = _signup(db, program, "noah", "mentee")
+        mentee = _signup(db, program, "noah", "mentee", locale)
         pair = Pair(
             program_id=program.id,
             forum_id=forum_id,

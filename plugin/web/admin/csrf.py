@@ -12,6 +12,8 @@ import secrets
 
 from flask import abort, request, session
 
+from plugin.web.lang import gettext
+
 FIELD = "csrf_token"
 
 
@@ -30,4 +32,7 @@ def check() -> None:
     if not isinstance(expected, str) or not hmac.compare_digest(
         expected.encode(), sent.encode("utf-8")
     ):
-        abort(400, "This form has expired or did not come from these pages; please try again.")
+        abort(
+            400,
+            gettext("This form has expired or did not come from these pages; please try again."),
+        )

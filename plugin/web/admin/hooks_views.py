@@ -19,6 +19,7 @@ from plugin.storage.db import reading
 from plugin.storage.webhooks import WebHook
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.views import bp, page, services
+from plugin.web.lang import gettext
 
 RECENT = 50
 
@@ -37,7 +38,7 @@ def _hook_row(hook: WebHook) -> dict[str, Any]:
 def forum_hooks() -> ResponseReturnValue:
     """Outgoing webhooks and their latest deliveries (the forum's admins only)."""
     if not signed_in_admin().is_forum_admin:
-        abort(403, "Only the forum's admins see the outgoing webhooks.")
+        abort(403, gettext("Only the forum's admins see the outgoing webhooks."))
     with reading(services().sessions) as db:
         rows = [_hook_row(h) for h in hooks.list_hooks(db)]
         deliveries = [

@@ -18,6 +18,7 @@ from plugin.storage.states import ProposalState, Role
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
+from plugin.web.lang import gettext, ngettext
 
 
 def _back(program_id: int) -> ResponseReturnValue:
@@ -65,7 +66,13 @@ def _gap(text: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not 0 <= value <= drafts.MAX_TZ_GAP_HOURS:
-        abort(400, f"The time-zone gap must be a number of hours from 0 to 12, not {text!r}.")
+        abort(
+            400,
+            gettext(
+                "The time-zone gap must be a number of hours from 0 to 12, not %(text)s.",
+                text=repr(text),
+            ),
+        )
     return value
 
 
@@ -80,7 +87,7 @@ def matching_propose(program_id: int) -> ResponseReturnValue:
             drafts.make_draft(db, program, admin.username, gap, created_by_id=admin.user_id)
         except InputError as exc:
             abort(409, str(exc))
-    flash("New proposals are ready. Nothing is paired until you accept.")
+    flash(gettext("New proposals are ready. Nothing is paired until you accept."))
     return _back(program_id)
 
 
@@ -91,10 +98,14 @@ def matching_accept(program_id: int, item_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         item = drafts.item_of(db, program, item_id)
         if item is None:
-            abort(404, "That proposal is not in this program's draft any more.")
+            abort(404, gettext("That proposal is not in this program's draft any more."))
         ok = drafts.accept(db, program, item, utcnow())
         note = item.note
-    flash("Paired. The bot opens their private thread shortly." if ok else f"Not paired: {note}")
+    flash(
+        gettext("Paired. The bot opens their private thread shortly.")
+        if ok
+        else gettext("Not paired: %(why)s", why=note)
+    )
     return _back(program_id)
 
 
@@ -105,10 +116,17 @@ def matching_accept_all(program_id: int) -> ResponseReturnValue:
         program = program_for(db, signed_in_admin(), program_id)
         draft, _ = drafts.current(db, program)
         if draft is None:
-            abort(409, "There are no proposals to accept; propose pairings first.")
+            abort(409, gettext("There are no proposals to accept; propose pairings first."))
         accepted, refused = drafts.accept_all(db, program, draft, utcnow())
-    text = f"{accepted} pair(s) created."
-    flash(text + (f" {refused} could not be paired; see the notes." if refused else ""))
+    text = ngettext("%(num)d pair created.", "%(num)d pairs created.", accepted)
+    if refused:
+        more = ngettext(
+            "%(num)d could not be paired; see the notes.",
+            "%(num)d could not be paired; see the notes.",
+            refused,
+        )
+        text = f"{text} {more}"
+    flash(text)
     return _back(program_id)
 
 
@@ -116,7 +134,7 @@ def _signup_id(name: str) -> int:
     try:
         return int(request.form.get(name, ""))
     except ValueError:
-        abort(400, f"Choose a {name}.")
+        abort(400, gettext("Choose a mentor.") if name == "mentor" else gettext("Choose a mentee."))
 
 
 @bp.post("/programs/<int:program_id>/matching/pair")
@@ -132,12 +150,12 @@ def matching_pair(program_id: int) -> ResponseReturnValue:
             or {mentor.program_id, mentee.program_id} != {program.id}
             or (mentor.role, mentee.role) != (Role.MENTOR, Role.MENTEE)
         ):
-            abort(400, "Choose a mentor and a mentee of this program.")
+            abort(400, gettext("Choose a mentor and a mentee of this program."))
         try:
             create_pair(db, program, mentor, mentee, utcnow())
         except InputError as exc:
-            message = f"Not paired: {exc}"
+            message = gettext("Not paired: %(why)s", why=str(exc))
         else:
-            message = "Paired. The bot opens their private thread shortly."
+            message = gettext("Paired. The bot opens their private thread shortly.")
     flash(message)
     return _back(program_id)

@@ -18,6 +18,7 @@ from plugin.web.admin.csvout import csv_response
 from plugin.web.admin.health import HEALTHS, SLUGS
 from plugin.web.admin.programs import program_for
 from plugin.web.admin.views import bp, page, services
+from plugin.web.lang import gettext
 
 
 def _iso(value: datetime | None) -> str:
@@ -195,7 +196,7 @@ def report_resolve(program_id: int, report_id: int) -> ResponseReturnValue:
         program_for(db, signed_in_admin(), program_id)
         report = db.get(Report, report_id)
         if report is None or report.program_id != program_id:
-            abort(404, "There is no such report in this program.")
+            abort(404, gettext("There is no such report in this program."))
         report.state = ReportState.RESOLVED
-    flash(f"Report {report_id} is resolved.")
+    flash(gettext("Report %(id)s is resolved.", id=report_id))
     return redirect(url_for("admin.reports", program_id=program_id), 303)

@@ -18,6 +18,7 @@ from plugin.domain.programs.template_files import (
 )
 from plugin.storage.models import Program
 from plugin.web.admin.auth import Admin, administers
+from plugin.web.lang import gettext
 
 MAX_CADENCE_DAYS = 365.0  # longer cadences overflow the step schedule's datetimes
 
@@ -26,9 +27,9 @@ def program_for(db: Session, admin: Admin, program_id: int) -> Program:
     """The program if this admin administers it: 404 if there is none, else 403."""
     program = db.get(Program, program_id)
     if program is None:
-        abort(404, "There is no such program.")
+        abort(404, gettext("There is no such program."))
     if not administers(admin, program):
-        abort(403, "You do not administer this program.")
+        abort(403, gettext("You do not administer this program."))
     return program
 
 
@@ -37,9 +38,14 @@ def cadence(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError("Days between steps must be a number, e.g. 7 or 0.5.") from None
+        raise ValueError(gettext("Days between steps must be a number, e.g. 7 or 0.5.")) from None
     if not math.isfinite(value) or not 0 < value <= MAX_CADENCE_DAYS:
-        raise ValueError(f"Days between steps must be above 0 and at most {MAX_CADENCE_DAYS:g}.")
+        raise ValueError(
+            gettext(
+                "Days between steps must be above 0 and at most %(max)s.",
+                max=f"{MAX_CADENCE_DAYS:g}",
+            )
+        )
     return value
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from plugin.forums import registry
 from plugin.forums.connections import set_webhook_secret
+from plugin.i18n import N_
 from plugin.netguard import Refused, check_url
 from plugin.resources import manifest
 from plugin.storage.models import Forum, utcnow
@@ -71,36 +72,36 @@ def _check(
         try:
             number = int(text)
         except ValueError:
-            return None, "must be a whole number"
+            return None, N_("must be a whole number")
         if setting.minimum is not None and number < setting.minimum:
-            return None, f"must be at least {setting.minimum:g}"
+            return None, N_("must be at least %(min)s", min=f"{setting.minimum:g}")
         if setting.maximum is not None and number > setting.maximum:
-            return None, f"must be at most {setting.maximum:g}"
+            return None, N_("must be at most %(max)s", max=f"{setting.maximum:g}")
         return number, None
     if not text:
-        return None, "must not be empty"
+        return None, N_("must not be empty")
     if setting.type == "url":
         try:
             parts = urlsplit(text)
         except ValueError:  # e.g. an unclosed IPv6 bracket
-            return None, "must be an http(s) URL"
+            return None, N_("must be an http(s) URL")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None, "must be an http(s) URL"
+            return None, N_("must be an http(s) URL")
         if parts.query or parts.fragment:
-            return None, "must not carry a query or fragment"
+            return None, N_("must not carry a query or fragment")
         try:
             check_url(text, allowed_hosts)
         except Refused as exc:
-            return None, f"is refused: {exc}"
+            return None, N_("is refused: %(why)s", why=str(exc))
         return text.rstrip("/"), None
     if setting.minimum is not None and len(text) < setting.minimum:
-        return None, f"must be at least {setting.minimum:g} characters"
+        return None, N_("must be at least %(min)s characters", min=f"{setting.minimum:g}")
     if len(text) > 500:
-        return None, "must be at most 500 characters"
+        return None, N_("must be at most 500 characters")
     return text, None
 
 
-URL_NEEDS_KEY = "can change only with the API key entered again in the same form"
+URL_NEEDS_KEY = N_("can change only with the API key entered again in the same form")
 
 
 def _moves_without_key(forum: Forum, changes: dict[str, object]) -> bool:

@@ -14,6 +14,7 @@ from plugin.storage.models import Forum
 from plugin.web.admin.auth import signed_in_admin
 from plugin.web.admin.settings import MASK, apply, settings_of
 from plugin.web.admin.views import bp, page, services
+from plugin.web.lang import gettext
 
 
 def _forum(db: Session) -> Forum:
@@ -21,7 +22,7 @@ def _forum(db: Session) -> Forum:
     # The API key goes wherever the URL points, and the secrets vouch for sign-ins and
     # events: only those who hold the forum's keys anyway may touch them.
     if not admin.is_forum_admin:
-        abort(403, "Only the forum's admins see its connection settings.")
+        abort(403, gettext("Only the forum's admins see its connection settings."))
     return db.get_one(Forum, admin.forum_id)
 
 
@@ -56,5 +57,5 @@ def forum_settings_save() -> ResponseReturnValue:
         errors = apply(forum, request.form, services().config.allowed_internal_hosts)
         if errors:
             return _page(forum, errors, 400)
-    flash("Settings saved.")
+    flash(gettext("Settings saved."))
     return redirect(url_for("admin.forum_settings"), 303)

@@ -52,6 +52,8 @@ from plugin.web.admin.auth import (
 )
 from plugin.web.admin.overview import program_counts
 from plugin.web.admin.wording import cadence_words
+from plugin.web.lang import gettext, ngettext
+from plugin.web.words import word
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -102,7 +104,7 @@ def guard() -> ResponseReturnValue | None:
     if request.endpoint not in PUBLIC and current_admin() is None:
         if request.method == "GET":
             return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-        abort(401, "Please sign in first.")
+        abort(401, gettext("Please sign in first."))
     if request.method == "POST":
         csrf.check()
     return None
@@ -125,13 +127,13 @@ def template_globals() -> dict[str, Any]:
 @bp.errorhandler(HTTPException)
 def error_page(exc: HTTPException) -> ResponseReturnValue:
     """Errors on these pages are pages (the rest of the service answers JSON)."""
-    return page("message.html", exc.code or 500, title=exc.name, text=exc.description)
+    return page("message.html", exc.code or 500, title=word(exc.name), text=exc.description)
 
 
 def refuse(status: int, text: str) -> ResponseReturnValue:
     """Refuse a sign-in: no session survives it."""
     session.clear()
-    return page("message.html", status, title="Not signed in", text=text, retry=True)
+    return page("message.html", status, title=gettext("Not signed in"), text=text, retry=True)
 
 
 # -- sign-in through Discourse (DiscourseConnect provider mode) ------------------------------
@@ -141,7 +143,7 @@ def _forum(db: Session, name: str) -> tuple[Forum, ForumSignIn]:
     """The forum called `name` and how it signs admins in, or the page saying why it cannot."""
     forum = db.execute(select(Forum).where(Forum.name == name)).scalar_one_or_none()
     if forum is None:
-        abort(404, f"There is no forum named {name!r} here.")
+        abort(404, gettext("There is no forum named %(name)s here.", name=repr(name)))
     kind = registry.kind_of(forum.kind)
     if kind is None or kind.sign_in is None:
         abort(400, kind.sign_in_elsewhere if kind else None)
@@ -156,10 +158,13 @@ def _too_many(exc: TooManySignIns) -> ResponseReturnValue:
     body, status = page(
         "message.html",
         429,
-        title="Too many sign-ins",
-        text=(
+        title=gettext("Too many sign-ins"),
+        text=ngettext(
             "Too many sign-ins were started here and not finished. Finish the one open in "
-            f"another tab, or try again in {minutes} minute{'s' if minutes > 1 else ''}."
+            "another tab, or try again in %(num)d minute.",
+            "Too many sign-ins were started here and not finished. Finish the one open in "
+            "another tab, or try again in %(num)d minutes.",
+            minutes,
         ),
         retry=True,
     )
@@ -204,22 +209,27 @@ def sso(forum_name: str) -> ResponseReturnValue:
     try:
         user = forum_sign_in.verify(secret, request.args)
     except SignInRefused as exc:
-        return refuse(403, f"The forum's answer was refused: {exc}.")
+        return refuse(403, gettext("The forum's answer was refused: %(why)s.", why=str(exc)))
     if not isinstance(expected, str) or not hmac.compare_digest(
         expected.encode(), user.nonce.encode("utf-8")
     ):
-        return refuse(403, "This sign-in was not started in this browser, or it is finished.")
+        return refuse(
+            403, gettext("This sign-in was not started in this browser, or it is finished.")
+        )
     person = _person(user)
     if person is None:
-        return refuse(403, "The forum's answer does not name a user id.")
+        return refuse(403, gettext("The forum's answer does not name a user id."))
     with transaction(services().sessions) as db:
         if not consume_nonce(db, forum_id, user.nonce, utcnow()):
-            return refuse(403, "This sign-in was already used or has expired.")
+            return refuse(403, gettext("This sign-in was already used or has expired."))
         if not may_enter(db, forum_id, person):
             return refuse(
                 403,
-                f"{user.username} is not an admin or moderator of this forum, nor an admin "
-                "of any of its mentorship programs.",
+                gettext(
+                    "%(name)s is not an admin or moderator of this forum, nor an admin "
+                    "of any of its mentorship programs.",
+                    name=user.username,
+                ),
             )
         sign_in(db, forum_id, person, utcnow())
     return redirect(next_url or url_for("admin.index"))
@@ -243,7 +253,10 @@ def _person(user: SignedIn) -> Person | None:
 def _claim(token: str) -> LinkClaim:
     claim = read_link(services().config, token)
     if claim is None:
-        abort(400, "This sign-in link is not valid or has expired. Ask the bot for a new one.")
+        abort(
+            400,
+            gettext("This sign-in link is not valid or has expired. Ask the bot for a new one."),
+        )
     return claim
 
 
@@ -253,10 +266,10 @@ def link(token: str) -> ResponseReturnValue:
     claim = _claim(token)
     with reading(services().sessions) as db:
         if link_used(db, claim):
-            abort(403, "This sign-in link was used already. Ask the bot for a new one.")
+            abort(403, gettext("This sign-in link was used already. Ask the bot for a new one."))
         forum = db.get(Forum, claim.forum_id)
         if forum is None:
-            abort(404, "The forum of this link is gone.")
+            abort(404, gettext("The forum of this link is gone."))
         return page("link.html", username=claim.person.username, forum=forum.name)
 
 
@@ -266,9 +279,16 @@ def link_use(token: str) -> ResponseReturnValue:
     claim = _claim(token)
     with transaction(services().sessions) as db:
         if not use_link(db, claim, utcnow()):
-            return refuse(403, "This sign-in link was used already. Ask the bot for a new one.")
+            return refuse(
+                403, gettext("This sign-in link was used already. Ask the bot for a new one.")
+            )
         if db.get(Forum, claim.forum_id) is None or not may_enter(db, claim.forum_id, claim.person):
-            return refuse(403, f"{claim.person.username} may not administer any program here.")
+            return refuse(
+                403,
+                gettext(
+                    "%(name)s may not administer any program here.", name=claim.person.username
+                ),
+            )
         sign_in(db, claim.forum_id, claim.person, utcnow())
     return redirect(url_for("admin.index"))
 
@@ -277,7 +297,7 @@ def link_use(token: str) -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Sign out, then back to the sign-in page."""
     sign_out()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for("admin.login"))
 
 

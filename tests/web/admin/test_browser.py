@@ -82,6 +82,7 @@ def test_an_admin_creates_opens_and_matches_a_program_and_sees_the_pairs(
         ("mentee_group", "mentees"),
     ):
         browser.find_element(By.NAME, name).send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, "select[name=language] option[value=en]").click()
     click(browser, "Create draft")
     program_id = int(re.search(r"/admin/programs/(\d+)$", browser.current_url).group(1))
     assert "Career circle" in body(browser) and "draft" in body(browser)
@@ -103,7 +104,7 @@ def test_an_admin_creates_opens_and_matches_a_program_and_sees_the_pairs(
     assert "sam" in proposals and "maya" in proposals and "1.00" in proposals
     assert "Shared topics: python" in proposals and "Time zones: same time zone" in proposals
     click(browser, "Accept all proposals (1)")
-    assert "1 pair(s) created." in body(browser)
+    assert "1 pair created." in body(browser)
 
     click(browser, "Pairs")
     [row] = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")

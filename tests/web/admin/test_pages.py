@@ -87,6 +87,7 @@ def test_admin_pages_may_not_be_framed_cached_or_run_scripts(staff):
 NEW = {
     "template": "skills",
     "title": "Python skills",
+    "language": "en",  # the form's select; empty asks the forum (tests/web/admin/test_languages.py)
     "group": "community",
     "mentor_group": "mentors",
     "mentee_group": "mentees",

@@ -141,6 +141,7 @@ def test_program_admins_are_resolved_to_user_ids_when_created(creator, sessions)
     form = {
         "template": "career",
         "title": "Resolved",
+        "language": "en",
         "group": "community",
         "mentor_group": "mentors",
         "mentee_group": "mentees",

@@ -1,0 +1,112 @@
+"""The sign-up and feedback pages speak the member's language (issue 13)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.pages_support import feedback_path, signup_path
+
+
+def html_lang(page: str) -> str:
+    found = re.search(r'<html lang="([^"]+)">', page)
+    assert found, "the page names no language"
+    return found.group(1)
+
+
+@pytest.fixture
+def signup_in(sessions, config, forum):
+    """The sign-up path for a program in `language` and a member whose account says `locale`."""
+
+    def make(language: str, locale: str | None = None, role: str = "mentor") -> str:
+        return signup_path(
+            sessions, config.secret_key, forum.id, role, language=language, locale=locale
+        )
+
+    return make
+
+
+@pytest.fixture
+def feedback_in(sessions, config, forum):
+    """The rating path for a program in `language` and a mentee whose account says `locale`."""
+
+    def make(language: str, locale: str | None = None) -> str:
+        return feedback_path(
+            sessions, config.secret_key, forum.id, language=language, locale=locale
+        )
+
+    return make
+
+
+def test_the_signup_page_of_a_german_program_is_german(client, signup_in):
+    page = client.get(signup_in("de")).get_data(as_text=True)
+    assert html_lang(page) == "de"
+    assert "Anmeldung als Mentor" in page and "Anmeldung speichern" in page
+
+
+def test_a_german_member_reads_an_english_program_in_german(client, signup_in):
+    page = client.get(signup_in("en", locale="de")).get_data(as_text=True)
+    assert html_lang(page) == "de" and "Was kannst du als Mentor bieten?" in page
+
+
+def test_an_english_member_of_a_german_program_reads_english(client, signup_in):
+    page = client.get(signup_in("de", locale="en")).get_data(as_text=True)
+    assert html_lang(page) == "en" and "Save my sign-up" in page
+
+
+def test_the_signup_page_ignores_the_browser_language(client, signup_in):
+    page = client.get(signup_in("en"), headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert html_lang(page) == "en" and "What can you offer as a mentor?" in page
+
+
+def test_the_signup_form_errors_are_in_the_member_language(client, signup_in):
+    path = signup_in("de")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    form = {"csrf_token": token.group(1), "about": "", "topics": "x" * 600, "timezone": "Nowhere"}
+    page = client.post(path, data=form).get_data(as_text=True)
+    assert "Bitte schreib ein paar Worte über dich." in page
+    assert "Bitte kürze die Themen auf weniger als 500 Zeichen." in page
+    assert "Bitte wähle eine Zeitzone aus der Liste" in page
+
+
+def test_the_signup_thanks_in_the_member_language(client, signup_in):
+    path = signup_in("en", locale="de_AT", role="mentee")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    form = {
+        "csrf_token": token.group(1),
+        "about": "Ich lerne Python",
+        "topics": "python",
+        "timezone": "Europe/Vienna",
+        "age_confirmed": "on",
+    }
+    page = client.post(path, data=form).get_data(as_text=True)
+    assert "als Mentee ist vollständig" in page
+
+
+def test_the_feedback_page_of_a_german_program_is_german(client, feedback_in):
+    page = client.get(feedback_in("de")).get_data(as_text=True)
+    assert html_lang(page) == "de"
+    assert "Wie war dein Mentoring in Career advancement?" in page and "Absenden" in page
+
+
+def test_a_german_member_rates_an_english_program_in_german(client, feedback_in):
+    page = client.get(feedback_in("en", locale="de")).get_data(as_text=True)
+    assert html_lang(page) == "de" and "Deine Bewertung, von 1" in page
+
+
+def test_the_feedback_page_of_an_english_program_is_english(client, feedback_in):
+    page = client.get(feedback_in("en")).get_data(as_text=True)
+    assert html_lang(page) == "en" and "How was your mentorship in Career advancement?" in page
+
+
+def test_a_rating_error_is_in_the_member_language(client, feedback_in):
+    page = client.post(feedback_in("de"), data={"rating": "9"}).get_data(as_text=True)
+    assert "Bitte schick das Formular noch einmal ab." in page
+
+
+def test_an_invalid_link_page_follows_the_browser(client):
+    page = client.get("/signup/nonsense", headers={"Accept-Language": "de-CH, en;q=0.5"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 404 and html_lang(body) == "de"
+    assert "Dieser Link funktioniert nicht mehr" in body
