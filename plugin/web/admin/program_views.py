@@ -114,11 +114,14 @@ def program_create() -> ResponseReturnValue:
         return again(gettext("The forum did not answer as expected: %(why)s", why=str(exc)), 502)
     with transaction(services().sessions) as db:
         program = service.create_program(
-            db, forum, resolved, template=form["template"], title=form["title"], cadence_days=days
+            db,
+            forum,
+            resolved,
+            template=form["template"],
+            title=form["title"],
+            cadence_days=days,
+            language=language,
         )
-        # TODO(lead): pass language= to create_program once the program templates helper's
-        # keyword is merged, and drop this assignment.
-        program.language = language
         program_id = program.id
     flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
     return redirect(url_for("admin.program", program_id=program_id), 303)
@@ -158,10 +161,18 @@ def program_steps(program_id: int) -> ResponseReturnValue:
             abort(409, gettext("Steps can be edited only before the program opens."))
         steps = steps_from_form(request.form)
         try:
-            save_steps(p, steps)
+            dropped = save_steps(p, steps)
         except ValueError as exc:  # nothing was changed: save_steps validates first
             return _program_page(db, p, steps, str(exc), 400)
     flash(gettext("Steps saved."))
+    if dropped:
+        flash(
+            gettext(
+                "The number of steps changed, so the other languages' steps were removed "
+                "(%(languages)s): members read these steps.",
+                languages=", ".join(dropped),
+            )
+        )
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -10,11 +9,10 @@ from collections.abc import Mapping
 from flask import abort
 from sqlalchemy.orm import Session
 
+from plugin.domain.programs import service
 from plugin.domain.programs.template_files import (
     MAX_STEPS,
     TemplateError,
-    parse_template,
-    template_to_dict,
 )
 from plugin.storage.models import Program
 from plugin.web.admin.auth import Admin, administers
@@ -79,12 +77,13 @@ def _for_people(message: str) -> str:
     )
 
 
-def save_steps(program: Program, steps: list[dict]) -> None:
-    """Validate with the template file rules and store; ValueError with a message if not."""
-    current = json.loads(program.template)
-    data = {**current, "steps": steps}
+def save_steps(program: Program, steps: list[dict]) -> list[str]:
+    """Store the steps of the program's language; the languages dropped (ValueError if bad).
+
+    The page edits the steps members of the program's language read. A changed number of
+    steps drops the other languages (they no longer line up week by week).
+    """
     try:
-        parsed = parse_template(data, source="The steps", default_key=program.template_key)
+        return service.save_steps(program, steps)
     except TemplateError as exc:
         raise ValueError(_for_people(str(exc))) from None
-    program.template = json.dumps(template_to_dict(parsed))

@@ -123,3 +123,10 @@ def test_an_unknown_language_is_refused(staff, sessions, fake, live_forum):
     form = {**NEW, "language": "tlh"}
     response = post(staff, "/admin/programs/new", form, "/admin/programs/new")
     assert response.status_code == 400 and "Choose one of the languages." in text(response)
+
+
+def test_a_program_created_without_a_language_takes_the_forums(staff, sessions, fake, live_forum):
+    fake.default_locale = "de"
+    form = {**NEW, "language": ""}
+    response = post(staff, "/admin/programs/new", form, "/admin/programs/new")
+    assert response.status_code == 303 and created_language(sessions) == "de"

@@ -131,6 +131,41 @@ def test_the_steps_of_a_draft_can_be_edited(staff, sessions, forum):
     assert [s["title"] for s in saved[-2:]] == [steps[6]["title"], "Looking back"]
 
 
+def _step_form(steps: list[dict]) -> dict:
+    form = {"count": str(len(steps))}
+    for i, s in enumerate(steps):
+        form |= {f"title-{i}": s["title"], f"discussion-{i}": "\n".join(s["discussion"])}
+        form[f"tip-{i}"] = s["tip"]
+    return form
+
+
+def test_adding_a_step_keeps_only_the_edited_language_and_says_so(staff, sessions, forum):
+    draft = make_program(sessions, forum.id, state="draft")
+    assert "de" in json.loads(program(sessions, draft).template)["translations"]
+    form = _step_form(json.loads(program(sessions, draft).template)["steps"])
+    form |= {"title-new": "Looking back", "discussion-new": "One\nTwo\nThree", "tip-new": "Write"}
+    response = post(staff, f"/admin/programs/{draft}/steps", form)
+    assert response.status_code == 303
+    saved = json.loads(program(sessions, draft).template)
+    assert len(saved["steps"]) == 9 and not saved.get("translations")
+    assert "steps were removed (de)" in text(
+        staff.get(response.headers["Location"])
+    )
+
+
+def test_the_steps_of_a_german_draft_are_edited_in_german(staff, sessions, forum):
+    draft = make_program(sessions, forum.id, state="draft")
+    with transaction(sessions) as db:
+        db.get_one(Program, draft).language = "de"
+    stored = json.loads(program(sessions, draft).template)
+    form = _step_form(stored["translations"]["de"]["steps"])
+    form["title-0"] = "Einander kennenlernen"
+    assert post(staff, f"/admin/programs/{draft}/steps", form).status_code == 303
+    saved = json.loads(program(sessions, draft).template)
+    assert saved["translations"]["de"]["steps"][0]["title"] == "Einander kennenlernen"
+    assert saved["steps"][0]["title"] == stored["steps"][0]["title"]  # English untouched
+
+
 def test_an_invalid_step_edit_is_refused_and_nothing_saved(staff, sessions, forum):
     draft = make_program(sessions, forum.id, state="draft")
     before = program(sessions, draft).template
