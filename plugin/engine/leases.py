@@ -29,7 +29,7 @@ def _open(model: Any) -> ColumnElement[bool]:
     """`state IN ('pending', 'sending')` as literals: the WHERE of the partial indexes.
 
     Repeated word for word so that both databases use the indexes of unfinished rows
-    (plugin/storage/models.py, OPEN_ROWS): SQLite matches a partial index only against the
+    (plugin/storage/indexes.py, OPEN_ROWS): SQLite matches a partial index only against the
     same term with the same literals, never a bound parameter.
     """
     return model.state.in_([literal_column(f"'{s.value}'") for s in OPEN_STATES])

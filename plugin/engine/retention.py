@@ -29,7 +29,7 @@ MAX_BATCHES = 4  # statements a table per pass: the rest waits for the next pass
 def _finished(model: Any, state: QueueState) -> ColumnElement[bool]:
     """`state = 'done'` with a literal: the WHERE of the partial index the purge reads."""
     # SQLite matches a partial index only against the same term with the same literal
-    # (plugin/storage/models.py, finished_index).
+    # (plugin/storage/indexes.py, finished_index).
     return model.state == literal_column(f"'{state.value}'")
 
 

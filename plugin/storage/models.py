@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from plugin.storage.db import UTCDateTime
+from plugin.storage.indexes import RUNNING_PAIRS, finished_index, open_index
 from plugin.storage.secretbox import EncryptedText
 from plugin.storage.states import (
     PairState,
@@ -28,34 +29,6 @@ from plugin.storage.states import (
 # Rows that are due at any logical time (see plugin.engine.clock): the epoch, never NULL, so
 # every claim compares run_at the same way.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-# The rows of a queue that are not finished (plugin.engine.leases.OPEN_STATES), written as
-# literals: a partial index is only used when the query repeats its WHERE term, and SQLite
-# cannot match a bound parameter against it. Finished rows (kept for deduplication and
-# diagnosis) are most of a busy table; the claim reads only these indexes, so its cost
-# follows the waiting work, not what was kept.
-OPEN_ROWS = "state IN ('pending', 'sending')"
-
-
-# Pairs the scheduler moves along (plugin.domain.pairs.ACTIVE), literal for the same reason.
-RUNNING_PAIRS = "state IN ('active', 'paused')"
-
-
-def open_index(name: str, *columns: str) -> Index:
-    """An index of a queue's unfinished rows only (a partial index on both databases)."""
-    where = text(OPEN_ROWS)
-    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
-
-
-def finished_index(name: str, column: str, state: str) -> Index:
-    """An index of a queue's rows finished as `state`, by `column` (the retention purge's).
-
-    Partial, so that it holds nothing the claim looks for: an index that began with the
-    state column offered both databases a way to every waiting row, which they took.
-    """
-    where = text(f"state = '{state}'")
-    return Index(name, column, sqlite_where=where, postgresql_where=where)
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.storage.models import Base, QueueRow, finished_index, open_index, utcnow
+from plugin.storage.indexes import finished_index, open_index
+from plugin.storage.models import Base, QueueRow, utcnow
 from plugin.storage.secretbox import EncryptedText
 
 

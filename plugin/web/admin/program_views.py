@@ -61,6 +61,33 @@ def program_new() -> ResponseReturnValue:
     )
 
 
+def _ask_forum(forum: Forum, form: dict[str, str]) -> tuple[service.Resolved, str]:
+    """The groups and admins the form names, and the program's language, from the forum."""
+    allowed = services().config.allowed_internal_hosts
+    adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
+    resolved = service.resolve(
+        adapter,
+        group=form["group"],
+        mentor_group=form["mentor_group"],
+        mentee_group=form["mentee_group"],
+        admins=[a.strip() for a in form["admins"].split(",") if a.strip()] or None,
+    )
+    # Empty: the forum's own language.
+    return resolved, program_language(adapter, form["language"] or None)
+
+
+def _form_again(form: dict[str, str], error: str, status: int) -> ResponseReturnValue:
+    """The new-program form again, as typed, with why it was refused."""
+    return page(
+        "program_new.html",
+        status,
+        form=form,
+        templates=_templates(),
+        languages=_languages(),
+        error=error,
+    )
+
+
 @bp.post("/programs/new")
 def program_create() -> ResponseReturnValue:
     """Create a draft program from the form, its groups checked with the forum."""
@@ -68,15 +95,7 @@ def program_create() -> ResponseReturnValue:
     form = {k: request.form.get(k, "").strip() for k in FIELDS}
 
     def again(error: str, status: int) -> ResponseReturnValue:
-        """The form again, as typed, with why it was refused."""
-        return page(
-            "program_new.html",
-            status,
-            form=form,
-            templates=_templates(),
-            languages=_languages(),
-            error=error,
-        )
+        return _form_again(form, error, status)
 
     if form["template"] not in BUILTIN:
         return again(gettext("Choose one of the templates."), 400)
@@ -88,22 +107,11 @@ def program_create() -> ResponseReturnValue:
         return again(str(exc), 400)
     if not (form["group"] and form["mentor_group"] and form["mentee_group"]):
         return again(gettext("Name the host group, the mentor group and the mentee group."), 400)
-    admins = [a.strip() for a in form["admins"].split(",") if a.strip()] or None
     with reading(services().sessions) as db:
         forum = db.get_one(Forum, admin.forum_id)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
-        allowed = services().config.allowed_internal_hosts
-        adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
-        resolved = service.resolve(
-            adapter,
-            group=form["group"],
-            mentor_group=form["mentor_group"],
-            mentee_group=form["mentee_group"],
-            admins=admins,
-        )
-        # Empty: the forum's own language (asked here, before the write transaction).
-        language = program_language(adapter, form["language"] or None)
+        resolved, language = _ask_forum(forum, form)
     except InputError as exc:
         return again(str(exc), 400)
     except BudgetExhausted:
