@@ -162,6 +162,8 @@ class Program(Base):
     # What members read, unless their forum account names another supported language
     # (plugin/i18n.py): `en`, `de`.
     language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+    # Mentees choose a mentor from the directory and the mentor accepts (issue 14).
+    self_service: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     forum: Mapped[Forum] = relationship()

@@ -51,6 +51,15 @@ class SignupState(StrEnum):
     COMPLETED = "completed"  # a mentee whose pairing completed
 
 
+class RequestState(StrEnum):
+    """A mentee's request to a mentor of a self-service program (plugin/domain/requests.py)."""
+
+    OPEN = "open"  # the mentor has not answered; it holds no place
+    ACCEPTED = "accepted"  # the two were paired
+    DECLINED = "declined"
+    EXPIRED = "expired"  # not answered within 7 days
+
+
 class PairState(StrEnum):
     """A pair runs (active or paused) until it ends early or completes the steps."""
 
