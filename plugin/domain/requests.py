@@ -88,7 +88,7 @@ def _lock(session: Session, req: MentorRequest) -> tuple[Signup, MentorRequest]:
 def accept(session: Session, req: MentorRequest, now: datetime) -> Outcome:
     """Pair the two as `pair` does, if the rules allow it now; what happened."""
     mentor, req = _lock(session, req)
-    if req.state != RequestState.OPEN:
+    if not _still_open(session, req, now):
         return Outcome.ANSWERED
     mentee = session.get_one(Signup, req.mentee_id)
     if mentee.state != SignupState.READY:
@@ -112,7 +112,7 @@ def accept(session: Session, req: MentorRequest, now: datetime) -> Outcome:
 def decline(session: Session, req: MentorRequest, now: datetime) -> Outcome:
     """The mentor says no: the request closes and the mentee is told kindly."""
     _, req = _lock(session, req)
-    if req.state != RequestState.OPEN:
+    if not _still_open(session, req, now):
         return Outcome.ANSWERED
     _close(req, RequestState.DECLINED, now)
     _tell_mentee(session, req, "request_declined", "declined")
@@ -122,6 +122,13 @@ def decline(session: Session, req: MentorRequest, now: datetime) -> Outcome:
 def answer(session: Session, req: MentorRequest, action: str, now: datetime) -> Outcome:
     """`accept` or `decline` the request."""
     return accept(session, req, now) if action == "accept" else decline(session, req, now)
+
+
+def _still_open(session: Session, req: MentorRequest, now: datetime) -> bool:
+    """Whether the request may still be answered; one past its time expires now."""
+    if req.state == RequestState.OPEN and now >= req.expires_at:
+        expire(session, req, now)  # the periodic job had not come to it yet
+    return req.state == RequestState.OPEN
 
 
 def _close(req: MentorRequest, state: RequestState, now: datetime) -> None:
