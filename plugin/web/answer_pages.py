@@ -50,7 +50,7 @@ def answer(token: str) -> ResponseReturnValue:
         lang.use(member_language(req.mentor.member, req.program))
         page = {
             "action": action,
-            "mentee": req.mentee.member.name or req.mentee.member.username,
+            "mentee": req.mentee.member.name or req.mentee.member.username or "",
             "program_title": req.program.title,
             "capacity": req.mentor.capacity,
             "csrf_token": csrf.dumps([req.id, action]),
