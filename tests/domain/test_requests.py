@@ -16,6 +16,7 @@ from plugin.storage.requests import MentorRequest
 from tests.domain.flow_support import deliver, fill_form, join, say, thread_of
 from tests.helpers import pm_post, work
 from tests.requests_support import ask, make_self_service, state_of
+from tests.web.admin.support import add_signup
 
 _post_ids = iter(range(40_000, 50_000))
 
@@ -71,6 +72,21 @@ def test_accept_pairs_the_two_as_pair_does(config, sessions, client, fake, cli, 
     assert pairs_of(cli, program) == [("sam", "maya")]
     assert state_of(sessions, req) == "accepted"
     assert "Ten years in data engineering" in thread_of(fake, "sam", "maya")["posts"][0]
+
+
+def test_pairing_a_mentee_by_hand_closes_their_open_request(sessions, cli, program):
+    to_sam = ask(sessions, program, "maya", "sam")
+    cli("pair", "--program", str(program), "--mentor", "sam", "--mentee", "maya")
+    assert state_of(sessions, to_sam) == "accepted"
+
+
+def test_pairing_a_mentee_with_another_mentor_closes_their_request_unanswered(
+    sessions, cli, program
+):
+    to_sam = ask(sessions, program, "maya", "sam")
+    add_signup(sessions, program, "ana", "mentor")
+    cli("pair", "--program", str(program), "--mentor", "ana", "--mentee", "maya")
+    assert state_of(sessions, to_sam) == "declined"
 
 
 def test_accept_when_the_places_filled_meanwhile_keeps_the_request_open(
