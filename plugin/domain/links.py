@@ -35,7 +35,7 @@ def queue(
     template: str,
     language: str,
     args: dict[str, Any],
-    link: dict[str, Any],
+    link: dict[str, Any] | None,
     thread: str | None = None,
     usernames: list[str | None] | None = None,
     more_links: dict[str, dict[str, Any]] | None = None,
@@ -43,7 +43,7 @@ def queue(
     """Queue a message with a personal link: in `thread`, or a new thread with `usernames`.
 
     `more_links` names further links by their placeholder (a mentor's accept and decline
-    links, say), each minted like `link` as the message is sent.
+    links, say), each minted like `link` as the message is sent; `link` may then be None.
     """
     blanks = dict.fromkeys(more_links or {}, "")
     render(template, language, **args, **blanks, link="")  # a missing argument fails now
@@ -77,7 +77,8 @@ def link_kinds(minters: Mapping[str, Minter]) -> dict[str, Kind]:
     def message(ctx: SendContext, payload: dict) -> Message:
         if ctx.settings is None:
             raise RuntimeError("a personal link needs the worker's settings to be minted")
-        url = minters[payload["link"]["type"]](ctx.settings, payload["link"])
+        ref = payload["link"]
+        url = minters[ref["type"]](ctx.settings, ref) if ref is not None else ""
         more = {
             name: minters[ref["type"]](ctx.settings, ref)
             for name, ref in payload.get("more_links", {}).items()

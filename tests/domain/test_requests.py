@@ -147,6 +147,15 @@ def test_an_unanswered_request_expires_after_seven_days_on_the_logical_clock(
     assert "has not answered your request" in told and "free to ask again" in told
 
 
+def test_accepting_a_request_past_its_seven_days_expires_it_instead(
+    config, sessions, client, fake, cli, program
+):
+    req = ask(sessions, program, "maya", "sam", at=datetime.now(UTC) - timedelta(days=8))
+    answer = message_bot(config, sessions, client, fake, "sam", "!accept maya")
+    assert "is no longer open" in answer
+    assert state_of(sessions, req) == "expired" and pairs_of(cli, program) == []
+
+
 def test_expiry_tells_the_mentee_once(config, sessions, fake, program):
     asked = datetime(2030, 1, 1, 9, tzinfo=UTC)
     ask(sessions, program, "maya", "sam", at=asked)

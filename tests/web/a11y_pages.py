@@ -18,9 +18,9 @@ from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Forum, Pair, Report, Signup, utcnow
 from plugin.storage.requests import MentorRequest
 from tests.fakes.discourse_connect import ConnectSite
+from tests.requests_support import ask, make_self_service
 from tests.web.admin.support import add_signup, make_program
 from tests.web.browser_support import By, WebDriverWait
-from tests.requests_support import ask, make_self_service
 from tests.web.pages_support import feedback_path, signup_path
 
 _askers = itertools.count(1)
