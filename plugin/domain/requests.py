@@ -258,7 +258,7 @@ def request_of_token(session: Session, secret: str, token: str) -> tuple[MentorR
 # -- expiry ---------------------------------------------------------------------------------
 
 
-def _due(session: Session, now: datetime, limit: int) -> list[MentorRequest]:
+def due_requests(session: Session, now: datetime, limit: int) -> list[MentorRequest]:
     """The next `limit` open requests past their expiry, oldest first."""
     return list(
         session.execute(
@@ -299,7 +299,7 @@ def expire_due(
         # One short transaction per batch; expired rows leave the index, so each batch
         # starts at its front.
         with transaction(factory) as session:
-            due = _due(session, now, limit)
+            due = due_requests(session, now, limit)
             for req in due:
                 expire(session, req, now)
         done += len(due)
