@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.config import Config
+from plugin.domain import requests
 from plugin.domain.handlers import reconcile_now
 from plugin.domain.programs import service
 from plugin.domain.programs.language import program_language
@@ -208,6 +209,10 @@ def cmd_status(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
             ],
             "pairs": [describe(session, p) for p in pairs],
             "reports": _report_count(session, program.id),
+            "requests": [
+                {k: r[k] for k in ("mentor", "mentee", "state")}
+                for r in requests.listed(session, program)
+            ],
         }
     lines = [f"{doc['program']['title']} ({doc['program']['state']})"]
     lines += [f"  {s['role']:6} {s['user']}: {s['state']}" for s in doc["signups"]]

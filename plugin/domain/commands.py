@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import hook_events, journey, links
+from plugin.domain import hook_events, journey, links, requests
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -84,6 +84,9 @@ def handle_command(
         _fresh_signup_links(ctx, member, thread, post_id, language)
     elif word == "admin":
         _admin(ctx, member, thread, post_id, language)
+    elif word in requests.ACTIONS:
+        answer = requests.answer_command(ctx.session, member, word, rest, ctx.clock.now(), language)
+        reply(ctx, thread, f"{word}:{post_id}", answer.text)
     elif word in PAIR_COMMANDS and word != "help":
         pairs = active_pairs_of(ctx, member)
         if len(pairs) == 1:

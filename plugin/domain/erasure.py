@@ -32,6 +32,7 @@ from plugin.domain import hook_events
 from plugin.domain.drafts import forget_signups
 from plugin.domain.pairs import end_pairs_of
 from plugin.domain.programs import service
+from plugin.domain.requests import close_for_erased
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.leases import OPEN_STATES
 from plugin.storage.db import scrub_old_versions
@@ -135,6 +136,7 @@ def _erase_profile(session: Session, member: Member, now: datetime) -> list[str]
         signup.about = signup.topics = signup.timezone = None
         signup.age_confirmed = False
     signup_ids = [s.id for s in signups]
+    close_for_erased(session, signup_ids, now)  # their open requests, asking or asked
     pair_keys = []
     if signup_ids:
         pairs = session.execute(

@@ -35,18 +35,26 @@ def queue(
     template: str,
     language: str,
     args: dict[str, Any],
-    link: dict[str, Any],
+    link: dict[str, Any] | None,
     thread: str | None = None,
     usernames: list[str | None] | None = None,
+    more_links: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Queue a message with a personal link: in `thread`, or a new thread with `usernames`."""
-    render(template, language, **args, link="")  # a missing argument fails now, not at sending
+    """Queue a message with a personal link: in `thread`, or a new thread with `usernames`.
+
+    `more_links` names further links by their placeholder (a mentor's accept and decline
+    links, say), each minted like `link` as the message is sent; `link` may then be None.
+    """
+    blanks = dict.fromkeys(more_links or {}, "")
+    render(template, language, **args, **blanks, link="")  # a missing argument fails now
     payload: dict[str, Any] = {
         "template": template,
         "language": language,
         "args": args,
         "link": link,
     }
+    if more_links:
+        payload["more_links"] = more_links
     if thread is not None:
         payload["thread"] = thread
         kind = "link_post"
@@ -69,10 +77,15 @@ def link_kinds(minters: Mapping[str, Minter]) -> dict[str, Kind]:
     def message(ctx: SendContext, payload: dict) -> Message:
         if ctx.settings is None:
             raise RuntimeError("a personal link needs the worker's settings to be minted")
-        url = minters[payload["link"]["type"]](ctx.settings, payload["link"])
+        ref = payload["link"]
+        url = minters[ref["type"]](ctx.settings, ref) if ref is not None else ""
+        more = {
+            name: minters[ref["type"]](ctx.settings, ref)
+            for name, ref in payload.get("more_links", {}).items()
+        }
         # Rows queued before messages had languages carry none: they were English.
         language = payload.get("language", DEFAULT)
-        return render(payload["template"], language, **payload["args"], link=url)
+        return render(payload["template"], language, **payload["args"], **more, link=url)
 
     def send_open(ctx: SendContext, payload: dict, marker: str) -> SentPost:
         msg = message(ctx, payload)

@@ -27,7 +27,8 @@ from plugin.storage.models import (
     Program,
     Signup,
 )
-from plugin.storage.states import PairState, ProgramState, Role, SignupState
+from plugin.storage.requests import MentorRequest
+from plugin.storage.states import PairState, ProgramState, RequestState, Role, SignupState
 
 ACTIVE = (PairState.ACTIVE, PairState.PAUSED)
 # Sign-ups that may be paired: ready ones, and mentors already paired who may have room.
@@ -204,6 +205,14 @@ def _new_pair(
     session.add(pair)
     mentor.state = mentee.state = SignupState.PAIRED
     mentee.priority = False
+    # Paired by any road (an acceptance, by hand, matching): no request of theirs stays open.
+    for req in session.execute(
+        select(MentorRequest).where(
+            MentorRequest.mentee_id == mentee.id, MentorRequest.state == RequestState.OPEN
+        )
+    ).scalars():
+        req.answered_at = now
+        req.state = RequestState.ACCEPTED if req.mentor_id == mentor.id else RequestState.DECLINED
     session.flush()
     pair.next_due_at = step_due(pair, program, 2)
     return pair

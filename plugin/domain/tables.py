@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plugin.domain import handlers, links
+from plugin.domain import handlers, links, requests
 from plugin.domain.admins import admin_link
 from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.journey import rating_link
@@ -33,9 +33,20 @@ DISPATCH: Dispatch = {
 }
 
 # A personal link's type -> how to mint it when its message is sent (plugin/domain/links.py).
-LINKS: dict[str, links.Minter] = {"signup": signup_link, "rating": rating_link, "admin": admin_link}
+LINKS: dict[str, links.Minter] = {
+    "signup": signup_link,
+    "rating": rating_link,
+    "admin": admin_link,
+    "answer": requests.answer_link,  # a mentor's accept or decline link
+}
 
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
 
-# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS.
-PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due, purge_expired]
+# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS;
+# expire_due closes self-service requests not answered in 7 days.
+PERIODIC: list[Callable[..., int]] = [
+    handlers.reconcile,
+    schedule_due,
+    requests.expire_due,
+    purge_expired,
+]

@@ -38,6 +38,8 @@ ALIASES: dict[str, str] = {
     "blockieren": "block",
     "hilfe": "help",
     "anmelden": "signup",
+    "annehmen": "accept",
+    "ablehnen": "decline",
 }
 # Every word a kept post may start with: the receivers' filter.
 KEPT_WORDS = COMMAND_WORDS | frozenset(ALIASES)

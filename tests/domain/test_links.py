@@ -37,3 +37,38 @@ def test_a_queued_link_message_is_sent_in_its_language():
 def test_a_link_message_queued_before_languages_is_sent_in_english():
     title, _ = _send({"template": "rating_link", "args": ARGS, "link": {"type": "test"}})
     assert title == "How was Karriere?"
+
+
+def test_further_links_are_minted_into_their_placeholders_as_the_message_is_sent():
+    kinds = link_kinds(
+        {
+            "test": lambda settings, ref: "https://example.com/t/abc",
+            "answer": lambda settings, ref: f"https://example.com/answer/{ref['action']}",
+        }
+    )
+    adapter = Adapter()
+    payload = {
+        "usernames": ["maya"],
+        "template": "rating_link",
+        "language": "en",
+        "args": {k: v for k, v in ARGS.items() if k != "partner"},
+        "link": {"type": "test"},
+        "more_links": {"partner": {"type": "answer", "action": "accept"}},
+    }
+    kinds["link_open"].send(SimpleNamespace(settings=object(), adapter=adapter), payload, "m")
+    assert "https://example.com/answer/accept" in adapter.opened[0][1]
+
+
+def test_a_message_may_carry_only_further_links():
+    kinds = link_kinds({"answer": lambda settings, ref: f"https://example.com/{ref['action']}"})
+    adapter = Adapter()
+    payload = {
+        "usernames": ["maya"],
+        "template": "rating_link",
+        "language": "en",
+        "args": {k: v for k, v in ARGS.items() if k != "partner"},
+        "link": None,
+        "more_links": {"partner": {"type": "answer", "action": "decline"}},
+    }
+    kinds["link_open"].send(SimpleNamespace(settings=object(), adapter=adapter), payload, "m")
+    assert "https://example.com/decline" in adapter.opened[0][1]

@@ -6,17 +6,24 @@ that fills its tables and forms: a page without rows or controls would check not
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from plugin.config import Config
 from plugin.domain.admins import Person, mint_admin_link
+from plugin.domain.requests import answer_links
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Forum, Pair, Report, Signup, utcnow
+from plugin.storage.requests import MentorRequest
 from tests.fakes.discourse_connect import ConnectSite
+from tests.requests_support import ask, make_self_service
 from tests.web.admin.support import add_signup, make_program
 from tests.web.browser_support import By, WebDriverWait
 from tests.web.pages_support import feedback_path, signup_path
+
+_askers = itertools.count(1)
 
 
 @dataclass
@@ -56,6 +63,8 @@ def seed(world: World) -> None:
     add_signup(sessions, world.open_id, "sam", "mentor", topics="python, careers")
     add_signup(sessions, world.open_id, "maya", "mentee", topics="python")
     add_signup(sessions, world.open_id, "lee", "mentee", state="pending")
+    make_self_service(sessions, world.open_id)  # the pairs page lists open requests
+    ask(sessions, world.open_id, "maya", "sam")
     ids = {
         name: add_signup(sessions, world.open_id, name, role, state=state)
         for name, role, state in (
@@ -140,6 +149,25 @@ def _feedback_done(world: World, driver) -> None:
     submit(driver, "Thank you")
 
 
+def _answer_path(world: World, action: str) -> str:
+    """The path of sam's accept or decline link for a fresh request (each visit answers one)."""
+    mentee = f"asker{next(_askers)}"
+    add_signup(world.sessions, world.open_id, mentee, "mentee")
+    request_id = ask(world.sessions, world.open_id, mentee, "sam")
+    with reading(world.sessions) as db:
+        urls = answer_links(world.config, db.get_one(MentorRequest, request_id))
+    return urlsplit(urls[0 if action == "accept" else 1]).path
+
+
+def _answer_confirm(world: World, driver) -> None:
+    driver.get(world.base + _answer_path(world, "accept"))
+
+
+def _answer_done(world: World, driver) -> None:
+    driver.get(world.base + _answer_path(world, "decline"))
+    submit(driver, "Request declined")
+
+
 def _admin_link(world: World, driver) -> None:
     with reading(world.sessions) as db:
         forum = db.get(Forum, world.forum_id)
@@ -171,6 +199,9 @@ PAGES: dict[str, Callable[[World, object], None]] = {
     "feedback-form-with-error": _feedback_error,
     "feedback-done": _feedback_done,
     "feedback-link-invalid": lambda world, driver: driver.get(world.base + "/feedback/nope"),
+    "answer-confirm": _answer_confirm,
+    "answer-done": _answer_done,
+    "answer-link-invalid": lambda world, driver: driver.get(world.base + "/answer/nope"),
     "admin-login": _login,
     "admin-link-sign-in": _admin_link,
     "admin-index": _admin("/admin/"),

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from plugin.domain import requests as mentor_requests
 from plugin.forums import registry
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Feedback, Forum, Program, Report, utcnow
@@ -113,10 +114,13 @@ def pairs(program_id: int) -> ResponseReturnValue:
         forum = db.get_one(Forum, program.forum_id)
         thread_link = people.thread_links(forum)
         kind = registry.kind_of(forum.kind)
+        # Self-service: who asked whom and has no answer yet; an admin may still pair them.
+        open_requests = mentor_requests.listed(db, program, open_only=True)
     return page(
         "pairs.html",
         program=program,
         rows=rows,
+        open_requests=open_requests,
         thread_link=thread_link,
         thread_note=kind.thread_url_note if kind else "",
         average=average,
