@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from plugin.domain.matching.scoring import EXPERTISE_REASON
 from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.forums.connections import InputError
@@ -65,9 +66,12 @@ class Reason:
 
 def _reason(text: str) -> Reason:
     # propose() keeps the engine's reason texts only: shared topics ("python, careers") and
-    # the time-zone gap ("same time zone" / "3 h apart"), which is always the last one.
+    # the time-zone gap ("same time zone" / "3 h apart"), which is always the last one,
+    # and forum expertise ("forum activity in Algebra": the categories are the forum's names).
     if text == "same time zone" or text.endswith(" apart"):
         return Reason("Time zones", text)
+    if text.startswith(EXPERTISE_REASON):
+        return Reason("Forum activity", text.removeprefix(EXPERTISE_REASON))
     return Reason("Shared topics", text)
 
 

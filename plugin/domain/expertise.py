@@ -118,7 +118,11 @@ def _next_try(session: Session, member_id: int, at: datetime) -> None:
 
 
 def _read_one(
-    factory: sessionmaker[Session], adapter: ForumAdapter, forum_id: int, member: tuple, now: datetime
+    factory: sessionmaker[Session],
+    adapter: ForumAdapter,
+    forum_id: int,
+    member: tuple[int, int, str],
+    now: datetime,
 ) -> bool:
     """Read one member's expertise and store it; False when the forum's budget is spent."""
     member_id, _, username = member

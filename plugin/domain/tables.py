@@ -17,6 +17,7 @@ from collections.abc import Callable
 from plugin.domain import handlers, links
 from plugin.domain.admins import admin_link
 from plugin.domain.erasure import on_user_destroyed
+from plugin.domain.expertise import refresh_expertise
 from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
@@ -37,5 +38,11 @@ LINKS: dict[str, links.Minter] = {"signup": signup_link, "rating": rating_link, 
 
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
 
-# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS.
-PERIODIC: list[Callable[..., int]] = [handlers.reconcile, schedule_due, purge_expired]
+# purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS;
+# refresh_expertise reads a few mentors' forum expertise per pass, each weekly at most.
+PERIODIC: list[Callable[..., int]] = [
+    handlers.reconcile,
+    schedule_due,
+    purge_expired,
+    refresh_expertise,
+]
