@@ -150,6 +150,16 @@ def accept_all(
     return sum(done), len(done) - sum(done)
 
 
+def paired_signups(db: Session, draft: ProposalDraft) -> set[int]:
+    """The sign-ups the draft's accepted proposals paired."""
+    rows = db.execute(
+        select(ProposalItem.mentor_signup_id, ProposalItem.mentee_signup_id).where(
+            ProposalItem.draft_id == draft.id, ProposalItem.state == ProposalState.ACCEPTED
+        )
+    )
+    return {signup_id for pair in rows for signup_id in pair}
+
+
 def forget_signups(db: Session, signup_ids: list[int]) -> None:
     """Drop proposals naming these sign-ups (for erasure: reasons quote their topics)."""
     db.execute(
