@@ -13,13 +13,15 @@ from plugin.domain.expertise import (
     RETRY_UNAVAILABLE,
     expertise_of,
     refresh_expertise,
+    to_record,
 )
+from plugin.domain.proposals import propose
 from plugin.engine.adapter import Expertise
 from plugin.engine.clock import Clock
 from plugin.forums.connections import adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.expertise import MemberExpertise
-from plugin.storage.models import Forum, Member, Signup
+from plugin.storage.models import Forum, Member, Program, Signup
 from tests.helpers import LOOPBACK
 from tests.web.admin.support import add_signup, make_program
 
@@ -167,3 +169,28 @@ def test_calls_count_against_the_forums_budget(config, sessions, fake, program, 
     assert run(config, sessions) == 2
     assert len(summary_calls(fake)) == 2
     assert run(config, sessions, NOW + timedelta(seconds=61)) == 1
+
+
+def remember(sessions, username: str, expertise: Expertise) -> None:
+    """Store a member's expertise as a read of the forum would have."""
+    with transaction(sessions) as db:
+        member = db.execute(select(Member).where(Member.username == username)).scalar_one()
+        db.add(
+            MemberExpertise(
+                member_id=member.id, record=to_record(expertise), fetched_at=NOW, due_at=NOW
+            )
+        )
+
+
+def test_stored_expertise_changes_the_proposal_and_states_why(sessions, program):
+    add_signup(sessions, program, "sam", "mentor", topics="algebra")
+    add_signup(sessions, program, "lee", "mentor", topics="algebra", timezone="Africa/Lagos")
+    add_signup(sessions, program, "maya", "mentee", topics="algebra, careers")
+    with transaction(sessions) as db:
+        before = propose(db, db.get_one(Program, program))
+    remember(sessions, "lee", ALGEBRA)  # lee is an hour away (Lagos has no DST) but active
+    with transaction(sessions) as db:
+        after = propose(db, db.get_one(Program, program))
+    assert [p["mentor"] for p in before["pairs"]] == ["sam"]
+    [pair] = after["pairs"]
+    assert pair["mentor"] == "lee" and "forum activity in Algebra" in pair["reasons"]
