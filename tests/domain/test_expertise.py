@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from plugin.domain.erasure import erase_member
 from plugin.domain.expertise import (
     PER_PASS,
     REFRESH_EVERY,
@@ -22,8 +23,9 @@ from plugin.forums.connections import adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.expertise import MemberExpertise
 from plugin.storage.models import Forum, Member, Program, Signup
-from tests.helpers import LOOPBACK
-from tests.web.admin.support import add_signup, make_program
+from tests.domain.flow_support import fill_form, join, thread_of
+from tests.helpers import LOOPBACK, work
+from tests.web.admin.support import add_signup, make_program, user_id_of
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ALGEBRA = Expertise(top_categories=(("Algebra", 23),), likes_received=31, accepted_answers=7)
@@ -194,3 +196,25 @@ def test_stored_expertise_changes_the_proposal_and_states_why(sessions, program)
     assert [p["mentor"] for p in before["pairs"]] == ["sam"]
     [pair] = after["pairs"]
     assert pair["mentor"] == "lee" and "forum activity in Algebra" in pair["reasons"]
+
+
+def test_erasing_a_member_forgets_their_expertise(sessions, program, live_forum):
+    add_signup(sessions, program, "sam", "mentor")
+    remember(sessions, "sam", ALGEBRA)
+    with transaction(sessions) as db:
+        erase_member(db, live_forum.id, user_id_of("sam"), NOW)
+    with reading(sessions) as db:
+        assert db.execute(select(MemberExpertise)).first() is None
+
+
+def test_the_worker_reads_a_mentors_expertise_once_their_sign_up_completes(
+    config, sessions, client, fake, story, sam_knows_algebra
+):
+    join(client, fake, "mentors", 43, "sam")
+    work(config, sessions)
+    assert summary_calls(fake) == []  # the sign-up is not complete yet
+    fill_form(client, thread_of(fake, "sam")["posts"][0], timezone="UTC")
+    work(config, sessions)
+    work(config, sessions)
+    assert summary_calls(fake) == ["/u/sam/summary.json"]
+    assert known(sessions) == {"sam": ALGEBRA}
