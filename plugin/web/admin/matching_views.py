@@ -120,7 +120,7 @@ def matching_accept_all(program_id: int) -> ResponseReturnValue:
             abort(409, gettext("There are no proposals to accept; propose pairings first."))
         accepted, refused = drafts.accept_all(db, program, draft, utcnow())
         # Keyed by the draft: accepting it again (a double click) tells nobody twice.
-        tell_unmatched(db, program, drafts.paired_signups(db, draft), f"draft-{draft.id}")
+        told = tell_unmatched(db, program, drafts.paired_signups(db, draft), f"draft-{draft.id}")
     text = ngettext("%(num)d pair created.", "%(num)d pairs created.", accepted)
     if refused:
         more = ngettext(
@@ -129,6 +129,13 @@ def matching_accept_all(program_id: int) -> ResponseReturnValue:
             refused,
         )
         text = f"{text} {more}"
+    if told:
+        waiting = ngettext(
+            "%(num)d member still waiting will hear so privately.",
+            "%(num)d members still waiting will hear so privately.",
+            told,
+        )
+        text = f"{text} {waiting}"
     flash(text)
     return _back(program_id)
 

@@ -39,3 +39,13 @@ def test_a_proposal_shows_forum_activity_as_a_reason(staff, sessions, program_id
     post(staff, f"/admin/programs/{program_id}/matching/propose")
     page = text(staff.get(f"/admin/programs/{program_id}/matching"))
     assert "Forum activity: Algebra" in page and "Shared topics: algebra" in page
+
+
+def test_accepting_all_says_how_many_still_waiting_will_hear_so(staff, sessions, program_id):
+    add_signup(sessions, program_id, "sam", "mentor", topics="python")
+    add_signup(sessions, program_id, "maya", "mentee", topics="python")
+    add_signup(sessions, program_id, "ola", "mentee", topics="rust")
+    post(staff, f"/admin/programs/{program_id}/matching/propose")
+    post(staff, f"/admin/programs/{program_id}/matching/accept-all")
+    page = text(staff.get(f"/admin/programs/{program_id}/matching"))
+    assert "1 member still waiting will hear so privately." in page
