@@ -68,10 +68,10 @@ def _reason(text: str) -> Reason:
     # propose() keeps the engine's reason texts only: shared topics ("python, careers") and
     # the time-zone gap ("same time zone" / "3 h apart"), which is always the last one,
     # and forum expertise ("forum activity in Algebra": the categories are the forum's names).
+    if text.startswith(EXPERTISE_REASON):  # first: a category's name may end in "apart"
+        return Reason("Forum activity", text.removeprefix(EXPERTISE_REASON))
     if text == "same time zone" or text.endswith(" apart"):
         return Reason("Time zones", text)
-    if text.startswith(EXPERTISE_REASON):
-        return Reason("Forum activity", text.removeprefix(EXPERTISE_REASON))
     return Reason("Shared topics", text)
 
 

@@ -102,7 +102,7 @@ def words(text: str) -> frozenset[str]:
 
 def expertise_matches(categories: frozenset[str], topics: frozenset[str]) -> dict[str, str]:
     """Topic -> the category it names (every word of the topic is one of its words)."""
-    named = sorted((words(c), c) for c in categories)
+    named = [(words(c), c) for c in sorted(categories)]  # the first by name, every time
     found = {}
     for topic in topics:
         wanted = words(topic)
