@@ -145,14 +145,26 @@ def cmd_pair(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
 def cmd_match(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, str]:
     """`match`: propose pairings for those waiting, or apply them."""
     from plugin.domain.proposals import apply_proposals, propose
+    from plugin.domain.unmatched import tell_unmatched
 
+    told = 0
     with transaction(env.sessions) as session:
         program = service.get_program(session, args.program)
         result = propose(session, program)
         if args.apply:
-            apply_proposals(session, program, result, utcnow())
+            now = utcnow()
+            apply_proposals(session, program, result, now)
+            paired = {p[k] for p in result["pairs"] for k in ("mentor_signup", "mentee_signup")}
+            # Keyed by this apply's moment: a later apply tells them again, a retry does not.
+            told = tell_unmatched(session, program, paired, f"match-{now.isoformat()}")
     lines = [f"{p['mentor']} + {p['mentee']}  {p['score']}" for p in result["pairs"]]
-    return result, "\n".join(lines + [_match_next(args, result)])
+    lines.append(_match_next(args, result))
+    if told:
+        lines.append(
+            f"{told} member{'s' if told != 1 else ''} still waiting will hear so privately "
+            f"{WORKER_NEXT}"
+        )
+    return result, "\n".join(lines)
 
 
 def _match_next(args: argparse.Namespace, result: dict) -> str:

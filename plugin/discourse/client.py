@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
+    Expertise,
     ForumGroup,
     ForumNotFound,
     ForumRateLimited,
@@ -59,6 +60,28 @@ def _user(data: dict) -> ForumUser:
         # Present for staff keys, and not null only where the site allows user locales.
         locale=data["locale"] if isinstance(data.get("locale"), str) else None,
         locale_known="locale" in data,
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _expertise(summary: dict) -> Expertise:
+    """The parts of user_summary we show and score (NOTES.md "Expertise signals")."""
+    categories = tuple(
+        (str(c["name"]), _count(c.get("post_count")))
+        for c in summary.get("top_categories") or []
+        if isinstance(c, dict) and isinstance(c.get("name"), str) and c["name"].strip()
+    )
+    # discourse-solved adds `solved_count` to this serializer (plugin.rb:
+    # `add_to_serializer(:user_summary, :solved_count) { object.solved_count }`, counted in
+    # lib/discourse_solved/user_summary_extension.rb); without the plugin the key is absent.
+    solved = summary.get("solved_count")
+    return Expertise(
+        top_categories=categories,
+        likes_received=_count(summary.get("likes_received")),
+        accepted_answers=_count(solved) if isinstance(solved, int) else None,
     )
 
 
@@ -203,6 +226,12 @@ class DiscourseClient:
         except ForumNotFound:
             return user  # hidden from us: the language stays what we knew
         return replace(user, locale=profile.locale, locale_known=profile.locale_known)
+
+    def expertise(self, username: str) -> Expertise | None:
+        """The member's summary (GET /u/{username}/summary.json): one call, read-only."""
+        body = self._json("GET", f"/u/{requests.utils.quote(username)}/summary.json")
+        summary = body.get("user_summary") if isinstance(body, dict) else None
+        return _expertise(summary) if isinstance(summary, dict) else None
 
     def default_language(self) -> str | None:
         """The site's default_locale: `locale` in GET /site/basic-info.json (public)."""

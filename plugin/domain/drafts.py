@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from plugin.domain.matching.scoring import EXPERTISE_REASON
 from plugin.domain.pairs import create_pair
 from plugin.domain.proposals import propose
 from plugin.forums.connections import InputError
@@ -65,7 +66,10 @@ class Reason:
 
 def _reason(text: str) -> Reason:
     # propose() keeps the engine's reason texts only: shared topics ("python, careers") and
-    # the time-zone gap ("same time zone" / "3 h apart"), which is always the last one.
+    # the time-zone gap ("same time zone" / "3 h apart"), which is always the last one,
+    # and forum expertise ("forum activity in Algebra": the categories are the forum's names).
+    if text.startswith(EXPERTISE_REASON):  # first: a category's name may end in "apart"
+        return Reason("Forum activity", text.removeprefix(EXPERTISE_REASON))
     if text == "same time zone" or text.endswith(" apart"):
         return Reason("Time zones", text)
     return Reason("Shared topics", text)
@@ -144,6 +148,16 @@ def accept_all(
     ).scalars()
     done = [accept(db, program, item, now) for item in items]
     return sum(done), len(done) - sum(done)
+
+
+def paired_signups(db: Session, draft: ProposalDraft) -> set[int]:
+    """The sign-ups the draft's accepted proposals paired."""
+    rows = db.execute(
+        select(ProposalItem.mentor_signup_id, ProposalItem.mentee_signup_id).where(
+            ProposalItem.draft_id == draft.id, ProposalItem.state == ProposalState.ACCEPTED
+        )
+    )
+    return {signup_id for pair in rows for signup_id in pair}
 
 
 def forget_signups(db: Session, signup_ids: list[int]) -> None:

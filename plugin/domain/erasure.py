@@ -36,6 +36,7 @@ from plugin.domain.requests import close_for_erased
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.leases import OPEN_STATES
 from plugin.storage.db import scrub_old_versions
+from plugin.storage.expertise import MemberExpertise
 from plugin.storage.models import (
     AdminSession,
     Feedback,
@@ -148,6 +149,8 @@ def _erase_profile(session: Session, member: Member, now: datetime) -> list[str]
     session.execute(update(Report).where(Report.reporter_id == member.id).values(text=None))
     session.execute(update(Feedback).where(Feedback.member_id == member.id).values(comment=None))
     forget_signups(session, signup_ids)  # draft proposals quote their topics
+    # What the forum said about their activity goes too; a tombstone is never read again.
+    session.execute(delete(MemberExpertise).where(MemberExpertise.member_id == member.id))
     return pair_keys
 
 

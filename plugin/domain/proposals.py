@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.domain.expertise import expertise_of
 from plugin.domain.matching import Candidate, MatchResult, match, normalise_topics
 from plugin.domain.pairs import (
     active_count,
@@ -30,12 +31,18 @@ def _candidates(
     session: Session, people: list[tuple[Signup, Member]], now: datetime
 ) -> tuple[list[Candidate], list[Candidate]]:
     """The mentors with room left, and the mentees still waiting, as matching candidates."""
+    known = expertise_of(session, [s.member_id for s, _ in people if s.role == "mentor"])
+    active_in = {
+        member_id: frozenset(name for name, posts in e.top_categories if posts > 0)
+        for member_id, e in known.items()
+    }
     mentors = [
         Candidate(
             id=s.id,
             topics=normalise_topics(s.topics or ""),
             utc_offset_minutes=_offset_minutes(s.timezone, now),
             capacity=max(0, s.capacity - active_count(session, s)),
+            expertise=active_in.get(s.member_id, frozenset()),
         )
         for s, _ in people
         if s.role == "mentor"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from plugin.domain import handlers, links, requests
 from plugin.domain.admins import admin_link
 from plugin.domain.erasure import on_user_destroyed
+from plugin.domain.expertise import refresh_expertise
 from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
@@ -43,10 +44,12 @@ LINKS: dict[str, links.Minter] = {
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
 
 # purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS;
-# expire_due closes self-service requests not answered in 7 days.
+# expire_due closes self-service requests not answered in 7 days; refresh_expertise reads a
+# few mentors' forum expertise per pass, each weekly at most.
 PERIODIC: list[Callable[..., int]] = [
     handlers.reconcile,
     schedule_due,
     requests.expire_due,
     purge_expired,
+    refresh_expertise,
 ]

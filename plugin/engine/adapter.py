@@ -46,6 +46,16 @@ class SentPost:
     post_id: str
 
 
+@dataclass(frozen=True)
+class Expertise:
+    """What the forum's own record says a member knows: where they post, what it earned."""
+
+    # (category name, the member's posts in it), the forum's busiest first.
+    top_categories: tuple[tuple[str, int], ...]
+    likes_received: int
+    accepted_answers: int | None = None  # None: the forum does not count accepted answers
+
+
 class ForumError(Exception):
     """A forum answered with an error; `errors` carries the forum's own messages."""
 
@@ -161,3 +171,6 @@ class ForumAdapter(Protocol):
 
     def default_language(self) -> str | None:
         """The forum's own default language code as it spells it (`de`, `en_GB`), if it says."""
+
+    def expertise(self, username: str) -> Expertise | None:
+        """The forum's record of the member's activity, or None where the forum keeps none."""

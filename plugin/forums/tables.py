@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from plugin.forums.registry import KINDS
-from plugin.storage import requests, webhooks  # noqa: F401 - declare their tables on Base
+from plugin.storage import expertise, requests, webhooks  # noqa: F401 - declare their tables on Base
 from plugin.storage.models import Base
 
 METADATA: MetaData = Base.metadata

@@ -35,6 +35,7 @@ _WORDS: dict[str, Text] = {
         # proposals and why (plugin/domain/drafts.py's reasons)
         N_("Shared topics"),
         N_("Time zones"),
+        N_("Forum activity"),
         N_("same time zone"),
         N_("proposed"),
         N_("accepted"),

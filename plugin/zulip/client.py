@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
+    Expertise,
     ForumError,
     ForumGroup,
     ForumNotFound,
@@ -336,6 +337,10 @@ class ZulipClient:
         """The organisation's language: realm_default_language in POST /register's realm data."""
         value = self._snapshot(["realm"]).get("realm_default_language")
         return value if isinstance(value, str) else None
+
+    def expertise(self, username: str) -> Expertise | None:
+        """None: Zulip's API keeps no per-member record of topics, likes or accepted answers."""
+        return None
 
     def get_group(self, name: str) -> ForumGroup:
         """A user group by name."""

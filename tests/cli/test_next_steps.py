@@ -126,3 +126,25 @@ def test_match_apply_says_the_worker_posts_the_introductions():
 def test_program_create_says_how_to_open_it(run_cli, live):
     text = create(run_cli).out
     assert "created as a draft" in text and "`mentorship program open 1`" in text
+
+
+def test_match_apply_says_who_still_waits_will_hear_so(run_cli, live, fake, db_url):
+    pid = opened(run_cli)
+    ready(db_url, fake, int(pid))
+    with transaction(session_factory(get_engine(db_url))) as session:
+        member = Member(forum_id=1, forum_user_id=fake.user("alice").id, username="alice")
+        session.add(member)
+        session.flush()
+        session.add(
+            Signup(
+                program_id=int(pid),
+                member_id=member.id,
+                role="mentee",
+                state="ready",
+                topics="python",
+                timezone="UTC",
+                age_confirmed=True,
+            )
+        )
+    lines = run_cli("match", "--program", pid, "--apply").out.splitlines()
+    assert lines[-1].startswith("1 member still waiting will hear so privately on its next pass")

@@ -10,6 +10,7 @@ import pytest
 from plugin.discourse.client import DiscourseClient, marker_comment
 from plugin.engine.adapter import (
     BudgetExhausted,
+    Expertise,
     ForumAuthError,
     ForumError,
     ForumGroup,
@@ -166,6 +167,32 @@ def test_group_members_do_not_say_a_locale(discourse_site, discourse_api):
     discourse_site.user("maya").locale = "de"
     [maya] = discourse_api.group_members("mentees")
     assert (maya.locale, maya.locale_known) == (None, False)
+
+
+def test_expertise_reads_top_categories_likes_and_accepted_answers(discourse_site, discourse_api):
+    discourse_site.solved_plugin = True
+    maya = discourse_site.user("maya")
+    maya.category_posts = {"Algebra": 23, "Geometry": 4}
+    maya.likes_received, maya.solved_count = 31, 7
+    assert discourse_api.expertise("maya") == Expertise(
+        top_categories=(("Algebra", 23), ("Geometry", 4)), likes_received=31, accepted_answers=7
+    )
+    [request] = discourse_site.requests
+    assert (request.method, request.path) == ("GET", "/u/maya/summary.json")
+
+
+def test_expertise_without_discourse_solved_has_no_accepted_answer_count(
+    discourse_site, discourse_api
+):
+    discourse_site.user("maya").category_posts = {"Algebra": 2}
+    found = discourse_api.expertise("maya")
+    assert found is not None and found.accepted_answers is None
+    assert found.top_categories == (("Algebra", 2),)
+
+
+def test_expertise_of_an_unknown_user_raises_forum_not_found(discourse_api):
+    with pytest.raises(ForumNotFound):
+        discourse_api.expertise("nobody")
 
 
 def test_get_group_and_get_group_by_id_return_forum_groups(discourse_api):

@@ -291,6 +291,15 @@ def get_user(fake: FakeDiscourse, call: Call) -> Answer:
     return Answer(200, shapes.user_json(fake, user, call.user))
 
 
+@handles("getUserSummary")
+def get_user_summary(fake: FakeDiscourse, call: Call) -> Answer:
+    """GET /u/{username}/summary.json: public for visible profiles (hide_profile aside)."""
+    user = fake.user_named(call.path_params["username"])
+    if user is None or (not user.active and not call.user.staff):
+        return not_found()
+    return Answer(200, shapes.user_summary(fake, user))
+
+
 @handles("getSiteBasicInfo")
 def get_site_basic_info(fake: FakeDiscourse, call: Call) -> Answer:
     """GET /site/basic-info.json: public, the site's title, logos and default locale."""

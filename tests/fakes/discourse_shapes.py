@@ -277,3 +277,22 @@ def site_basic_info(state: ForumState) -> dict[str, Any]:
         schema_at("getSiteBasicInfo"),
         {"title": "Fake Discourse", "login_required": False, "locale": state.default_locale},
     )
+
+
+def user_summary(state: ForumState, user: FakeUser) -> dict[str, Any]:
+    """GET /u/{username}/summary.json: the counts we read, categories with made-up ids."""
+    categories = [
+        {"id": 10 + i, "name": name, "topic_count": 0, "post_count": posts}
+        for i, (name, posts) in enumerate(user.category_posts.items())
+    ]
+    summary = {
+        "likes_received": user.likes_received,
+        "post_count": sum(user.category_posts.values()),
+        "topic_count": 0,
+        "days_visited": 1,
+        "top_categories": categories,
+        "badges": [],
+    }
+    if state.solved_plugin:
+        summary["solved_count"] = user.solved_count
+    return {"user_summary": summary}

@@ -56,6 +56,11 @@ class FakeUser:
     last_posted_at: str | None = None
     last_seen_at: str | None = None
     locale: str | None = None  # the account's own language; shown only if the site allows it
+    # What GET /u/{username}/summary.json reports: posts per category name (busiest first as
+    # given), likes received, and accepted answers (counted only where discourse-solved runs).
+    category_posts: dict[str, int] = field(default_factory=dict)
+    likes_received: int = 0
+    solved_count: int = 0
 
     @property
     def staff(self) -> bool:
@@ -122,6 +127,7 @@ class ForumState:
         # choose their own (off by default, as in Discourse).
         self.default_locale = "en"
         self.allow_user_locale = False
+        self.solved_plugin = False  # discourse-solved adds solved_count to user summaries
         self.users: dict[int, FakeUser] = {}
         self.groups: dict[int, FakeGroup] = {}
         self.topics: dict[int, FakeTopic] = {}

@@ -52,6 +52,67 @@ PATH_ALIASES: dict[str, str] = {
 }
 
 
+def _integer() -> dict[str, Any]:
+    return {"type": "integer"}
+
+
+# A user's summary: Discourse serves it (UserSummarySerializer) but the spec has no template
+# for it, so the fake and its checks use this operation, written from NOTES.md "Expertise
+# signals": user_summary{likes_received, post_count, topic_count, days_visited,
+# top_categories[{id, name, topic_count, post_count}], badges}, plus `solved_count` where the
+# discourse-solved plugin runs (its plugin.rb: add_to_serializer(:user_summary, :solved_count)).
+USER_SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["user_summary"],
+    "properties": {
+        "user_summary": {
+            "type": "object",
+            "required": [
+                "likes_received",
+                "post_count",
+                "topic_count",
+                "days_visited",
+                "top_categories",
+            ],
+            "properties": {
+                "likes_received": _integer(),
+                "post_count": _integer(),
+                "topic_count": _integer(),
+                "days_visited": _integer(),
+                "solved_count": _integer(),
+                "badges": {"type": "array"},
+                "top_categories": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "name", "topic_count", "post_count"],
+                        "properties": {
+                            "id": _integer(),
+                            "name": {"type": "string"},
+                            "topic_count": _integer(),
+                            "post_count": _integer(),
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+SPEC_ADDITIONS: dict[str, dict[str, Any]] = {
+    "/u/{username}/summary.json": {
+        "get": {
+            "operationId": "getUserSummary",
+            "parameters": [
+                {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"content": {"application/json": {"schema": USER_SUMMARY_SCHEMA}}}
+            },
+        }
+    }
+}
+
+
 @dataclass(frozen=True)
 class Relax:
     """One documented loosening of a response schema that real Discourse answers break."""
@@ -123,8 +184,11 @@ class Match:
 
 @functools.lru_cache(maxsize=4)
 def load_spec(path: str | Path = DEFAULT_SPEC) -> dict[str, Any]:
-    """Load (once) and return the OpenAPI document."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Load (once) and return the OpenAPI document, with the documented SPEC_ADDITIONS."""
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    for template, operations in SPEC_ADDITIONS.items():
+        spec["paths"].setdefault(template, copy.deepcopy(operations))
+    return spec
 
 
 @functools.lru_cache(maxsize=4)

@@ -484,6 +484,7 @@ def test_fake_answers_validate_against_spec_response_schemas(clocked_fake, url) 
         f"/admin/users/{clocked_fake.user('mentor_bot').id}.json",
         "/u/maya.json",
         "/u/mentor_bot.json",
+        "/u/maya/summary.json",
         "/site/basic-info.json",
         "/groups/mentees.json",
         "/groups/by-id/41.json",

@@ -168,6 +168,11 @@ def test_get_group_reads_register_state_and_frees_the_queue(zulip_org, zulip_api
     assert zulip_org.calls("delete-queue") and zulip_org.queues == {}
 
 
+def test_expertise_is_none_and_asks_zulip_nothing(zulip_org, zulip_api):
+    assert zulip_api.expertise("maya@example.com") is None
+    assert zulip_org.requests == []
+
+
 def test_default_language_is_the_realm_default_language(zulip_org, zulip_api):
     zulip_org.realm_default_language = "de"
     assert zulip_api.default_language() == "de"

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from plugin.domain.matching.scoring import MAX_GAP_MINUTES, MINUTES_PER_DAY, Candidate
+from plugin.domain.matching.scoring import (
+    EXPERTISE_UNITS,
+    MAX_GAP_MINUTES,
+    MINUTES_PER_DAY,
+    SCORE_UNITS,
+    Candidate,
+    expertise_matches,
+)
 
 BLOCK_CELLS = 1 << 20  # mentor x mentee cells scored at once (8 MB per float64 array)
 
@@ -82,6 +89,30 @@ def _block_units(shared: np.ndarray, wanted: np.ndarray, gap: np.ndarray) -> np.
     return np.floor(num / (6.0 * w)).astype(np.int32)
 
 
+def _expert_incidence(
+    mentors: tuple[Candidate, ...], mentee_topics: frozenset[str]
+) -> tuple[sp.csr_array, dict[str, int]] | None:
+    """Mentor x topic: 1 where a mentee topic names a category the mentor is active in."""
+    found = {
+        i: expertise_matches(m.expertise, mentee_topics)
+        for i, m in enumerate(mentors)
+        if m.expertise
+    }
+    vocab = {t: i for i, t in enumerate(sorted(set().union(*found.values())))} if found else {}
+    if not vocab:
+        return None  # nobody's expertise names a wanted topic: scores stay as they are
+    rows = [i for i, topics in found.items() for _ in topics]
+    cols = [vocab[t] for topics in found.values() for t in topics]
+    data = np.ones(len(rows), dtype=np.int32)
+    return sp.csr_array((data, (rows, cols)), shape=(len(mentors), len(vocab))), vocab
+
+
+def _with_expertise(units: np.ndarray, matched: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Add the expertise bonus, as ``scoring.expertise_units``, capped at a score of 1."""
+    bonus = (2 * EXPERTISE_UNITS * matched.astype(np.int64) + wanted) // (2 * wanted)
+    return np.minimum(SCORE_UNITS, units + bonus).astype(np.int32)
+
+
 def build_graph(
     mentors: Iterable[Candidate],
     mentees: Iterable[Candidate],
@@ -102,6 +133,9 @@ def build_graph(
     # Offsets taken mod 24 h once, so a cell's gap needs no modulo: |a - b| < 24 h.
     mentee_tz = np.array([e.utc_offset_minutes for e in mentee_t]) % MINUTES_PER_DAY
     mentor_tz = np.array([m.utc_offset_minutes for m in mentor_t]) % MINUTES_PER_DAY
+    expert = _expert_incidence(mentor_t, frozenset().union(*(e.topics for e in mentee_t)))
+    if expert is not None:
+        expert_topics_t = _incidence(mentee_t, expert[1]).T.tocsr()
     active = np.flatnonzero([m.capacity > 0 for m in mentor_t])
     blocked_m, blocked_e = _blocked_pairs(mentor_t, mentee_t, forbidden)
     step = max(1, BLOCK_CELLS // max(len(mentee_t), 1))
@@ -112,6 +146,9 @@ def build_graph(
         gap = np.minimum(diff, MINUTES_PER_DAY - diff)
         shared = (mentor_topics[rows] @ mentee_topics_t).toarray()
         units = _block_units(shared, wanted[None, :], gap)
+        if expert is not None:
+            matched = (expert[0][rows] @ expert_topics_t).toarray()
+            units = _with_expertise(units, matched, wanted[None, :].astype(np.int64))
         allowed = np.ones(gap.shape, dtype=bool)
         if max_tz_gap_hours is not None:
             allowed &= gap <= max_tz_gap_hours * 60

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from plugin.domain import drafts
 from plugin.domain.pairs import active_count, create_pair, is_waiting_mentee, waiting
+from plugin.domain.unmatched import tell_unmatched
 from plugin.forums.connections import InputError
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Program, Signup, utcnow
@@ -118,6 +119,8 @@ def matching_accept_all(program_id: int) -> ResponseReturnValue:
         if draft is None:
             abort(409, gettext("There are no proposals to accept; propose pairings first."))
         accepted, refused = drafts.accept_all(db, program, draft, utcnow())
+        # Keyed by the draft: accepting it again (a double click) tells nobody twice.
+        told = tell_unmatched(db, program, drafts.paired_signups(db, draft), f"draft-{draft.id}")
     text = ngettext("%(num)d pair created.", "%(num)d pairs created.", accepted)
     if refused:
         more = ngettext(
@@ -126,6 +129,13 @@ def matching_accept_all(program_id: int) -> ResponseReturnValue:
             refused,
         )
         text = f"{text} {more}"
+    if told:
+        waiting = ngettext(
+            "%(num)d member still waiting will hear so privately.",
+            "%(num)d members still waiting will hear so privately.",
+            told,
+        )
+        text = f"{text} {waiting}"
     flash(text)
     return _back(program_id)
 
