@@ -20,7 +20,7 @@ from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
-from plugin.domain.signups import signup_link
+from plugin.domain.signups import directory_link, signup_link
 from plugin.engine.inbox import Dispatch, Registered
 from plugin.engine.outbox import FORUM_CALLS, Kinds
 from plugin.engine.retention import purge_expired
@@ -33,7 +33,12 @@ DISPATCH: Dispatch = {
 }
 
 # A personal link's type -> how to mint it when its message is sent (plugin/domain/links.py).
-LINKS: dict[str, links.Minter] = {"signup": signup_link, "rating": rating_link, "admin": admin_link}
+LINKS: dict[str, links.Minter] = {
+    "signup": signup_link,
+    "rating": rating_link,
+    "admin": admin_link,
+    "directory": directory_link,
+}
 
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
 

@@ -38,6 +38,7 @@ ALIASES: dict[str, str] = {
     "blockieren": "block",
     "hilfe": "help",
     "anmelden": "signup",
+    "verzeichnis": "directory",
 }
 # Every word a kept post may start with: the receivers' filter.
 KEPT_WORDS = COMMAND_WORDS | frozenset(ALIASES)

@@ -143,12 +143,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.after_request(lambda response: _protective_headers(response, https=https))
 
     from plugin.web import metrics
+    from plugin.web.directory_pages import bp as directory_pages
     from plugin.web.feedback_pages import bp as feedback_pages
     from plugin.web.signup_pages import bp as signup_pages
 
     app.register_blueprint(health)
     app.register_blueprint(signup_pages)
     app.register_blueprint(feedback_pages)
+    app.register_blueprint(directory_pages)
     for module in registry.receiver_modules():  # one receiver per forum kind
         app.register_blueprint(importlib.import_module(module).bp)
 
