@@ -12,6 +12,7 @@ from plugin.storage.models import Signup
 from plugin.storage.requests import MentorRequest
 from tests.domain.directory_support import pair, self_service_program, signup
 from tests.helpers import hidden_inputs
+from tests.web.test_security_pages import HOSTILE_TOKENS, ODD_FORM_BODIES
 
 
 @pytest.fixture
@@ -152,3 +153,20 @@ def test_an_over_long_message_is_400_and_kept_in_the_form(client, sessions, prog
     response = ask(client, page, "sam", "x" * 1001)
     assert response.status_code == 400 and "x" * 1001 in text(response)
     assert stored(sessions) == []
+
+
+@pytest.mark.parametrize("token", HOSTILE_TOKENS.values(), ids=HOSTILE_TOKENS.keys())
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_hostile_token_gets_the_link_invalid_page(client, token, method):
+    response = client.open(f"/directory/{token}", method=method, data={"mentor": "sam"})
+    assert response.status_code == 404
+    assert "This link no longer works" in text(response)
+
+
+@pytest.mark.parametrize("body, content_type", ODD_FORM_BODIES.values(), ids=ODD_FORM_BODIES.keys())
+def test_an_oddly_encoded_request_form_is_400_and_stores_nothing(
+    client, sessions, program, page, body, content_type
+):
+    signup(sessions, program, "sam", "mentor")
+    response = client.post(page, data=body, content_type=content_type)
+    assert response.status_code == 400 and stored(sessions) == []
