@@ -148,7 +148,9 @@ def test_adding_a_step_keeps_only_the_edited_language_and_says_so(staff, session
     assert response.status_code == 303
     saved = json.loads(program(sessions, draft).template)
     assert len(saved["steps"]) == 9 and not saved.get("translations")
-    assert "steps were removed (de)" in text(staff.get(response.headers["Location"]))
+    assert "steps were removed (de)" in text(
+        staff.get(response.headers["Location"])
+    )
 
 
 def test_the_steps_of_a_german_draft_are_edited_in_german(staff, sessions, forum):
