@@ -82,8 +82,8 @@ def test_bang_directory_in_a_message_to_the_bot_sends_a_fresh_link(
     config, sessions, client, fake, program
 ):
     maya = fake.user("maya").id
-    body = pm_post(9300, topic_id=first_pm(fake, "maya"), user_id=maya, username="maya")
-    body["post"]["raw"] = body["post"]["cooked"] = "!directory"
+    topic = first_pm(fake, "maya")
+    body = pm_post(9300, topic_id=topic, user_id=maya, username="maya", raw="!directory")
     deliver(client, "post__post_created", body)
     work(config, sessions)
     # A new private message to maya alone (a Discourse one may gain people later).
