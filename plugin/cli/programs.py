@@ -69,11 +69,13 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             title=args.title,
             cadence_days=args.cadence_days,
             language=language,
+            self_service=args.self_service,
         )
         doc = _program_doc(program)
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
     return short | doc, (
-        f"program {doc['id']} created as a draft in language {language}: "
+        f"program {doc['id']} created as a draft in language {language}"
+        f"{' (self-service: mentees choose their mentor)' if doc['self_service'] else ''}: "
         f"{doc['title']}; review its steps on the admin pages, then open it with "
         f"`mentorship program open {doc['id']}`"
     )
@@ -292,6 +294,12 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         metavar="CODE",
         help=f"what members read: one of {supported_list()}; a member whose forum account "
         "names a supported language gets that one (default: the forum's language, else en)",
+    )
+    p.add_argument(
+        "--self-service",
+        action="store_true",
+        help="mentees choose a mentor from the program's directory; the mentor accepts or "
+        "declines (admins may still pair by hand and match)",
     )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")

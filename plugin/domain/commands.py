@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import hook_events, journey, links, requests
+from plugin.domain import directory, hook_events, journey, links, requests
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -82,6 +82,8 @@ def handle_command(
     language = direct_language(ctx.session, member)
     if word == "signup":
         _fresh_signup_links(ctx, member, thread, post_id, language)
+    elif word == "directory":
+        _fresh_directory_links(ctx, member, thread, post_id, language)
     elif word == "admin":
         _admin(ctx, member, thread, post_id, language)
     elif word in requests.ACTIONS:
@@ -122,6 +124,21 @@ def _fresh_signup_links(
     target = thread if one_to_one(ctx, member, thread) else None
     if not send_fresh_links(ctx, member, target):
         reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown", language).text)
+
+
+def _fresh_directory_links(
+    ctx: HandlerContext, member: Member, thread: str, post_id: str, language: str
+) -> None:
+    """`!directory`: a self-service mentee's fresh directory link, where only they read it."""
+    if KINDS[ctx.forum.kind].direct_thread is not None and not one_to_one(ctx, member, thread):
+        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!directory", language))
+        return
+    target = thread if one_to_one(ctx, member, thread) else None
+    key = f"reply:{ctx.forum.id}:{thread}:directory:{post_id}"
+    if not directory.send_fresh_links(ctx.session, member, target, key):
+        reply(
+            ctx, thread, f"directory-unknown:{post_id}", render("directory_unknown", language).text
+        )
 
 
 def _direct_only(command: str, language: str) -> str:

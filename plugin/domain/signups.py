@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from plugin.domain import hook_events, links
 from plugin.domain.messages import phrase
@@ -24,6 +24,9 @@ from plugin.storage.secretbox import signing_keys
 from plugin.storage.states import ProgramState, Role, SignupState
 
 LINK_SALT = "mentorship.signup-link"
+# A self-service mentee's directory link: signed like the sign-up link, with its own salt
+# (one cannot stand for the other), and valid exactly as long as that sign-up link is.
+DIRECTORY_SALT = "mentorship.directory-link"
 LINK_DAYS = 14
 ROLES = tuple(Role)
 MAX_ABOUT = 2000
@@ -60,12 +63,37 @@ def signup_link(config: Any, ref: dict) -> str:
     return f"{config.base_url}/signup/{token}"
 
 
+def _directory(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_keys(secret), salt=DIRECTORY_SALT)
+
+
+def directory_token(secret: str, signup: Signup) -> str:
+    """A mentee's personal directory token, valid while their sign-up link's version is."""
+    return _directory(secret).dumps({"s": signup.id, "v": signup.link_version})
+
+
+def directory_link(config: Any, ref: dict) -> str:
+    """The directory link a queued message refers to, minted as it is sent."""
+    token = _directory(config.secret_key).dumps({"s": ref["signup_id"], "v": ref["version"]})
+    return f"{config.base_url}/directory/{token}"
+
+
 def signup_from_token(session: Session, secret: str, token: str) -> Signup | None:
     """The sign-up a token opens, or None if it is forged, expired or superseded."""
+    return _opened(session, _links(secret), token)
+
+
+def signup_from_directory_token(session: Session, secret: str, token: str) -> Signup | None:
+    """The mentee's sign-up a directory token opens, or None (forged, expired, superseded)."""
+    signup = _opened(session, _directory(secret), token)
+    return signup if signup is not None and signup.role == Role.MENTEE else None
+
+
+def _opened(session: Session, links: URLSafeTimedSerializer, token: str) -> Signup | None:
     if len(token) > MAX_TOKEN or not token.isascii():
         return None  # not one of ours, whatever it is: no need to check a signature
     try:
-        data = _links(secret).loads(token, max_age=LINK_DAYS * 86400)
+        data = links.loads(token, max_age=LINK_DAYS * 86400)
     except BadSignature:  # includes SignatureExpired
         return None
     signup = session.get(Signup, data.get("s")) if isinstance(data, dict) else None
@@ -185,7 +213,7 @@ def sign_up(
     signup.state = SignupState.READY if is_complete(signup) else SignupState.PENDING
     session.flush()
     if signup.state == SignupState.READY:  # back with a complete profile: ready at once
-        hook_events.emit_signup_ready(signup, now)
+        _became_ready(signup, now)
     if signup.state == SignupState.PENDING:
         send_link(session, signup, program, member)
     return signup
@@ -281,4 +309,41 @@ def save_profile(signup: Signup, form: Mapping[str, str], now: datetime) -> None
     if signup.state == SignupState.PENDING:
         signup.state = SignupState.READY
         signup.ready_at = now
-        hook_events.emit_signup_ready(signup, now)
+        _became_ready(signup, now)
+
+
+def _became_ready(signup: Signup, now: datetime) -> None:
+    """Tell the outgoing webhooks; a self-service mentee gets their directory link."""
+    hook_events.emit_signup_ready(signup, now)
+    session = object_session(signup)
+    assert session is not None  # a sign-up made ready was loaded or added in a session
+    if signup.role == Role.MENTEE and signup.program.self_service:
+        key = f"signup:{signup.id}:directory:ready:{now.isoformat()}"  # once per readiness
+        send_directory_link(session, signup, signup.program, signup.member, key=key)
+
+
+def send_directory_link(
+    session: Session,
+    signup: Signup,
+    program: Program,
+    member: Member,
+    *,
+    key: str,
+    template: str = "directory_link",
+    thread: str | None = None,
+) -> None:
+    """Send a self-service mentee a personal link to the program's directory of mentors."""
+    language = member_language(member, program)
+    # The link itself is minted when the message is sent: it is never stored.
+    links.queue(
+        session,
+        forum_id=program.forum_id,
+        key=key,
+        ordering_key=f"member:{member.id}",
+        template=template,
+        language=language,
+        args={"name": member.name or member.username, "program": program.title, "days": LINK_DAYS},
+        link={"type": "directory", "signup_id": signup.id, "version": signup.link_version},
+        thread=thread,
+        usernames=None if thread else [member.username],
+    )

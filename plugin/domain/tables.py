@@ -21,7 +21,7 @@ from plugin.domain.expertise import refresh_expertise
 from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
-from plugin.domain.signups import signup_link
+from plugin.domain.signups import directory_link, signup_link
 from plugin.engine.inbox import Dispatch, Registered
 from plugin.engine.outbox import FORUM_CALLS, Kinds
 from plugin.engine.retention import purge_expired
@@ -39,6 +39,7 @@ LINKS: dict[str, links.Minter] = {
     "rating": rating_link,
     "admin": admin_link,
     "answer": requests.answer_link,  # a mentor's accept or decline link
+    "directory": directory_link,
 }
 
 OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}

@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "anmelden": "signup",
     "annehmen": "accept",
     "ablehnen": "decline",
+    "verzeichnis": "directory",
 }
 # Every word a kept post may start with: the receivers' filter.
 KEPT_WORDS = COMMAND_WORDS | frozenset(ALIASES)

@@ -144,6 +144,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from plugin.web import metrics
     from plugin.web.answer_pages import bp as answer_pages
+    from plugin.web.directory_pages import bp as directory_pages
     from plugin.web.feedback_pages import bp as feedback_pages
     from plugin.web.signup_pages import bp as signup_pages
 
@@ -151,6 +152,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(signup_pages)
     app.register_blueprint(feedback_pages)
     app.register_blueprint(answer_pages)
+    app.register_blueprint(directory_pages)
     for module in registry.receiver_modules():  # one receiver per forum kind
         app.register_blueprint(importlib.import_module(module).bp)
 

@@ -7,7 +7,7 @@ an editable install and a wheel (which ships templates/ whole) read the same fil
 or fuzzy translation shows the English text.
 
 To update the catalog after changing a page (the msgids come from the templates and
-plugin/web, plus the `N_` texts of plugin/domain/signups.py):
+plugin/web, plus the `N_` texts of plugin/domain/signups.py and directory.py):
 
     pybabel extract -F babel.cfg -o /tmp/pages.pot .
     pybabel update -i /tmp/pages.pot -d templates/locales -D pages --no-fuzzy-matching

@@ -21,7 +21,7 @@ from tests.fakes.discourse_connect import ConnectSite
 from tests.requests_support import ask, make_self_service
 from tests.web.admin.support import add_signup, make_program
 from tests.web.browser_support import By, WebDriverWait
-from tests.web.pages_support import feedback_path, signup_path
+from tests.web.pages_support import directory_path, feedback_path, signup_path
 
 _askers = itertools.count(1)
 
@@ -168,6 +168,19 @@ def _answer_done(world: World, driver) -> None:
     submit(driver, "Request declined")
 
 
+def _directory(world: World, driver) -> None:
+    path = directory_path(world.sessions, world.config.secret_key, world.forum_id)
+    driver.get(world.base + path)
+
+
+def _directory_sent(world: World, driver) -> None:
+    _directory(world, driver)
+    driver.find_element(By.ID, "mentor-1").click()
+    # The page's first form is the topic filter: press the request's own button.
+    driver.find_element(By.XPATH, "//button[contains(., 'Send my request')]").click()
+    wait_for_text(driver, "Your request went to")
+
+
 def _admin_link(world: World, driver) -> None:
     with reading(world.sessions) as db:
         forum = db.get(Forum, world.forum_id)
@@ -202,6 +215,9 @@ PAGES: dict[str, Callable[[World, object], None]] = {
     "answer-confirm": _answer_confirm,
     "answer-done": _answer_done,
     "answer-link-invalid": lambda world, driver: driver.get(world.base + "/answer/nope"),
+    "directory": _directory,
+    "directory-request-sent": _directory_sent,
+    "directory-link-invalid": lambda world, driver: driver.get(world.base + "/directory/nope"),
     "admin-login": _login,
     "admin-link-sign-in": _admin_link,
     "admin-index": _admin("/admin/"),

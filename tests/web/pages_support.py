@@ -1,4 +1,4 @@
-"""Helpers for the member page tests: a pending sign-up link and a rating link."""
+"""Helpers for the member page tests: a pending sign-up link, a rating link, a directory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from plugin.domain.journey import feedback_token
 from plugin.domain.programs.template_files import load_template, template_to_dict
-from plugin.domain.signups import signup_token
+from plugin.domain.signups import directory_token, signup_token
 from plugin.storage.db import transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
 
@@ -92,3 +92,21 @@ def feedback_path(
         db.add(pair)
         db.flush()
         return f"/feedback/{feedback_token(secret, pair, db.get(Member, mentee.member_id))}"
+
+
+def directory_path(sessions, secret: str, forum_id: int, *, locale: str | None = None) -> str:
+    """The path of a self-service mentee's directory, where two mentors have room."""
+    with transaction(sessions) as db:
+        program = career_program(forum_id)
+        program.self_service = True
+        db.add(program)
+        db.flush()
+        for name, topics in (("sam", "python, code review"), ("ana", "public speaking")):
+            mentor = _signup(db, program, name, "mentor")
+            mentor.state, mentor.age_confirmed, mentor.timezone = "ready", True, "Europe/Berlin"
+            mentor.about, mentor.topics, mentor.capacity = f"I am {name.title()}.", topics, 2
+            db.get(Member, mentor.member_id).name = name.title()
+        mentee = _signup(db, program, "maya", "mentee", locale)
+        mentee.state, mentee.age_confirmed = "ready", True
+        db.flush()
+        return f"/directory/{directory_token(secret, mentee)}"

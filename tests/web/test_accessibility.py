@@ -2,7 +2,7 @@
 WCAG 2.2's 24 px minimum, axe-core finds no serious or critical violation, and on a phone
 nothing scrolls sideways.
 
-One service, one database and one browser serve the whole module, so the 105 checks take
+One service, one database and one browser serve the whole module, so the 120 checks take
 about a minute. It runs on SQLite only: the pages render the same on either database, and what is
 checked here is the HTML and CSS the browser gets.
 """

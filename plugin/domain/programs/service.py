@@ -95,6 +95,7 @@ def create_program(
     title: str | None = None,
     cadence_days: float = 7,
     language: str = DEFAULT,
+    self_service: bool = False,
 ) -> Program:
     """A draft program in `language`; its groups are resolved so membership events find it."""
     tpl = check_inputs(template, cadence_days)
@@ -126,6 +127,7 @@ def create_program(
         cadence_days=float(cadence_days),
         admins=json.dumps([u.username for u in resolved.admins]),
         admin_ids=json.dumps([u.id for u in resolved.admins]),
+        self_service=self_service,
     )
     session.add(program)
     session.flush()
@@ -256,6 +258,7 @@ def describe(program: Program) -> dict:
         "mentee_group": program.mentee_group_name,
         "cadence_days": program.cadence_days,
         "admins": admins(program),
+        "self_service": program.self_service,
     }
 
 

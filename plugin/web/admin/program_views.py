@@ -32,6 +32,7 @@ FIELDS = (
     "mentee_group",
     "cadence_days",
     "admins",
+    "self_service",  # a checkbox: "on" when ticked
 )
 
 
@@ -129,6 +130,7 @@ def program_create() -> ResponseReturnValue:
             title=form["title"],
             cadence_days=days,
             language=language,
+            self_service=form["self_service"] == "on",
         )
         program_id = program.id
     flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
