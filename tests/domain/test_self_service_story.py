@@ -5,6 +5,7 @@ a mentee is ready, gets her directory link, filters, asks a mentor, and may not 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -101,3 +102,76 @@ def thread_of_all(fake, username: str) -> list[dict]:
 def first_pm(fake, username: str) -> int:
     """The topic id of the first private message the bot sent `username`."""
     return thread_of_all(fake, username)[0]["topic_id"]
+
+
+# -- the mentor answers: the rest of the story ----------------------------------------------
+
+ANSWER = re.compile(r"\[(accept|decline)\]\(http://127\.0\.0\.1:8000(/answer/[A-Za-z0-9_.\-]+)\)")
+
+
+def asked(config, sessions, client, fake, program) -> str:
+    """Maya asks sam through her directory; the text of the message sam gets."""
+    [link] = directory_links(fake)
+    assert ask(client, link, "sam", "Could we talk about interviews?").status_code == 200
+    work(config, sessions)
+    [request] = [p for p in thread_of_all(fake, "sam") if "!accept maya" in p["posts"][0]]
+    return request["posts"][0]
+
+
+def sam_says(config, sessions, client, fake, text: str) -> None:
+    """Sam writes `text` in his private message with the bot."""
+    topic = first_pm(fake, "sam")
+    sam = fake.user("sam").id
+    deliver(client, "post__post_created", pm_post(9400, topic_id=topic, user_id=sam,
+                                                  username="sam", raw=text))  # fmt: skip
+    work(config, sessions)
+
+
+def states(cli, program) -> list[str]:
+    return [r["state"] for r in cli("status", "--program", str(program["id"]))["requests"]]
+
+
+def test_the_mentor_accepts_with_a_command_and_the_pair_starts(
+    config, sessions, client, fake, cli, program
+):
+    asked(config, sessions, client, fake, program)
+    sam_says(config, sessions, client, fake, "!accept maya")
+    assert states(cli, program) == ["accepted"]
+    assert "Step 1 of 8" in thread_of(fake, "sam", "maya")["posts"][0]
+
+
+def test_the_mentor_accepts_with_the_signed_link_in_the_message(
+    config, sessions, client, fake, cli, program
+):
+    links = dict(ANSWER.findall(asked(config, sessions, client, fake, program)))
+    page = client.get(links["accept"])
+    assert page.status_code == 200 and states(cli, program) == ["open"]  # opening asks first
+    client.post(links["accept"], data=hidden_inputs(page.get_data(as_text=True)))
+    work(config, sessions)
+    assert states(cli, program) == ["accepted"]
+    assert "Step 1 of 8" in thread_of(fake, "sam", "maya")["posts"][0]
+
+
+def test_a_decline_tells_the_mentee_kindly_and_she_may_ask_again(
+    config, sessions, client, fake, cli, program
+):
+    asked(config, sessions, client, fake, program)
+    sam_says(config, sessions, client, fake, "!decline maya")
+    assert states(cli, program) == ["declined"]
+    told = [p["posts"][0] for p in thread_of_all(fake, "maya")][-1]
+    assert "cannot take on a mentee" in told and "not about you" in told
+    [link] = directory_links(fake)
+    assert ask(client, link, "sam").status_code == 200  # no longer held by an open request
+    assert states(cli, program) == ["declined", "open"]
+
+
+def test_an_unanswered_request_expires_after_7_days_on_the_logical_clock(
+    config, sessions, client, fake, cli, program
+):
+    asked(config, sessions, client, fake, program)
+    work(config, sessions, datetime.now(UTC) + timedelta(days=6, hours=23))
+    assert states(cli, program) == ["open"]
+    work(config, sessions, datetime.now(UTC) + timedelta(days=7, minutes=1))
+    assert states(cli, program) == ["expired"]
+    told = [p["posts"][0] for p in thread_of_all(fake, "maya")][-1]
+    assert "has expired" in told and "free to ask again" in told

@@ -92,3 +92,26 @@ def test_directory_in_a_group_dm_posts_no_link(config, sessions, client, zulip, 
     deliver(client, zulip.dm(MAYA, [SAM, BOT], "!directory"))
     work(config, sessions)
     assert not any(DIRECTORY.search(t) for t in zulip.texts(SAM, MAYA))
+
+
+def test_the_mentor_accepts_with_a_bare_word_and_the_group_dm_opens(
+    config, sessions, client, zulip, cli, program
+):
+    ask(client, directory_link(zulip), SAM, "hello")
+    work(config, sessions)
+    deliver(client, zulip.dm(SAM, [BOT], f"accept {MAYA}"))
+    work(config, sessions)
+    requests = cli("status", "--program", str(program["id"]))["requests"]
+    assert [(r["mentor"], r["mentee"], r["state"]) for r in requests] == [(SAM, MAYA, "accepted")]
+    assert "Step 1 of 8" in zulip.texts(SAM, MAYA)[0]
+
+
+def test_the_mentor_declines_and_the_mentee_is_told_in_a_direct_message(
+    config, sessions, client, zulip, cli, program
+):
+    ask(client, directory_link(zulip), SAM)
+    work(config, sessions)
+    deliver(client, zulip.dm(SAM, [BOT], f"!decline {MAYA}"))
+    work(config, sessions)
+    assert cli("status", "--program", str(program["id"]))["requests"][0]["state"] == "declined"
+    assert "cannot take on a mentee" in zulip.texts(MAYA)[-1]
