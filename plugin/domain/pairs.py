@@ -27,8 +27,8 @@ from plugin.storage.models import (
     Program,
     Signup,
 )
-from plugin.storage.requests import MentorRequest
-from plugin.storage.states import PairState, ProgramState, RequestState, Role, SignupState
+from plugin.storage.requests import close_open_requests
+from plugin.storage.states import PairState, ProgramState, Role, SignupState
 
 ACTIVE = (PairState.ACTIVE, PairState.PAUSED)
 # Sign-ups that may be paired: ready ones, and mentors already paired who may have room.
@@ -82,9 +82,6 @@ def post_to_pair(session: Session, pair: Pair, key: str, text: str, step: int = 
         payload={"pair_id": pair.id, "text": text, "step": step},
         ordering_key=f"pair:{pair.id}",
     )
-
-
-# -- pairing ---------------------------------------------------------------------------
 
 
 def _signup_of(session: Session, program: Program, username: str, role: Role) -> Signup:
@@ -206,13 +203,7 @@ def _new_pair(
     mentor.state = mentee.state = SignupState.PAIRED
     mentee.priority = False
     # Paired by any road (an acceptance, by hand, matching): no request of theirs stays open.
-    for req in session.execute(
-        select(MentorRequest).where(
-            MentorRequest.mentee_id == mentee.id, MentorRequest.state == RequestState.OPEN
-        )
-    ).scalars():
-        req.answered_at = now
-        req.state = RequestState.ACCEPTED if req.mentor_id == mentor.id else RequestState.DECLINED
+    close_open_requests(session, mentee.id, mentor.id, now)
     session.flush()
     pair.next_due_at = step_due(pair, program, 2)
     return pair

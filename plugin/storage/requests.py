@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from plugin.storage.models import Base, Program, Signup, utcnow
 from plugin.storage.states import RequestState, column
@@ -53,3 +53,14 @@ class MentorRequest(Base):
     program: Mapped[Program] = relationship()
     mentee: Mapped[Signup] = relationship(foreign_keys=[mentee_id])
     mentor: Mapped[Signup] = relationship(foreign_keys=[mentor_id])
+
+
+def close_open_requests(session: Session, mentee_id: int, mentor_id: int, now: datetime) -> None:
+    """A mentee was paired: their open request to `mentor_id` is accepted, any other declined."""
+    for req in session.execute(
+        select(MentorRequest).where(
+            MentorRequest.mentee_id == mentee_id, MentorRequest.state == RequestState.OPEN
+        )
+    ).scalars():
+        req.answered_at = now
+        req.state = RequestState.ACCEPTED if req.mentor_id == mentor_id else RequestState.DECLINED
