@@ -132,6 +132,7 @@ class ForumState:
         self.groups: dict[int, FakeGroup] = {}
         self.topics: dict[int, FakeTopic] = {}
         self.posts: dict[int, FakePost] = {}
+        self.flags: list = []  # FakeFlag (tests/fakes/discourse_flags.py), oldest first
         self._last_id = {"user": 0, "group": FIRST_CUSTOM_GROUP_ID - 1, "topic": 0, "post": 0}
         self.users[SYSTEM_USER_ID] = FakeUser(
             SYSTEM_USER_ID, "system", "system", "no_email", True, True, "UTC", self.now()

@@ -113,6 +113,15 @@ SPEC_ADDITIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Request body fields Discourse reads but the spec leaves out (its bodies forbid additional
+# properties), per operationId, each read from Discourse's own source.
+BODY_ADDITIONS: dict[str, dict[str, dict[str, Any]]] = {
+    # PostActionsController#create: `args[:message] = params[:message] if params[:message]
+    # .present?`, the text of a notify_moderators / notify_user flag (NOTES.md §7 "Flags").
+    "performPostAction": {"message": {"type": "string"}},
+}
+
+
 @dataclass(frozen=True)
 class Relax:
     """One documented loosening of a response schema that real Discourse answers break."""
@@ -188,6 +197,12 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> dict[str, Any]:
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     for template, operations in SPEC_ADDITIONS.items():
         spec["paths"].setdefault(template, copy.deepcopy(operations))
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            extra = BODY_ADDITIONS.get(operation.get("operationId", "")) or {}
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            for media in content.values():
+                media.get("schema", {}).setdefault("properties", {}).update(extra)
     return spec
 
 
