@@ -26,6 +26,8 @@ from plugin.netguard import AnswerTooLarge, Refused, guarded_session
 TIMEOUT = (5, 20)  # connect, read: Discourse's own emitter allows 20 s
 MEMBERS_PAGE = 1000  # MEMBERS_MAX_PAGE_SIZE
 RECENT_POSTS_CHECKED = 10  # how far back find_post looks in a thread
+# PostActionType.types[:notify_moderators] (app/models/post_action_type.rb; NOTES.md §7).
+NOTIFY_MODERATORS = 7
 
 
 def marker_comment(marker: str) -> str:
@@ -172,6 +174,16 @@ class DiscourseClient:
         post = self._json("POST", "/posts.json", json=body)
         return SentPost(thread=str(post["topic_id"]), post_id=str(post["id"]))
 
+    def flag_post(self, post_id: int, username: str, message: str) -> None:
+        """Flag a post for the moderators' review queue (notify_moderators), as `username`.
+
+        POST /post_actions.json (PostActionsController#create): `message` becomes the flag's
+        text, and Discourse opens a private message from the flagger to the moderators.
+        Acting as another user needs an API key for all users (`forum check` says so).
+        """
+        body = {"id": post_id, "post_action_type_id": NOTIFY_MODERATORS, "message": message}
+        self._call("POST", "/post_actions.json", json=body, headers={"Api-Username": username})
+
     # -- finding what we may already have sent ----------------------------------------
 
     def find_thread(self, marker: str) -> SentPost | None:
@@ -213,9 +225,11 @@ class DiscourseClient:
 
     # -- reads -------------------------------------------------------------------------
 
-    def get_user(self, username: str) -> ForumUser:
-        """A user by username (GET /u/{username}.json)."""
-        return _user(self._json("GET", f"/u/{requests.utils.quote(username)}.json")["user"])
+    def get_user(self, username: str, *, as_user: str | None = None) -> ForumUser:
+        """A user by username (GET /u/{username}.json), asked as the bot or as `as_user`."""
+        headers = {"Api-Username": as_user} if as_user else {}
+        path = f"/u/{requests.utils.quote(username)}.json"
+        return _user(self._json("GET", path, headers=headers)["user"])
 
     def get_user_by_id(self, user_id: int) -> ForumUser:
         """A user by id (GET /admin/users/{id}.json: webhooks carry only ids), with their locale."""

@@ -26,6 +26,7 @@ from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
 from plugin.engine.payloads import canonical
+from plugin.forums.kind import REVIEW_FLAG
 from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
 from plugin.storage.states import ProgramState, ReportKind, ReportState, SignupState
@@ -193,6 +194,7 @@ class PairCommand:
     now: datetime
     language: str  # of the thread the answer goes to: the pair's, or the member's own
     zone: str  # of dates in the answer: the pair thread's, or the member's own
+    post_id: str = ""  # the forum's id of the post that carried the command
 
     def respond(self, text: str) -> None:
         """Answer in the pair's thread, or wherever the command was sent."""
@@ -260,7 +262,29 @@ def _block(cmd: PairCommand) -> None:
 
 def _report_command(cmd: PairCommand) -> None:
     """`!report text`: to the admins, whatever state the pair is in."""
-    _report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.key)
+    if _report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.key):
+        _flag_for_review(cmd)
+
+
+def _flag_for_review(cmd: PairCommand) -> None:
+    """Where the forum has a review queue, the report's post is flagged there as the member.
+
+    The text is in the outbox row only until it is sent (outbox.diagnosis_payload).
+    """
+    if not KINDS[cmd.ctx.forum.kind].review_queue or not cmd.post_id:
+        return
+    enqueue(
+        cmd.ctx.session,
+        forum_id=cmd.ctx.forum.id,
+        key=f"flag:{cmd.ctx.forum.id}:{cmd.post_id}",
+        kind=REVIEW_FLAG,
+        payload={
+            "post_id": cmd.post_id,
+            "thread": cmd.thread,
+            "username": cmd.member.username,
+            "text": cmd.rest[:MAX_REPORT],
+        },
+    )
 
 
 def _help(cmd: PairCommand) -> None:
@@ -293,7 +317,7 @@ def run_pair_command(
     language = pair_language(pair, program) if in_pair else member_language(member, program)
     zone = pair_zone(pair) if in_pair else member_zone(pair, member)
     cmd = PairCommand(
-        ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone
+        ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone, post_id
     )
     if word not in ANY_STATE and pair.state not in ("active", "paused"):
         cmd.respond(render("already_ended", language).text)
@@ -312,12 +336,15 @@ def _weeks(text: str) -> float:
 
 def _report(
     ctx: HandlerContext, member: Member, pair: Pair, program: Program, text: str, key: str
-) -> None:
-    """The report goes to the admins; the reporter is told privately; the partner, never."""
+) -> bool:
+    """The report goes to the admins; the reporter is told privately; the partner, never.
+
+    False when there was nothing to report (the member is told how).
+    """
     own = member_language(member, program)
     if not text:
         journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty", own))
-        return
+        return False
     text = text[:MAX_REPORT]
     report = Report(
         program_id=program.id,
@@ -350,6 +377,7 @@ def _report(
         f"report-ack:{key}",
         render("report_ack", own, program=program.title),
     )
+    return True
 
 
 def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:

@@ -25,6 +25,7 @@ from plugin.domain.signups import directory_link, signup_link
 from plugin.engine.inbox import Dispatch, Registered
 from plugin.engine.outbox import FORUM_CALLS, Kinds
 from plugin.engine.retention import purge_expired
+from plugin.forums import registry
 
 DISPATCH: Dispatch = {
     "user_added_to_group": Registered(handlers.on_member_added, handlers.prefetch_joiner),
@@ -42,7 +43,13 @@ LINKS: dict[str, links.Minter] = {
     "directory": directory_link,
 }
 
-OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
+# Each forum kind's own calls too (e.g. the review-queue flag of a report).
+OUTBOX_KINDS: Kinds = {
+    **FORUM_CALLS,
+    **PAIR_KINDS,
+    **links.link_kinds(LINKS),
+    **registry.outbox_kinds(),
+}
 
 # purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS;
 # expire_due closes self-service requests not answered in 7 days; refresh_expertise reads a

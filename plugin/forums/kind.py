@@ -11,7 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from plugin.engine.adapter import ForumAdapter, Gate
+from plugin.engine.outbox import Kind
 from plugin.storage.models import Base, Forum
+
+# The outbox kind that flags a member's post for the forum's moderators (its review queue),
+# as the member, with a text: payload {"post_id", "username", "text", "thread"}.
+REVIEW_FLAG = "flag_for_review"
 
 
 class SignInRefused(ValueError):
@@ -123,3 +128,10 @@ class ForumKind:
     guide: str = ""
     # The connection check of `forum add` and `forum check` (None: nothing to check).
     check: ConnectionCheck | None = None
+    # Outbox kinds of this forum alone (kind name -> Kind), beside the domain's.
+    outbox_kinds: Mapping[str, Kind] = field(default_factory=dict)
+
+    @property
+    def review_queue(self) -> bool:
+        """Whether a report's post can be flagged into the forum's own review queue."""
+        return REVIEW_FLAG in self.outbox_kinds

@@ -35,6 +35,11 @@ def periodic_jobs() -> list:
     return [job for kind in KINDS.values() for job in kind.periodic]
 
 
+def outbox_kinds() -> dict:
+    """Every forum kind's own outbox kinds, by kind name."""
+    return {name: k for kind in KINDS.values() for name, k in kind.outbox_kinds.items()}
+
+
 def listeners() -> list:
     """Every forum kind's own long-running listeners."""
     return [listener for kind in KINDS.values() for listener in kind.listeners]
