@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import directory, hook_events, journey, links, requests
+from plugin.domain import directory, hook_events, journey, links, reports, requests
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -26,13 +26,11 @@ from plugin.domain.signups import send_link
 from plugin.engine.inbox import HandlerContext
 from plugin.engine.outbox import enqueue
 from plugin.engine.payloads import canonical
-from plugin.forums.kind import REVIEW_FLAG
 from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report, Signup
-from plugin.storage.states import ProgramState, ReportKind, ReportState, SignupState
+from plugin.storage.states import ProgramState, SignupState
 
 WORD = re.compile(r"^\s*!?([A-Za-z][A-Za-z_-]*)\s*(.*)$", re.S)
-MAX_REPORT = 2000
 
 
 def parse(text: str) -> tuple[str, str]:
@@ -261,30 +259,8 @@ def _block(cmd: PairCommand) -> None:
 
 
 def _report_command(cmd: PairCommand) -> None:
-    """`!report text`: to the admins, whatever state the pair is in."""
-    if _report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.key):
-        _flag_for_review(cmd)
-
-
-def _flag_for_review(cmd: PairCommand) -> None:
-    """Where the forum has a review queue, the report's post is flagged there as the member.
-
-    The text is in the outbox row only until it is sent (outbox.diagnosis_payload).
-    """
-    if not KINDS[cmd.ctx.forum.kind].review_queue or not cmd.post_id:
-        return
-    enqueue(
-        cmd.ctx.session,
-        forum_id=cmd.ctx.forum.id,
-        key=f"flag:{cmd.ctx.forum.id}:{cmd.post_id}",
-        kind=REVIEW_FLAG,
-        payload={
-            "post_id": cmd.post_id,
-            "thread": cmd.thread,
-            "username": cmd.member.username,
-            "text": cmd.rest[:MAX_REPORT],
-        },
-    )
+    """`!report text`: to the admins, whatever state the pair is in (plugin.domain.reports)."""
+    reports.report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.thread, cmd.post_id)
 
 
 def _help(cmd: PairCommand) -> None:
@@ -332,52 +308,6 @@ def _weeks(text: str) -> float:
     except ValueError:
         weeks = journey.DEFAULT_PAUSE_WEEKS
     return min(max(weeks, 1 / 7), journey.MAX_PAUSE_WEEKS)
-
-
-def _report(
-    ctx: HandlerContext, member: Member, pair: Pair, program: Program, text: str, key: str
-) -> bool:
-    """The report goes to the admins; the reporter is told privately; the partner, never.
-
-    False when there was nothing to report (the member is told how).
-    """
-    own = member_language(member, program)
-    if not text:
-        journey.tell_member(ctx.session, ctx.forum.id, member, key, render("report_empty", own))
-        return False
-    text = text[:MAX_REPORT]
-    report = Report(
-        program_id=program.id,
-        pair_id=pair.id,
-        reporter_id=member.id,
-        kind=ReportKind.REPORT,
-        text=text,
-        state=ReportState.OPEN,
-    )
-    ctx.session.add(report)
-    hook_events.emit_report(ctx.session, report, ctx.clock.now())
-    quoted = "\n> ".join(text.splitlines())
-    journey.tell_admins(
-        ctx.session,
-        program,
-        f"report:{key}",
-        render(
-            "report_admins",
-            admin_language(program),
-            program=program.title,
-            reporter=mention_of(ctx.session, member),
-            pair=journey.pair_label(ctx.session, pair, admin_language(program)),
-            text=quoted,
-        ),
-    )
-    journey.tell_member(
-        ctx.session,
-        ctx.forum.id,
-        member,
-        f"report-ack:{key}",
-        render("report_ack", own, program=program.title),
-    )
-    return True
 
 
 def send_fresh_links(ctx: HandlerContext, member: Member, thread: str | None) -> bool:
