@@ -102,3 +102,16 @@ def test_a_flag_whose_answer_was_lost_counts_as_done_when_discourse_says_already
             select(OutboxMessage.state).where(OutboxMessage.kind == "flag_for_review")
         ).scalar_one()
     assert state == "sent" and len(fake.flags) == 1
+
+
+def test_a_flag_refused_on_its_first_attempt_is_not_counted_as_done(
+    config, sessions, client, fake, paired
+):
+    fake.fail_next("POST", r"^/post_actions\.json$", 403)  # e.g. a key for the bot alone
+    in_pair_thread(client, fake, "maya", f"!report {TEXT}")
+    work(config, sessions)
+    with sessions() as session:
+        row = session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind == "flag_for_review")
+        ).scalar_one()
+    assert row.state == "pending" and "403" in (row.last_error or "") and fake.flags == []
