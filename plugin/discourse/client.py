@@ -179,7 +179,7 @@ class DiscourseClient:
 
         POST /post_actions.json (PostActionsController#create): `message` becomes the flag's
         text, and Discourse opens a private message from the flagger to the moderators.
-        Acting as another user needs an API key for all users (`forum check` says so).
+        Acting as another user needs an API key for all users (the README says so).
         """
         body = {"id": post_id, "post_action_type_id": NOTIFY_MODERATORS, "message": message}
         self._call("POST", "/post_actions.json", json=body, headers={"Api-Username": username})
@@ -225,11 +225,9 @@ class DiscourseClient:
 
     # -- reads -------------------------------------------------------------------------
 
-    def get_user(self, username: str, *, as_user: str | None = None) -> ForumUser:
-        """A user by username (GET /u/{username}.json), asked as the bot or as `as_user`."""
-        headers = {"Api-Username": as_user} if as_user else {}
-        path = f"/u/{requests.utils.quote(username)}.json"
-        return _user(self._json("GET", path, headers=headers)["user"])
+    def get_user(self, username: str) -> ForumUser:
+        """A user by username (GET /u/{username}.json)."""
+        return _user(self._json("GET", f"/u/{requests.utils.quote(username)}.json")["user"])
 
     def get_user_by_id(self, user_id: int) -> ForumUser:
         """A user by id (GET /admin/users/{id}.json: webhooks carry only ids), with their locale."""

@@ -75,33 +75,6 @@ def check(forum: Forum, allowed_hosts: frozenset[str]) -> list[Problem]:
                 f"Admin → Users → {bot.username} → Grant Moderation",
             )
         ]
-    return _acts_for_all_users(api, forum.bot_user)
-
-
-# Every Discourse site has this user (Discourse.system_user, id -1).
-SYSTEM_USER = "system"
-
-
-def _acts_for_all_users(api: DiscourseClient, bot_user: str) -> list[Problem]:
-    """The key may act as other users: reports are flagged as the reporting member.
-
-    A single-user key answers 403 as soon as Api-Username names anyone else
-    (Auth::DefaultCurrentUserProvider#lookup_api_user), so one read as `system` tells.
-    """
-    if bot_user.casefold() == SYSTEM_USER:
-        return []  # the bot is `system` itself: nothing else to ask with
-    try:
-        api.get_user(SYSTEM_USER, as_user=SYSTEM_USER)
-    except ForumAuthError as exc:
-        return [
-            Problem(
-                Severity.SETTINGS,
-                f"Discourse refused the API key acting as another user ({_reason(exc)}): "
-                "reports are flagged for the moderators' review queue as the reporting "
-                "member, and that needs a key with User Level 'All Users' "
-                "(Admin → API → New API key)",
-            )
-        ]
     return []
 
 

@@ -27,8 +27,7 @@ def zulip_add(url: str, *, email: str = BOT, key: str = "test-key") -> tuple[str
 def test_forum_add_stores_a_forum_whose_key_and_staff_bot_the_forum_accepts(run_cli, fake):
     assert run_cli(*forum_add(fake.url)).code == 0
     assert listed(run_cli) == ["forum"]
-    # The bot's own profile, then one read as `system`: may the key act as other users?
-    assert [r.path for r in fake.requests] == ["/u/mentor_bot.json", "/u/system.json"]
+    assert [r.path for r in fake.requests] == ["/u/mentor_bot.json"]  # the bot's own profile
 
 
 def test_forum_add_with_a_refused_key_is_exit_2_naming_where_to_make_one(run_cli, fake):
@@ -131,15 +130,6 @@ def test_forum_check_of_a_revoked_key_is_exit_0_with_ok_false_and_the_reason(run
     doc = run_cli("forum", "check", "forum", "--json").doc()
     assert doc["ok"] is False
     assert len(doc["problems"]) == 1 and "Discourse refused the API key" in doc["problems"][0]
-
-
-def test_forum_check_of_a_single_user_key_says_flags_need_an_all_users_key(run_cli, fake):
-    run_cli(*forum_add(fake.url))
-    fake.key_username = "mentor_bot"  # the key now acts only as the bot
-    doc = run_cli("forum", "check", "forum", "--json").doc()
-    assert doc["ok"] is False
-    [problem] = doc["problems"]
-    assert "All Users" in problem and "review queue" in problem and "403" in problem
 
 
 def test_forum_check_of_a_forum_that_does_not_answer_reports_it_as_a_problem(run_cli):
