@@ -28,7 +28,10 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from tests.fakes import openapi_check
+from tests.fakes import (
+    discourse_group_routes,  # noqa: F401 - its handlers register on import
+    openapi_check,
+)
 from tests.fakes.discourse_routes import HANDLERS, Answer, Call, error
 from tests.fakes.discourse_state import FakeUser, ForumState
 from tests.fakes.server import served
@@ -110,6 +113,8 @@ class FakeDiscourse(ForumState):
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.rate_limited_count = 0
+        # (group id, user id) of each member an API call added (discourse_group_routes).
+        self.group_additions: list[tuple[int, int]] = []
         self.url: str | None = None
         self._window: deque[float] = deque()
         self._injections: list[_Injection] = []
