@@ -67,7 +67,8 @@ def test_graduate_adds_the_mentee_to_the_mentor_group_and_the_sign_up_follows(
     added["created_at"] = "2026-03-01T09:00:00.123Z"
     deliver(client, "group_user__user_added_to_group", {"group_user": added})
     work(config, sessions, done)
-    roles = {(s["user"], s["role"]) for s in cli("status", "--program", str(story["id"]))["signups"]}
+    signups = cli("status", "--program", str(story["id"]))["signups"]
+    roles = {(s["user"], s["role"]) for s in signups}
     assert ("maya", "mentor") in roles
     assert any("as a mentor" in post for post in maya_alone(fake))
     assert to_alice(fake) == []  # nothing for the admins to do
