@@ -118,3 +118,15 @@ def test_a_member_already_in_the_group_is_told_so(config, sessions, client, fake
     assert any("already in the **mentors** group" in post for post in maya_alone(fake))
     assert to_alice(fake) == []
 
+
+def test_a_call_the_forum_never_takes_also_asks_the_admins(
+    config, sessions, client, fake, cli, story
+):
+    done = complete(config, sessions, client, fake, cli, str(story["id"]))
+    # e.g. the username changed meanwhile: "nobody found" is 400, and retrying will not help.
+    fake.fail_next("PUT", r"/groups/43/members\.json", 400, body={"errors": ["invalid usernames"]})
+    say(client, fake, "maya", "!graduate")
+    work(config, sessions, done)
+    [asked] = to_alice(fake)
+    assert "@maya" in asked and "**mentors**" in asked
+    assert any("asked the admins" in post for post in maya_alone(fake))
