@@ -89,7 +89,9 @@ def handle_command(
     elif word == "graduate":
         # The latest pairing they completed as a mentee, in whichever program.
         done = graduation.graduated_pairs(ctx.session, member)
-        said = graduation.graduate(ctx.session, member, done[0] if done else None, post_id)
+        said = graduation.graduate(
+            ctx.session, member, done[0] if done else None, post_id, language
+        )
         reply(ctx, thread, f"graduate:{post_id}", said)
     elif word in requests.ACTIONS:
         answer = requests.answer_command(ctx.session, member, word, rest, ctx.clock.now(), language)
@@ -301,7 +303,7 @@ def run_pair_command(
         ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone
     )
     if word == "graduate":  # only for a completed pair: graduation checks
-        cmd.respond(graduation.graduate(ctx.session, member, pair, post_id))
+        cmd.respond(graduation.graduate(ctx.session, member, pair, post_id, language))
         return
     if word not in ANY_STATE and pair.state not in ("active", "paused"):
         cmd.respond(render("already_ended", language).text)

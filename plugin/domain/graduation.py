@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from plugin.domain import journey
 from plugin.domain.messages import render
 from plugin.domain.pairs import mention_of
-from plugin.domain.reader import admin_language, direct_language, member_language
+from plugin.domain.reader import admin_language, member_language
 from plugin.engine.adapter import AlreadyInGroup, BotRefused, ForumUser, SentPost
 from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.storage.models import Member, OutboxMessage, Pair, Program, Signup
@@ -50,18 +50,15 @@ def is_mentor(session: Session, member: Member, program: Program) -> bool:
     )
 
 
-def graduate(session: Session, member: Member, pair: Pair | None, key: str) -> str:
+def graduate(session: Session, member: Member, pair: Pair | None, key: str, language: str) -> str:
     """Start adding the mentee of the completed `pair` to its mentor group; the answer.
 
-    `pair` is None when the member has no completed pairing as a mentee where they asked.
+    `pair` is None when the member has no completed pairing as a mentee where they asked;
+    `language` is that of the thread the answer goes to.
     """
     if pair is None or pair.state != PairState.COMPLETED or _mentee_of(session, pair) != member.id:
-        language = direct_language(session, member)
-        if pair is not None:
-            language = member_language(member, session.get_one(Program, pair.program_id))
         return render("graduate_not_allowed", language).text
     program = session.get_one(Program, pair.program_id)
-    language = member_language(member, program)
     group = program.mentor_group_name
     if is_mentor(session, member, program):
         return render("graduate_already", language, group=group, program=program.title).text
