@@ -10,10 +10,14 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
+    AlreadyInGroup,
+    BotRefused,
     Expertise,
+    ForumAuthError,
     ForumGroup,
     ForumNotFound,
     ForumRateLimited,
+    ForumRejected,
     ForumUnavailable,
     ForumUser,
     Gate,
@@ -183,6 +187,21 @@ class DiscourseClient:
         """
         body = {"id": post_id, "post_action_type_id": NOTIFY_MODERATORS, "message": message}
         self._call("POST", "/post_actions.json", json=body, headers={"Api-Username": username})
+
+    def add_to_group(self, group_id: int, user: ForumUser) -> None:
+        """PUT /groups/{id}/members.json with `usernames` (groups_controller.rb#add_members)."""
+        path = f"/groups/{int(group_id)}/members.json"
+        try:
+            self._json("PUT", path, json={"usernames": user.username})
+        except ForumAuthError as exc:
+            # 403: an automatic group, or one the bot neither owns nor administers. A bad
+            # API key would have failed every earlier call; this one needs a person.
+            raise BotRefused(str(exc), status=exc.status, errors=exc.errors) from None
+        except ForumRejected as exc:
+            # 422 "'bob' is already a member of this group." (all of them were members).
+            if exc.status == 422 and any("already a member" in e for e in exc.errors):
+                raise AlreadyInGroup(str(exc), status=exc.status, errors=exc.errors) from None
+            raise
 
     # -- finding what we may already have sent ----------------------------------------
 

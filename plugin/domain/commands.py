@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import directory, hook_events, journey, links, reports, requests
+from plugin.domain import directory, graduation, hook_events, journey, links, reports, requests
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -85,6 +85,13 @@ def handle_command(
         _fresh_directory_links(ctx, member, thread, post_id, language)
     elif word == "admin":
         _admin(ctx, member, thread, post_id, language)
+    elif word == "graduate":
+        # The latest pairing they completed as a mentee, in whichever program.
+        done = graduation.graduated_pairs(ctx.session, member)
+        said = graduation.graduate(
+            ctx.session, member, done[0] if done else None, post_id, language
+        )
+        reply(ctx, thread, f"graduate:{post_id}", said)
     elif word in requests.ACTIONS:
         answer = requests.answer_command(ctx.session, member, word, rest, ctx.clock.now(), language)
         reply(ctx, thread, f"{word}:{post_id}", answer.text)
@@ -295,6 +302,9 @@ def run_pair_command(
     cmd = PairCommand(
         ctx, member, pair, program, thread, rest, f"cmd:{post_id}", now, language, zone, post_id
     )
+    if word == "graduate":  # only for a completed pair: graduation checks
+        cmd.respond(graduation.graduate(ctx.session, member, pair, post_id, language))
+        return
     if word not in ANY_STATE and pair.state not in ("active", "paused"):
         cmd.respond(render("already_ended", language).text)
         return

@@ -18,6 +18,7 @@ from plugin.domain import handlers, links, requests
 from plugin.domain.admins import admin_link
 from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.expertise import refresh_expertise
+from plugin.domain.graduation import GRADUATION_KINDS
 from plugin.domain.journey import rating_link
 from plugin.domain.pairs import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
@@ -47,6 +48,7 @@ LINKS: dict[str, links.Minter] = {
 OUTBOX_KINDS: Kinds = {
     **FORUM_CALLS,
     **PAIR_KINDS,
+    **GRADUATION_KINDS,
     **links.link_kinds(LINKS),
     **registry.outbox_kinds(),
 }

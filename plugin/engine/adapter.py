@@ -85,6 +85,15 @@ class ForumRejected(ForumError):
     retryable = False
 
 
+class AlreadyInGroup(ForumRejected):
+    """The member is already in the group they were to be added to."""
+
+
+class BotRefused(ForumRejected):
+    """The forum lets no bot make this change (Zulip's group membership before 12.0, or a
+    group whose settings leave the bot out): a person has to do it."""
+
+
 class Undeliverable(ForumError):
     """Our own state makes this call impossible (e.g. its thread was never opened)."""
 
@@ -174,3 +183,6 @@ class ForumAdapter(Protocol):
 
     def expertise(self, username: str) -> Expertise | None:
         """The forum's record of the member's activity, or None where the forum keeps none."""
+
+    def add_to_group(self, group_id: int, user: ForumUser) -> None:
+        """Add the user to the group; AlreadyInGroup or BotRefused when the forum says so."""

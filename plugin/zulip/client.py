@@ -15,6 +15,8 @@ from typing import Any
 import requests
 
 from plugin.engine.adapter import (
+    AlreadyInGroup,
+    BotRefused,
     Expertise,
     ForumError,
     ForumGroup,
@@ -239,6 +241,23 @@ class ZulipClient:
         }
         sent = self._call("POST", "/messages", body)
         return SentPost(thread=thread, post_id=str(sent["id"]))
+
+    def add_to_group(self, group_id: int, user: ForumUser) -> None:
+        """POST /user_groups/{id}/members with `add` (NOTES.md section 6)."""
+        try:
+            self._call("POST", f"/user_groups/{int(group_id)}/members", {"add": [user.id]})
+        except ForumRejected as exc:
+            message = " ".join(exc.errors)
+            # @require_member_or_admin up to 11.x; from 12.0 the group's own setting, whose
+            # refusal is access_user_group_for_update's "Insufficient permission" (400).
+            if any(
+                m in message for m in ("does not accept bot requests", "Insufficient permission")
+            ):
+                raise BotRefused(str(exc), status=exc.status, errors=exc.errors) from None
+            # zerver/views/user_groups.py: "User {id} is already a member of this group."
+            if "already a member" in message:
+                raise AlreadyInGroup(str(exc), status=exc.status, errors=exc.errors) from None
+            raise
 
     # -- finding what we may already have sent ----------------------------------------
 

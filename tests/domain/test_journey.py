@@ -222,7 +222,7 @@ def test_completion_thanks_both_and_asks_for_a_rating(
 ):
     work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
     closing = posts(fake)[-1]
-    assert "last step" in closing and "join the **mentors** group" in closing
+    assert "last step" in closing and "`!graduate`" in closing and "**mentors**" in closing
     assert "Thank you" in rate(client, rating_link(fake, "maya"), "5", "thank you")
     assert status(cli, story)["pairs"][0]["state"] == "completed"
 

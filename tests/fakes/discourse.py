@@ -30,6 +30,7 @@ from flask import Flask, Response, request
 
 from tests.fakes import (
     discourse_flags,  # noqa: F401 - registers its handler
+    discourse_group_routes,  # noqa: F401 - its handlers register on import
     openapi_check,
 )
 from tests.fakes.discourse_routes import HANDLERS, Answer, Call, error
@@ -113,6 +114,8 @@ class FakeDiscourse(ForumState):
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.rate_limited_count = 0
+        # (group id, user id) of each member an API call added (discourse_group_routes).
+        self.group_additions: list[tuple[int, int]] = []
         self.url: str | None = None
         self._window: deque[float] = deque()
         self._injections: list[_Injection] = []

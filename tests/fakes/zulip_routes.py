@@ -165,6 +165,35 @@ def get_users(org: FakeZulip, call: Call) -> Answer:
     return ok(members=[u.api() for u in sorted(org.users.values(), key=lambda u: u.user_id)])
 
 
+# ----- user groups ------------------------------------------------------------------------------
+
+
+@handles("update-user-group-members")
+def update_user_group_members(org: FakeZulip, call: Call) -> Answer:
+    """POST /user_groups/{id}/members `add`: bots refused before 12.0 (NOTES.md section 6).
+
+    Up to 11.x `@require_member_or_admin` refuses every bot; from 12.0 the group's own
+    setting decides ("Insufficient permission"). "User N is already a member of this group."
+    is zerver/views/user_groups.py's text as recalled (the shared notes do not quote it).
+    """
+    if call.user.is_bot and not org.bots_manage_groups:
+        return error(400, "This endpoint does not accept bot requests.")
+    group = org.groups.get(int(call.path_params["user_group_id"]))
+    if group is None:
+        return error(400, "Invalid user group")
+    if call.user.is_bot and not group.bot_may_add:
+        return error(400, "Insufficient permission")
+    add = [int(i) for i in call.params.get("add") or []]
+    for user_id in add:
+        if user_id not in org.users:
+            return error(400, f"Invalid user ID: {user_id}")
+        if user_id in group.members:
+            return error(400, f"User {user_id} is already a member of this group.")
+    for user_id in add:
+        org.add_member(group.name, org.users[user_id].email)
+    return ok()
+
+
 # ----- events ----------------------------------------------------------------------------------
 
 

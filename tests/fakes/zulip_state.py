@@ -70,6 +70,9 @@ class ZGroup:
     description: str = ""
     members: set[int] = field(default_factory=set)
     is_system_group: bool = False
+    # From Zulip 12.0 the group's can_add_members_group decides; the bot is not in it
+    # unless an admin puts it there.
+    bot_may_add: bool = False
 
     def api(self) -> dict[str, Any]:
         return {
@@ -119,6 +122,9 @@ class OrgState:
         self._message_ids = itertools.count(1001)
         # The organisation language (NOTES.md §6): realm_default_language in /register.
         self.realm_default_language = "en"
+        # Bots may change user groups only from Zulip 12.0 (PR #39116, NOTES.md section 6);
+        # the fake is an older release unless a test says otherwise.
+        self.bots_manage_groups = False
         # Every organisation has role system groups (here the one a signup joins).
         self.members_group = self.add_group("role:members", id=12, system=True)
 

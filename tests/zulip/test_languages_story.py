@@ -81,3 +81,18 @@ def test_hilfe_in_the_group_dm_answers_in_german(config, sessions, client, zulip
 def test_the_closing_message_is_german(config, sessions, zulip, german):
     work(config, sessions, german.paired_at + timedelta(days=8, seconds=1))
     assert any(text.startswith("Das war der letzte Schritt") for text in thread(zulip))
+
+
+def test_graduate_in_a_german_program_asks_the_admins_in_german(
+    config, sessions, client, zulip, german
+):
+    done = german.paired_at + timedelta(days=8, seconds=1)
+    work(config, sessions, done)
+    assert any("`!graduate`" in text for text in thread(zulip))  # the German closing offers it
+    deliver(client, zulip.dm(MAYA, [SAM, BOT], "!graduate"))
+    work(config, sessions, done)
+    work(config, sessions, done)
+    assert thread(zulip)[-1].startswith("Schön, dass du")
+    [asked] = zulip.texts("alice@example.com")  # Zulip before 12.0 refuses the bot
+    assert "Bitte neue:n Mentor:in" in asked and "**mentors**" in asked
+    assert "Admins von" in zulip.texts(MAYA)[-1]
