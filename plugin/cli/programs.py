@@ -17,7 +17,8 @@ from plugin.domain.programs import service
 from plugin.domain.programs.language import program_language
 from plugin.engine.adapter import ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
-from plugin.forums.connections import adapter_factory, get_forum
+from plugin.forums.connections import InputError, adapter_factory, get_forum
+from plugin.forums.registry import KINDS
 from plugin.i18n import supported_list
 from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
@@ -47,6 +48,8 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
         forum = get_forum(session, args.forum)
+    # Checked before the forum is asked anything: the option must be this forum kind's own.
+    place = _public_place(args, forum.kind)
     adapter = adapter_factory(
         env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
     )(forum.id)
@@ -70,6 +73,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             cadence_days=args.cadence_days,
             language=language,
             self_service=args.self_service,
+            **place,
         )
         doc = _program_doc(program)
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
@@ -79,6 +83,27 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
         f"{doc['title']}; review its steps on the admin pages, then open it with "
         f"`mentorship program open {doc['id']}`"
     )
+
+
+def _public_place(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The Program column `--public-category`/`--public-stream` fills: the forum's kind's own."""
+    given = {
+        name: value
+        for name, value in (
+            ("public_category", args.public_category),
+            ("public_stream", args.public_stream),
+        )
+        if value is not None
+    }
+    wanted = KINDS[kind].public_place
+    for name in given:
+        if name != wanted:
+            flag = "--" + name.replace("_", "-")
+            other = f"; use --{wanted.replace('_', '-')}" if wanted else ""
+            raise InputError(f"{flag} is not for a {kind} forum{other}")
+    if "public_stream" in given and not str(given["public_stream"]).strip():
+        raise InputError("--public-stream needs a stream name")
+    return given
 
 
 def _set_state(state: ProgramState) -> Command:
@@ -300,6 +325,18 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="mentees choose a mentor from the program's directory; the mentor accepts or "
         "declines (admins may still pair by hand and match)",
+    )
+    place = p.add_mutually_exclusive_group()
+    place.add_argument(
+        "--public-category",
+        type=_positive_int,
+        metavar="ID",
+        help="Discourse: the category id where `!ask` opens members' questions as topics",
+    )
+    place.add_argument(
+        "--public-stream",
+        metavar="NAME",
+        help="Zulip: the stream where `!ask` posts members' questions (by the bot)",
     )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from plugin.domain import handlers, links, requests
 from plugin.domain.admins import admin_link
+from plugin.domain.ask import ASK_KINDS
 from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.expertise import refresh_expertise
 from plugin.domain.journey import rating_link
@@ -42,7 +43,7 @@ LINKS: dict[str, links.Minter] = {
     "directory": directory_link,
 }
 
-OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **links.link_kinds(LINKS)}
+OUTBOX_KINDS: Kinds = {**FORUM_CALLS, **PAIR_KINDS, **ASK_KINDS, **links.link_kinds(LINKS)}
 
 # purge_expired deletes processed events and sent calls after MENTORSHIP_RETENTION_DAYS;
 # expire_due closes self-service requests not answered in 7 days; refresh_expertise reads a

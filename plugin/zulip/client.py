@@ -24,12 +24,14 @@ from plugin.engine.adapter import (
     ForumUnavailable,
     ForumUser,
     Gate,
+    PublicQuestion,
     SentPost,
     error_for_status,
     redirect_refused,
 )
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
 from plugin.storage.models import Forum
+from plugin.zulip import public
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -239,6 +241,30 @@ class ZulipClient:
         }
         sent = self._call("POST", "/messages", body)
         return SentPost(thread=thread, post_id=str(sent["id"]))
+
+    def ask_publicly(self, place: str, question: PublicQuestion, marker: str) -> SentPost:
+        """A stream message by the bot naming the member, in topic of the question's title."""
+        body = public.stream_message(place, question, marker_line(marker))
+        sent = self._call("POST", "/messages", body)
+        url = public.narrow_url(self.base_url, place, body["topic"], sent["id"])
+        return SentPost(thread=url, post_id=str(sent["id"]))
+
+    def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
+        """The bot's stream message carrying this marker, among its latest there."""
+        params = {
+            "anchor": "newest",
+            "num_before": RECENT_CHECKED,
+            "num_after": 0,
+            "narrow": public.stream_narrow(place, self.bot_email),
+            "apply_markdown": False,
+        }
+        line = marker_line(marker)
+        for message in self._call("GET", "/messages", params).get("messages") or []:
+            if line in (message.get("content") or ""):
+                topic = str(message.get("subject") or public.topic_of(question))
+                url = public.narrow_url(self.base_url, place, topic, message["id"])
+                return SentPost(thread=url, post_id=str(message["id"]))
+        return None
 
     # -- finding what we may already have sent ----------------------------------------
 
