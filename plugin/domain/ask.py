@@ -7,13 +7,14 @@ reason for refusing it. Nothing else of the pair's conversation is read or store
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy.orm import Session
 
 from plugin.domain.messages import render
 from plugin.domain.pairs import mention_of, post_to_pair
-from plugin.engine.adapter import PublicQuestion, SentPost
+from plugin.engine.adapter import ForumAuthError, ForumRejected, PublicQuestion, SentPost
 from plugin.engine.outbox import Kind, SendContext, enqueue
 from plugin.storage.models import Member, OutboxMessage, Pair, Program
 
@@ -101,6 +102,9 @@ def _asked(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) 
     if pair is not None:
         text = render("ask_posted", payload["language"], link=sent.thread).text
         post_to_pair(session, pair, f"asked:{row.key}", text)
+    # The address carries the question's first words (a slug, a Zulip topic): the sent row
+    # keeps where it went by the post's id alone, like every other body it drops.
+    row.result = json.dumps({"thread": "", "post_id": sent.post_id})
 
 
 def _refused(session: Session, row: OutboxMessage, payload: dict, error: str) -> None:
@@ -112,7 +116,12 @@ def _refused(session: Session, row: OutboxMessage, payload: dict, error: str) ->
 
 
 def _send(ctx: SendContext, payload: dict, marker: str) -> SentPost:
-    return ctx.adapter.ask_publicly(payload["place"], _question(payload), marker)
+    try:
+        return ctx.adapter.ask_publicly(payload["place"], _question(payload), marker)
+    except ForumAuthError as exc:
+        # Acting as the member, a 403 is the place refusing them (a read-restricted
+        # category): asking again will not change it, and the pair is told why.
+        raise ForumRejected(str(exc), status=exc.status, errors=exc.errors) from None
 
 
 def _find(ctx: SendContext, payload: dict, marker: str) -> SentPost | None:
