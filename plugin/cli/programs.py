@@ -15,7 +15,7 @@ from plugin.domain import requests
 from plugin.domain.handlers import reconcile_now
 from plugin.domain.programs import service
 from plugin.domain.programs.language import program_language
-from plugin.engine.adapter import ForumError, ForumUnavailable
+from plugin.engine.adapter import ForumAdapter, ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory, get_forum
 from plugin.forums.registry import KINDS
@@ -56,6 +56,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     # The forum is asked first, outside any write transaction (see plugin.storage.db.reading).
     # An --language is checked before the forum is asked anything; without one it is the forum's.
     language = program_language(adapter, args.language)
+    _check_public_place(adapter, place)
     resolved = service.resolve(
         adapter,
         group=args.group,
@@ -104,6 +105,18 @@ def _public_place(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     if "public_stream" in given and not str(given["public_stream"]).strip():
         raise InputError("--public-stream needs a stream name")
     return given
+
+
+def _check_public_place(adapter: ForumAdapter, place: dict[str, Any]) -> None:
+    """An unknown public place, or one the bot may not use, is a usage error (exit 2)."""
+    for name, value in place.items():
+        try:
+            adapter.check_public_place(str(value))
+        except ForumUnavailable:
+            raise
+        except ForumError as exc:
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag} {value}: the forum refused it ({exc})") from None
 
 
 def _set_state(state: ProgramState) -> Command:

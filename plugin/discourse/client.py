@@ -197,6 +197,10 @@ class DiscourseClient:
         topic = self._json("GET", f"/t/{int(found.thread)}.json")
         return SentPost(self._topic_url(topic.get("slug"), found.thread), found.post_id)
 
+    def check_public_place(self, place: str) -> None:
+        """The category exists and the bot may see it (404 / 403 otherwise)."""
+        self._json("GET", f"/c/{int(place)}/show.json")
+
     def _topic_url(self, slug: Any, topic_id: Any) -> str:
         """/t/{slug}/{id}; Discourse itself writes `topic` where a title makes no slug."""
         return f"{self.base_url}/t/{slug or 'topic'}/{int(topic_id)}"

@@ -164,6 +164,9 @@ class ForumAdapter(Protocol):
     def ask_publicly(self, place: str, question: PublicQuestion, marker: str) -> SentPost:
         """Post a question in a public place; the answer's `thread` is its web address."""
 
+    def check_public_place(self, place: str) -> None:
+        """Raise ForumError when the bot cannot find or use this public place."""
+
     def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
         """The public post an earlier ask_publicly() with this marker made, if any."""
 

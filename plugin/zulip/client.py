@@ -249,6 +249,10 @@ class ZulipClient:
         url = public.narrow_url(self.base_url, place, body["topic"], sent["id"])
         return SentPost(thread=url, post_id=str(sent["id"]))
 
+    def check_public_place(self, place: str) -> None:
+        """The stream exists and the bot can see it ("Invalid channel name" otherwise)."""
+        self._call("GET", "/get_stream_id", {"stream": place})
+
     def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
         """The bot's stream message carrying this marker, among its latest there."""
         params = {

@@ -6,6 +6,7 @@ most 60 characters, and a question leaves the pair's direct message only as a ne
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from plugin.engine.adapter import PublicQuestion
@@ -28,7 +29,8 @@ def stream_message(place: str, question: PublicQuestion, marker_line: str) -> di
     """POST /messages parameters of a stream message (`type=stream` works on every release)."""
     return {
         "type": "stream",
-        "to": place,
+        # `to` is read as JSON (zulip.yaml): a stream name goes as a JSON string.
+        "to": json.dumps(place),
         "topic": topic_of(question),
         "content": content_of(question, marker_line),
     }

@@ -28,7 +28,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from tests.fakes import openapi_check
+from tests.fakes import discourse_categories, openapi_check  # noqa: F401 - routes register
 from tests.fakes.discourse_routes import HANDLERS, Answer, Call, error
 from tests.fakes.discourse_state import FakeUser, ForumState
 from tests.fakes.server import served

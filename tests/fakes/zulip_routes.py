@@ -113,6 +113,15 @@ def send_message(org: FakeZulip, call: Call) -> Answer:
     return ok(id=message.id)
 
 
+@handles("get-stream-id")
+def get_stream_id(org: FakeZulip, call: Call) -> Answer:
+    """GET /get_stream_id?stream=NAME: 400 for a stream the bot cannot see."""
+    name = call.params["stream"]
+    if name not in org.streams:
+        return error(400, f"Invalid channel name '{name}'")
+    return ok(stream_id=org.streams[name])
+
+
 def _narrow_filter(org: FakeZulip, me: ZUser, term: Any) -> Callable | Answer:
     if isinstance(term, list):  # legacy [operator, operand] pairs
         term = {"operator": term[0], "operand": term[1]}
