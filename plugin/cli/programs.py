@@ -344,12 +344,14 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         "--public-category",
         type=_positive_int,
         metavar="ID",
-        help="Discourse: the category id where `!ask` opens members' questions as topics",
+        help="a forum with categories: the category where `!ask` opens members' questions "
+        "as topics, created as the member",
     )
     place.add_argument(
         "--public-stream",
         metavar="NAME",
-        help="Zulip: the stream where `!ask` posts members' questions (by the bot)",
+        help="a forum with streams: the stream where `!ask` posts members' questions, "
+        "by the bot naming the member",
     )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")

@@ -255,20 +255,9 @@ class ZulipClient:
 
     def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
         """The bot's stream message carrying this marker, among its latest there."""
-        params = {
-            "anchor": "newest",
-            "num_before": RECENT_CHECKED,
-            "num_after": 0,
-            "narrow": public.stream_narrow(place, self.bot_email),
-            "apply_markdown": False,
-        }
-        line = marker_line(marker)
-        for message in self._call("GET", "/messages", params).get("messages") or []:
-            if line in (message.get("content") or ""):
-                topic = str(message.get("subject") or public.topic_of(question))
-                url = public.narrow_url(self.base_url, place, topic, message["id"])
-                return SentPost(thread=url, post_id=str(message["id"]))
-        return None
+        params = public.recent_params(place, self.bot_email, RECENT_CHECKED)
+        messages = self._call("GET", "/messages", params).get("messages") or []
+        return public.found(self.base_url, place, question, messages, marker_line(marker))
 
     # -- finding what we may already have sent ----------------------------------------
 

@@ -7,9 +7,10 @@ most 60 characters, and a question leaves the pair's direct message only as a ne
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
-from plugin.engine.adapter import PublicQuestion
+from plugin.engine.adapter import PublicQuestion, SentPost
 
 MAX_TOPIC = 60  # Zulip's max_topic_length: longer topics are cut by the server
 
@@ -49,9 +50,27 @@ def narrow_url(base_url: str, stream: str, topic: str, message_id: int | str) ->
     )
 
 
-def stream_narrow(place: str, bot_email: str) -> list[dict[str, str]]:
-    """The bot's own messages in the stream (to find a message we may already have sent)."""
-    return [
-        {"operator": "stream", "operand": place},
-        {"operator": "sender", "operand": bot_email},
-    ]
+def recent_params(place: str, bot_email: str, limit: int) -> dict[str, Any]:
+    """GET /messages parameters: the bot's latest messages in the stream, as raw Markdown."""
+    return {
+        "anchor": "newest",
+        "num_before": limit,
+        "num_after": 0,
+        "narrow": [
+            {"operator": "stream", "operand": place},
+            {"operator": "sender", "operand": bot_email},
+        ],
+        "apply_markdown": False,  # raw Markdown: the marker line as we wrote it
+    }
+
+
+def found(
+    base_url: str, place: str, question: PublicQuestion, messages: list[dict], marker_line: str
+) -> SentPost | None:
+    """The message carrying our marker line, at its web address, if any."""
+    for message in messages:
+        if marker_line in (message.get("content") or ""):
+            topic = str(message.get("subject") or topic_of(question))
+            url = narrow_url(base_url, place, topic, message["id"])
+            return SentPost(thread=url, post_id=str(message["id"]))
+    return None
