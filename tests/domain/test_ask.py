@@ -137,3 +137,11 @@ def test_ask_in_an_ended_pair_is_refused(config, sessions, client, fake, categor
     assert public_topics(fake) == []
     with sessions() as session:
         assert session.execute(select(Pair.state)).scalar_one() != "active"
+
+
+def test_a_refusal_is_told_in_the_pairs_language(config, sessions, client, fake, category):
+    with transaction(sessions) as session:
+        session.execute(select(Program)).scalar_one().language = "de"
+    say(client, fake, "maya", "!ask Rust oder Go?")
+    work(config, sessions)
+    assert "Das Forum hat die Frage nicht angenommen" in posts(fake)[-1]
