@@ -15,9 +15,10 @@ from plugin.domain import requests
 from plugin.domain.handlers import reconcile_now
 from plugin.domain.programs import service
 from plugin.domain.programs.language import program_language
-from plugin.engine.adapter import ForumError, ForumUnavailable
+from plugin.engine.adapter import ForumAdapter, ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
-from plugin.forums.connections import adapter_factory, get_forum
+from plugin.forums.connections import InputError, adapter_factory, get_forum
+from plugin.forums.registry import KINDS
 from plugin.i18n import supported_list
 from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
@@ -47,12 +48,15 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     service.check_inputs(args.template, args.cadence_days)
     with reading(env.sessions) as session:
         forum = get_forum(session, args.forum)
+    # Checked before the forum is asked anything: the option must be this forum kind's own.
+    place = _public_place(args, forum.kind)
     adapter = adapter_factory(
         env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
     )(forum.id)
     # The forum is asked first, outside any write transaction (see plugin.storage.db.reading).
     # An --language is checked before the forum is asked anything; without one it is the forum's.
     language = program_language(adapter, args.language)
+    _check_public_place(adapter, place)
     resolved = service.resolve(
         adapter,
         group=args.group,
@@ -70,6 +74,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             cadence_days=args.cadence_days,
             language=language,
             self_service=args.self_service,
+            **place,
         )
         doc = _program_doc(program)
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
@@ -79,6 +84,39 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
         f"{doc['title']}; review its steps on the admin pages, then open it with "
         f"`mentorship program open {doc['id']}`"
     )
+
+
+def _public_place(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The Program column `--public-category`/`--public-stream` fills: the forum's kind's own."""
+    given = {
+        name: value
+        for name, value in (
+            ("public_category", args.public_category),
+            ("public_stream", args.public_stream),
+        )
+        if value is not None
+    }
+    wanted = KINDS[kind].public_place
+    for name in given:
+        if name != wanted:
+            flag = "--" + name.replace("_", "-")
+            other = f"; use --{wanted.replace('_', '-')}" if wanted else ""
+            raise InputError(f"{flag} is not for a {kind} forum{other}")
+    if "public_stream" in given and not str(given["public_stream"]).strip():
+        raise InputError("--public-stream needs a stream name")
+    return given
+
+
+def _check_public_place(adapter: ForumAdapter, place: dict[str, Any]) -> None:
+    """An unknown public place, or one the bot may not use, is a usage error (exit 2)."""
+    for name, value in place.items():
+        try:
+            adapter.check_public_place(str(value))
+        except ForumUnavailable:
+            raise
+        except ForumError as exc:
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag} {value}: the forum refused it ({exc})") from None
 
 
 def _set_state(state: ProgramState) -> Command:
@@ -300,6 +338,20 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="mentees choose a mentor from the program's directory; the mentor accepts or "
         "declines (admins may still pair by hand and match)",
+    )
+    place = p.add_mutually_exclusive_group()
+    place.add_argument(
+        "--public-category",
+        type=_positive_int,
+        metavar="ID",
+        help="a forum with categories: the category where `!ask` opens members' questions "
+        "as topics, created as the member",
+    )
+    place.add_argument(
+        "--public-stream",
+        metavar="NAME",
+        help="a forum with streams: the stream where `!ask` posts members' questions, "
+        "by the bot naming the member",
     )
     for name, state in (("open", ProgramState.OPEN), ("close", ProgramState.CLOSED)):
         p = leaf(program, name, _set_state(state), f"{name} a program")

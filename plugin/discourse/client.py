@@ -21,6 +21,7 @@ from plugin.engine.adapter import (
     ForumUnavailable,
     ForumUser,
     Gate,
+    PublicQuestion,
     SentPost,
     error_for_status,
     redirect_refused,
@@ -202,6 +203,38 @@ class DiscourseClient:
             if exc.status == 422 and any("already a member" in e for e in exc.errors):
                 raise AlreadyInGroup(str(exc), status=exc.status, errors=exc.errors) from None
             raise
+
+    def ask_publicly(self, place: str, question: PublicQuestion, marker: str) -> SentPost:
+        """A new topic in category `place`, created as the member (an all-users API key)."""
+        body = {
+            "title": question.title,
+            "raw": question.text,  # the member's words alone: the post is theirs
+            "category": int(place),
+            # As for private messages: find_public() asks Discourse for this exact topic.
+            "external_id": f"mentorship-{marker}",
+        }
+        # Api-Username names who acts (NOTES.md section 7, "Public topics"); this request's
+        # header replaces the session's bot user for this call alone.
+        post = self._json(
+            "POST", "/posts.json", json=body, headers={"Api-Username": question.author}
+        )
+        return SentPost(self._topic_url(post.get("topic_slug"), post["topic_id"]), str(post["id"]))
+
+    def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
+        """The topic created with this marker's external_id, at its web address."""
+        found = self.find_thread(marker)
+        if found is None:
+            return None
+        topic = self._json("GET", f"/t/{int(found.thread)}.json")
+        return SentPost(self._topic_url(topic.get("slug"), found.thread), found.post_id)
+
+    def check_public_place(self, place: str) -> None:
+        """The category exists and the bot may see it (404 / 403 otherwise)."""
+        self._json("GET", f"/c/{int(place)}/show.json")
+
+    def _topic_url(self, slug: Any, topic_id: Any) -> str:
+        """/t/{slug}/{id}; Discourse itself writes `topic` where a title makes no slug."""
+        return f"{self.base_url}/t/{slug or 'topic'}/{int(topic_id)}"
 
     # -- finding what we may already have sent ----------------------------------------
 

@@ -90,6 +90,7 @@ KIND = ForumKind(
     },
     secret_problem=secret_problem,
     thread_url=thread_url,
+    public_place="public_category",  # `!ask` makes a topic in a category, as the member
     cli_options=(
         ("--api-username", "Discourse: the bot's username"),
         ("--webhook-secret", "Discourse: the webhooks' secret"),

@@ -10,7 +10,16 @@ from typing import cast
 
 from sqlalchemy import or_, select
 
-from plugin.domain import directory, graduation, hook_events, journey, links, reports, requests
+from plugin.domain import (
+    ask,
+    directory,
+    graduation,
+    hook_events,
+    journey,
+    links,
+    reports,
+    requests,
+)
 from plugin.domain.admins import Person, admin_reference, may_enter
 from plugin.domain.messages import render
 from plugin.domain.pairs import ACTIVE, members_of, mention_of, post_to_pair
@@ -270,6 +279,15 @@ def _report_command(cmd: PairCommand) -> None:
     reports.report(cmd.ctx, cmd.member, cmd.pair, cmd.program, cmd.rest, cmd.thread, cmd.post_id)
 
 
+def _ask(cmd: PairCommand) -> None:
+    """`!ask text`: the question goes public; the link (or the forum's reason) comes back."""
+    answer = ask.queue_question(
+        cmd.ctx.session, cmd.pair, cmd.program, cmd.member, cmd.rest, cmd.key, cmd.language
+    )
+    if answer is not None:
+        cmd.respond(answer)
+
+
 def _help(cmd: PairCommand) -> None:
     """`!help`, and any word we do not know."""
     cmd.respond(render("help", cmd.language).text)
@@ -284,6 +302,7 @@ PAIR_HANDLERS: dict[str, Callable[[PairCommand], None]] = {
     "end": _end,
     "report": _report_command,
     "block": _block,
+    "ask": _ask,
 }
 PAIR_COMMANDS = tuple(PAIR_HANDLERS)
 # Words that act on a pair whatever its state; the rest only on a running pair.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from plugin.domain import handlers, links, requests
 from plugin.domain.admins import admin_link
+from plugin.domain.ask import ASK_KINDS
 from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.expertise import refresh_expertise
 from plugin.domain.graduation import GRADUATION_KINDS
@@ -49,6 +50,7 @@ OUTBOX_KINDS: Kinds = {
     **FORUM_CALLS,
     **PAIR_KINDS,
     **GRADUATION_KINDS,
+    **ASK_KINDS,
     **links.link_kinds(LINKS),
     **registry.outbox_kinds(),
 }

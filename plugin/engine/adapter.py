@@ -56,6 +56,16 @@ class Expertise:
     accepted_answers: int | None = None  # None: the forum does not count accepted answers
 
 
+@dataclass(frozen=True)
+class PublicQuestion:
+    """A member's question for the program's public place (`!ask`)."""
+
+    author: str  # the member's username (Discourse) or email (Zulip)
+    title: str  # at least 15 characters (Discourse's default minimum), at most 60 (Zulip's)
+    text: str  # the member's own words, unchanged
+    intro: str  # a line naming the member, where the bot posts for them (Zulip)
+
+
 class ForumError(Exception):
     """A forum answered with an error; `errors` carries the forum's own messages."""
 
@@ -159,6 +169,15 @@ class ForumAdapter(Protocol):
 
     def find_post(self, thread: str, marker: str) -> SentPost | None:
         """The post an earlier post() with this marker created, if any."""
+
+    def ask_publicly(self, place: str, question: PublicQuestion, marker: str) -> SentPost:
+        """Post a question in a public place; the answer's `thread` is its web address."""
+
+    def check_public_place(self, place: str) -> None:
+        """Raise ForumError when the bot cannot find or use this public place."""
+
+    def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
+        """The public post an earlier ask_publicly() with this marker made, if any."""
 
     def get_user(self, username: str) -> ForumUser:
         """The forum user with this username."""

@@ -98,6 +98,9 @@ class ForumKind:
     # Whether `!admin` answers with a single-use sign-in link (only in a one-to-one thread),
     # rather than pointing to the forum's own sign-in to the admin pages (DiscourseConnect).
     admin_link_in_chat: bool = False
+    # Which `program create` option names the public place of `!ask` on this forum: the
+    # Program column it fills (`public_category`, `public_stream`); "" where there is none.
+    public_place: str = ""
     # `mentorship forum add` options of this kind alone, (flag, help), in the help's order,
     # and which of them give the bot user and the webhook secret (argparse dest names).
     cli_options: tuple[tuple[str, str], ...] = ()

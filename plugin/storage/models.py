@@ -164,6 +164,10 @@ class Program(Base):
     language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     # Mentees choose a mentor from the directory and the mentor accepts (issue 14).
     self_service: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Where `!ask` posts questions publicly: a Discourse category id or a Zulip stream name
+    # (at most one, per the forum's kind; neither: the program has no public place).
+    public_category: Mapped[int | None] = mapped_column(Integer, default=None)
+    public_stream: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     forum: Mapped[Forum] = relationship()

@@ -7,7 +7,6 @@ same string the receiver derives from `display_recipient`, and the operand of a 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,12 +25,15 @@ from plugin.engine.adapter import (
     ForumUnavailable,
     ForumUser,
     Gate,
+    PublicQuestion,
     SentPost,
     error_for_status,
     redirect_refused,
 )
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
 from plugin.storage.models import Forum
+from plugin.zulip import public
+from plugin.zulip.wire import encode, marker_line, retry_after, thread_ids, thread_name
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -48,28 +50,6 @@ MAX_ANSWER = 4 * MAX_ANSWER_BYTES
 
 class QueueExpired(ForumRejected):
     """400 BAD_EVENT_QUEUE_ID: the event queue was garbage-collected; register again."""
-
-
-def marker_line(marker: str) -> str:
-    """The line a message carries so that we can find it again.
-
-    Zulip escapes raw HTML, so an invisible comment (as on Discourse) would show as text;
-    a short, honest reference line is the least noisy thing that survives.
-    """
-    return f"*ref mentorship:{marker}*"
-
-
-def thread_name(user_ids: list[int]) -> str:
-    """The thread of a direct message with these users (and the bot)."""
-    return ",".join(str(i) for i in sorted(set(user_ids)))
-
-
-def thread_ids(thread: str) -> list[int]:
-    """The user ids a thread name stands for."""
-    try:
-        return [int(part) for part in thread.split(",") if part.strip()]
-    except ValueError:
-        raise ForumRejected(f"{thread!r} is not a Zulip thread (user ids)") from None
 
 
 def _user(data: dict) -> ForumUser:
@@ -93,25 +73,6 @@ def _named(state: dict, name: str) -> dict:
     if not found:
         raise ForumNotFound(f"Zulip has no user group named {name!r}")
     return found[0]
-
-
-def _encode(params: dict[str, Any]) -> dict[str, str]:
-    # Zulip reads every non-string value as JSON (docs/forums/zulip.md §3 "Encoding").
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-
-
-def _retry_after(response: requests.Response, body: Any) -> float:
-    # Retry-After is a float in seconds (zerver/lib/exceptions.py RateLimitedError).
-    candidates: tuple[Any, Any] = (
-        response.headers.get("Retry-After"),
-        (body or {}).get("retry-after"),
-    )
-    for value in candidates:
-        try:
-            return max(0.0, float(value))
-        except (TypeError, ValueError):
-            continue
-    return 60.0
 
 
 class ZulipClient:
@@ -153,7 +114,7 @@ class ZulipClient:
             # Zulip said no request is left until its reset: do not spend one to hear a 429.
             raise ForumRateLimited("Zulip's rate limit is used up", retry_after=wait)
         self._gate()
-        encoded = _encode(params or {})
+        encoded = encode(params or {})
         where: dict[str, Any] = {"params": encoded} if method == "GET" else {"data": encoded}
         try:
             response = self._http.request(
@@ -200,9 +161,9 @@ class ZulipClient:
         errors = [msg] if msg else []
         message = f"Zulip answered {status} {code} to {method} {path}" + (f": {msg}" if msg else "")
         if status == 429:
-            retry_after = _retry_after(response, body)
-            self._hold_until = max(self._hold_until, time.time() + retry_after)
-            return ForumRateLimited(message, retry_after=retry_after, status=status, errors=errors)
+            wait = retry_after(response, body)
+            self._hold_until = max(self._hold_until, time.time() + wait)
+            return ForumRateLimited(message, retry_after=wait, status=status, errors=errors)
         if code == "BAD_EVENT_QUEUE_ID":
             return QueueExpired(message, status=status, errors=errors)
         return error_for_status(message, status, errors)
@@ -258,6 +219,23 @@ class ZulipClient:
             if "already a member" in message:
                 raise AlreadyInGroup(str(exc), status=exc.status, errors=exc.errors) from None
             raise
+
+    def ask_publicly(self, place: str, question: PublicQuestion, marker: str) -> SentPost:
+        """A stream message by the bot naming the member, in topic of the question's title."""
+        body = public.stream_message(place, question, marker_line(marker))
+        sent = self._call("POST", "/messages", body)
+        url = public.narrow_url(self.base_url, place, body["topic"], sent["id"])
+        return SentPost(thread=url, post_id=str(sent["id"]))
+
+    def check_public_place(self, place: str) -> None:
+        """The stream exists and the bot can see it ("Invalid channel name" otherwise)."""
+        self._call("GET", "/get_stream_id", {"stream": place})
+
+    def find_public(self, place: str, question: PublicQuestion, marker: str) -> SentPost | None:
+        """The bot's stream message carrying this marker, among its latest there."""
+        params = public.recent_params(place, self.bot_email, RECENT_CHECKED)
+        messages = self._call("GET", "/messages", params).get("messages") or []
+        return public.found(self.base_url, place, question, messages, marker_line(marker))
 
     # -- finding what we may already have sent ----------------------------------------
 

@@ -102,6 +102,7 @@ KIND = ForumKind(
     secret_option="webhook_token",
     direct_thread=lambda user_id: thread_name([user_id]),
     admin_link_in_chat=True,
+    public_place="public_stream",  # `!ask` is a stream message by the bot
     periodic=(poll_zulip,),
     listeners=(listen,),
     tables=(ZulipQueue,),

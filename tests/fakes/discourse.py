@@ -29,6 +29,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from tests.fakes import (
+    discourse_categories,  # noqa: F401 - registers its routes
     discourse_flags,  # noqa: F401 - registers its handler
     discourse_group_routes,  # noqa: F401 - its handlers register on import
     openapi_check,

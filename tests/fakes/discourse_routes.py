@@ -29,6 +29,9 @@ TARGET_USER_NOT_FOUND = "Sorry, we couldn't find one of the recipients."  # loca
 NO_USER_SELECTED = "You must select a valid user."  # locale text approximated
 EXTERNAL_ID_MAX_LENGTH = 50  # Topic::EXTERNAL_ID_MAX_LENGTH
 MIN_TITLE_LENGTH = {"private_message": 2, "regular": 15}  # min_personal_message_title_length etc.
+MIN_FIRST_POST_LENGTH = 20  # min_first_post_length (a regular topic's first post)
+TITLE_USED = "Title has already been used"  # locale text approximated (unique titles)
+BODY_TOO_SHORT = f"Body is too short (minimum is {MIN_FIRST_POST_LENGTH} characters)"
 MEMBERS_DEFAULT_PAGE_SIZE, MEMBERS_MAX_PAGE_SIZE = 50, 1000  # GroupsController
 
 
@@ -136,6 +139,11 @@ def _new_topic(fake: FakeDiscourse, call: Call) -> Answer:
         if isinstance(recipients, Answer):
             return recipients
         user_ids, group_ids = recipients
+    category_id = call.body.get("category")
+    if archetype != "private_message" and category_id is not None:
+        refused = _category_refusal(fake, call.user, category_id)
+        if refused is not None:
+            return refused
     errors = _topic_errors(fake, archetype, call.body)
     if errors:
         return create_post_failed(*errors)
@@ -147,7 +155,18 @@ def _new_topic(fake: FakeDiscourse, call: Call) -> Answer:
         group_ids=group_ids,
         external_id=call.body.get("external_id"),
     )
+    topic.category_id = int(category_id) if category_id is not None else None
     return _post_answer(fake, call, topic)
+
+
+def _category_refusal(fake: FakeDiscourse, user: FakeUser, category_id: Any) -> Answer | None:
+    """An unknown category 422; one the user may not see or post in 403 (NOTES.md section 7)."""
+    category = fake.categories.get(int(category_id))
+    if category is None:
+        return create_post_failed("Category is invalid")  # locale text approximated
+    if category.allowed_user_ids is not None and user.id not in category.allowed_user_ids:
+        return invalid_access()
+    return None
 
 
 def _recipients(
@@ -183,6 +202,15 @@ def _topic_errors(fake: FakeDiscourse, archetype: str, body: dict[str, Any]) -> 
         errors.append("Title can't be blank")
     elif len(title) < minimum:
         errors.append(f"Title is too short (minimum is {minimum} characters)")
+    if archetype != "private_message":
+        # Unique titles (case-insensitive) among regular topics, and the first post's length.
+        if title and any(
+            t.archetype != "private_message" and t.title.lower() == title.lower()
+            for t in fake.topics.values()
+        ):
+            errors.append(TITLE_USED)
+        if len(str(body.get("raw") or "").strip()) < MIN_FIRST_POST_LENGTH:
+            errors.append(BODY_TOO_SHORT)
     external_id = body.get("external_id")
     if external_id is not None:
         # validates :external_id, uniqueness (case-insensitive), length <= 50, format /\A[\w-]+\z/

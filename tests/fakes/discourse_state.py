@@ -104,6 +104,15 @@ class FakeTopic:
 
 
 @dataclass
+class FakeCategory:
+    """A category; None: everyone may read and post in it, else only these users."""
+
+    id: int
+    name: str
+    allowed_user_ids: set[int] | None = None
+
+
+@dataclass
 class FakePost:
     """One post of a topic."""
 
@@ -133,6 +142,7 @@ class ForumState:
         self.topics: dict[int, FakeTopic] = {}
         self.posts: dict[int, FakePost] = {}
         self.flags: list = []  # FakeFlag (tests/fakes/discourse_flags.py), oldest first
+        self.categories: dict[int, FakeCategory] = {}
         self._last_id = {"user": 0, "group": FIRST_CUSTOM_GROUP_ID - 1, "topic": 0, "post": 0}
         self.users[SYSTEM_USER_ID] = FakeUser(
             SYSTEM_USER_ID, "system", "system", "no_email", True, True, "UTC", self.now()
@@ -258,6 +268,16 @@ class ForumState:
             return True
         in_group = any(user.id in self.groups[g].members for g in topic.allowed_group_ids)
         return user.id in topic.allowed_user_ids or in_group
+
+    def add_category(
+        self, name: str, *, allowed_user_ids: Iterable[int] | None = None
+    ) -> FakeCategory:
+        """A public category, or a read-restricted one where only these users may post."""
+        with self.lock:
+            cid = 10 + len(self.categories)
+            allowed = set(allowed_user_ids) if allowed_user_ids is not None else None
+            self.categories[cid] = FakeCategory(cid, name, allowed)
+            return self.categories[cid]
 
     def create_topic(
         self,

@@ -69,10 +69,35 @@ def _recipient(org: FakeZulip, ref: Any) -> ZUser | Answer:
     return user
 
 
+MAX_TOPIC_LENGTH = 60  # zerver/lib/topic.py: longer topics are cut by the server
+
+
+def _send_stream_message(org: FakeZulip, call: Call) -> Answer:
+    """type=stream (or channel): `to` is a stream name or id, `topic` at most 60 characters."""
+    to = call.params["to"]
+    names = {str(i): n for n, i in org.streams.items()}
+    stream = names.get(str(to), to if to in org.streams else None)
+    if stream is None:
+        return error(400, f"Channel '{to}' does not exist", "STREAM_DOES_NOT_EXIST", stream=to)
+    topic = str(call.params.get("topic") or "")
+    if not topic.strip():
+        return error(400, "Missing topic")
+    if len(topic) > MAX_TOPIC_LENGTH:
+        # Zulip cuts it silently: the service must never rely on that.
+        org.violations.append(f"a topic of {len(topic)} characters (Zulip keeps 60)")
+        topic = topic[: MAX_TOPIC_LENGTH - 3] + "..."
+    content = call.params["content"]
+    if not content.strip():
+        return error(400, "Message must not be empty")
+    return ok(id=org.add_stream_message(call.user.user_id, stream, topic, content).id)
+
+
 @handles("send-message")
 def send_message(org: FakeZulip, call: Call) -> Answer:
+    if call.params["type"] in ("stream", "channel"):
+        return _send_stream_message(org, call)
     if call.params["type"] not in ("direct", "private"):
-        return error(400, "Stream does not exist", "STREAM_DOES_NOT_EXIST")
+        return error(400, "Invalid message type")
     to = call.params["to"]
     to = to if isinstance(to, list) else [to]
     users = [_recipient(org, ref) for ref in to]
@@ -86,6 +111,15 @@ def send_message(org: FakeZulip, call: Call) -> Answer:
         content = content[: MAX_MESSAGE_LENGTH - 20] + "\n[message truncated]"
     message = org.add_message(call.user.user_id, [u.user_id for u in users], content)
     return ok(id=message.id)
+
+
+@handles("get-stream-id")
+def get_stream_id(org: FakeZulip, call: Call) -> Answer:
+    """GET /get_stream_id?stream=NAME: 400 for a stream the bot cannot see."""
+    name = call.params["stream"]
+    if name not in org.streams:
+        return error(400, f"Invalid channel name '{name}'")
+    return ok(stream_id=org.streams[name])
 
 
 def _narrow_filter(org: FakeZulip, me: ZUser, term: Any) -> Callable | Answer:
@@ -115,9 +149,41 @@ def _narrow_filter(org: FakeZulip, me: ZUser, term: Any) -> Callable | Answer:
     return (lambda m: not test(m)) if negated else test
 
 
+def _stream_messages(org: FakeZulip, p: dict) -> Answer:
+    """GET /messages narrowed to a stream (and a sender): the newest `num_before` of them."""
+    stream, sender = "", None
+    for term in p.get("narrow", []):
+        operator, operand = term["operator"], term["operand"]
+        if operator in ("stream", "channel"):
+            stream = str(operand)
+        elif operator == "sender":
+            sender = org.user(operand).user_id
+        else:
+            org.violations.append(f"the fake Zulip's stream narrow lacks {operator!r}")
+            return error(400, f"Invalid narrow operator: unknown operator {operator}")
+    if stream not in org.streams:
+        return error(400, f"Invalid narrow operator: unknown channel {stream}")
+    found = sorted(
+        (m for m in org.stream_messages.values() if m.stream == stream)
+        if sender is None
+        else (
+            m for m in org.stream_messages.values() if m.stream == stream and m.sender_id == sender
+        ),
+        key=lambda m: m.id,
+    )
+    chosen = found[-p["num_before"] :] if p["num_before"] else []
+    return ok(messages=[org.stream_message_api(m) for m in chosen], found_newest=True)
+
+
 @handles("get-messages")
 def get_messages(org: FakeZulip, call: Call) -> Answer:
     me, p = call.user, call.params
+    if any(
+        t.get("operator") in ("stream", "channel")
+        for t in p.get("narrow", [])
+        if isinstance(t, dict)
+    ):
+        return _stream_messages(org, p)
     tests = [_narrow_filter(org, me, term) for term in p.get("narrow", [])]
     refused = next((t for t in tests if isinstance(t, Answer)), None)
     if refused:

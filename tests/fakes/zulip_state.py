@@ -98,6 +98,18 @@ class ZMessage:
 
 
 @dataclass
+class ZStreamMessage:
+    """A message to a stream (channel), in a topic; everyone in the stream may read it."""
+
+    id: int
+    sender_id: int
+    stream: str
+    topic: str
+    content: str
+    timestamp: int
+
+
+@dataclass
 class ZQueue:
     """An event queue: the types it wants and the events not yet acknowledged."""
 
@@ -117,6 +129,10 @@ class OrgState:
         self.users: dict[int, ZUser] = {}
         self.groups: dict[int, ZGroup] = {}
         self.messages: dict[int, ZMessage] = {}
+        # Streams the bot may post in, by name -> id; their messages (kept apart from the
+        # direct messages every other route reads).
+        self.streams: dict[str, int] = {}
+        self.stream_messages: dict[int, ZStreamMessage] = {}
         self.queues: dict[str, ZQueue] = {}
         self._ids = {"user": itertools.count(100), "group": itertools.count(100)}
         self._message_ids = itertools.count(1001)
@@ -212,6 +228,39 @@ class OrgState:
             )
             self.messages[message.id] = message
             return message
+
+    def add_stream(self, name: str) -> int:
+        """A stream the bot may post in; its id."""
+        with self.lock:
+            self.streams[name] = 200 + len(self.streams)
+            return self.streams[name]
+
+    def add_stream_message(
+        self, sender_id: int, stream: str, topic: str, content: str
+    ) -> ZStreamMessage:
+        with self.lock:
+            message = ZStreamMessage(
+                next(self._message_ids), sender_id, stream, topic, content, int(self.clock())
+            )
+            self.stream_messages[message.id] = message
+            return message
+
+    def stream_message_api(self, message: ZStreamMessage) -> dict:
+        """A stream message as GET /messages shows it (raw Markdown)."""
+        sender = self.users[message.sender_id]
+        return {
+            "id": message.id,
+            "type": "stream",
+            "display_recipient": message.stream,
+            "stream_id": self.streams[message.stream],
+            "subject": message.topic,
+            "content": message.content,
+            "content_type": "text/x-markdown",
+            "sender_id": sender.user_id,
+            "sender_email": sender.email,
+            "sender_full_name": sender.full_name,
+            "timestamp": message.timestamp,
+        }
 
     def message_api(self, message: ZMessage, *, markdown: bool, raw_too: bool = False) -> dict:
         """A message as GET /messages (and the outgoing webhook) show it."""

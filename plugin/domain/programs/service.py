@@ -96,6 +96,8 @@ def create_program(
     cadence_days: float = 7,
     language: str = DEFAULT,
     self_service: bool = False,
+    public_category: int | None = None,
+    public_stream: str | None = None,
 ) -> Program:
     """A draft program in `language`; its groups are resolved so membership events find it."""
     tpl = check_inputs(template, cadence_days)
@@ -128,6 +130,8 @@ def create_program(
         admins=json.dumps([u.username for u in resolved.admins]),
         admin_ids=json.dumps([u.id for u in resolved.admins]),
         self_service=self_service,
+        public_category=public_category,
+        public_stream=public_stream,
     )
     session.add(program)
     session.flush()
@@ -259,6 +263,8 @@ def describe(program: Program) -> dict:
         "cadence_days": program.cadence_days,
         "admins": admins(program),
         "self_service": program.self_service,
+        "public_category": program.public_category,
+        "public_stream": program.public_stream,
     }
 
 
