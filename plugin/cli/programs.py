@@ -18,12 +18,12 @@ from plugin.domain.programs.language import program_language
 from plugin.engine.adapter import ForumAdapter, ForumError, ForumUnavailable
 from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory, get_forum
-from plugin.forums.registry import KINDS
+from plugin.forums.registry import KINDS, spaces
 from plugin.i18n import supported_list
 from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
-from plugin.storage.states import ProgramState, Role
+from plugin.storage.states import ProgramState, Role, Space
 
 WORKER_NEXT = "on its next pass (`mentorship worker --once`, or a running `serve`)"
 
@@ -50,6 +50,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
         forum = get_forum(session, args.forum)
     # Checked before the forum is asked anything: the option must be this forum kind's own.
     place = _public_place(args, forum.kind)
+    space = _space(args, forum.kind)
     adapter = adapter_factory(
         env.sessions, Clock(), wait=True, allowed_hosts=env.config.allowed_internal_hosts
     )(forum.id)
@@ -74,6 +75,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             cadence_days=args.cadence_days,
             language=language,
             self_service=args.self_service,
+            space=space,
             **place,
         )
         doc = _program_doc(program)
@@ -105,6 +107,15 @@ def _public_place(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     if "public_stream" in given and not str(given["public_stream"]).strip():
         raise InputError("--public-stream needs a stream name")
     return given
+
+
+def _space(args: argparse.Namespace, kind: str) -> Space:
+    """`--space`, if this forum kind offers it (chat: Discourse only; INTERFACE.md)."""
+    space = Space(args.space)
+    if space not in spaces(kind):
+        offered = ", ".join(spaces(kind))
+        raise InputError(f"--space {space} is not offered on a {kind} forum (only: {offered})")
+    return space
 
 
 def _check_public_place(adapter: ForumAdapter, place: dict[str, Any]) -> None:
@@ -338,6 +349,13 @@ def register(top: Any, leaf: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="mentees choose a mentor from the program's directory; the mentor accepts or "
         "declines (admins may still pair by hand and match)",
+    )
+    p.add_argument(
+        "--space",
+        choices=[s.value for s in Space],
+        default=Space.PM.value,
+        help="where each pair talks: pm, a private message (default); chat, a chat "
+        "direct-message channel (where the forum offers one)",
     )
     place = p.add_mutually_exclusive_group()
     place.add_argument(

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from plugin.discourse.chat import Chat, chat_channel
 from plugin.engine.adapter import (
     AlreadyInGroup,
     BotRefused,
@@ -43,6 +44,9 @@ def marker_comment(marker: str) -> str:
 def _errors(body: Any) -> list[str]:
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [str(e) for e in body["errors"]]
+    # The chat plugin's policies answer {"error": "..."} (direct_messages_controller.rb).
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return [body["error"]]
     return []
 
 
@@ -113,6 +117,7 @@ class DiscourseClient:
         self._http.headers.update(
             {"Api-Key": api_key, "Api-Username": api_username, "Accept": "application/json"}
         )
+        self._chat = Chat(self._json, api_username)
 
     # -- transport ---------------------------------------------------------------------
 
@@ -173,8 +178,14 @@ class DiscourseClient:
         post = self._json("POST", "/posts.json", json=body)
         return SentPost(thread=str(post["topic_id"]), post_id=str(post["id"]))
 
+    def open_chat(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
+        """A chat direct-message channel of these users and the bot, opened with `text`."""
+        return self._chat.open(title, text, usernames, marker)
+
     def post(self, thread: str, text: str, marker: str) -> SentPost:
-        """A reply in an existing topic or private message."""
+        """A reply in an existing topic or private message, or a message in a chat channel."""
+        if chat_channel(thread) is not None:
+            return self._chat.post(thread, text, marker)
         body = {"topic_id": int(thread), "raw": f"{text}\n\n{marker_comment(marker)}"}
         post = self._json("POST", "/posts.json", json=body)
         return SentPost(thread=str(post["topic_id"]), post_id=str(post["id"]))
@@ -254,8 +265,14 @@ class DiscourseClient:
         first = (topic.get("post_stream") or {}).get("stream") or [""]
         return SentPost(thread=topic_id, post_id=str(first[0]))
 
+    def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
+        """The chat channel an earlier open_chat() with this marker opened, if it did."""
+        return self._chat.find_open(title, usernames, marker)
+
     def find_post(self, thread: str, marker: str) -> SentPost | None:
         """Our post carrying this marker among the thread's latest posts, if any."""
+        if chat_channel(thread) is not None:
+            return self._chat.find(thread, marker)
         topic = self._json("GET", f"/t/{int(thread)}.json")
         recent = ((topic.get("post_stream") or {}).get("stream") or [])[-RECENT_POSTS_CHECKED:]
         if not recent:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from plugin.discourse.chat import chat_message_id, chat_thread
 from plugin.engine.inbox import StoredEvent
 from plugin.engine.payloads import (
     MAX_INT32,
@@ -23,9 +24,9 @@ from plugin.engine.payloads import (
 )
 
 
-def _system_user(post: dict) -> bool:
+def _system_user(post: dict, key: str = "user_id") -> bool:
     """Discourse's own users (system -1, discobot -2) post with ids at or below zero."""
-    user_id = post.get("user_id")
+    user_id = post.get(key)
     return type(user_id) is int and -MAX_INT32 <= user_id <= 0
 
 
@@ -51,6 +52,39 @@ def _post_created(body: dict, bot_username: str) -> StoredEvent | None:
         event="post_created",
         # A restored forum may reuse a post id for another post; its time tells them apart.
         content_key=f"post_created:{fields['post_id']}:{fields['created_at']}",
+        payload=fields,
+        ordering_key=f"topic:{fields['topic_id']}",
+    )
+
+
+def _chat_message_created(body: dict, bot_username: str) -> StoredEvent | None:
+    """A chat message: activity and commands when it is in a direct-message channel.
+
+    Discourse sends every chat message, the bot's own included, under the event type's key
+    (NOTES.md §7): {"chat_message": {"message": {...}, "channel": {...}}}. Pair spaces are
+    direct-message channels; a category channel is public and never one.
+    """
+    wrapper = require_object(body, "chat_message")
+    message, channel = require_object(wrapper, "message"), require_object(wrapper, "channel")
+    if channel.get("chatable_type") != "DirectMessage":
+        return None
+    user = require_object(message, "user")
+    if _system_user(user, "id") or user.get("username") == bot_username:
+        return None  # the forum's own users and our own messages are nobody's activity
+    channel_id = require_id(channel, "id", MAX_INT64)
+    message_id = require_id(message, "id", MAX_INT64)
+    fields: dict[str, Any] = {
+        "post_id": chat_message_id(message_id),
+        "topic_id": chat_thread(channel_id),
+        "user_id": require_id(user, "id"),
+        "created_at": require_instant(message, "created_at"),
+    }
+    command = command_text(message.get("message"))
+    if command is not None:
+        fields["command"] = command
+    return StoredEvent(
+        event="post_created",  # the same handler as a post: activity, then any command
+        content_key=f"chat_message_created:{message_id}:{fields['created_at']}",
         payload=fields,
         ordering_key=f"topic:{fields['topic_id']}",
     )
@@ -93,6 +127,7 @@ DISPATCH: dict[str, Callable[[dict, str], StoredEvent | None]] = {
     "user_added_to_group": _group_user("user_added_to_group"),
     "user_removed_from_group": _group_user("user_removed_from_group"),
     "user_destroyed": _user_destroyed,
+    "chat_message_created": _chat_message_created,
 }
 
 # Core events we know and deliberately do not use (docs/forums/discourse.md §2):
@@ -106,7 +141,7 @@ IGNORED = frozenset(
     reviewable_created reviewable_updated reviewable_score_updated reviewable_transitioned_to
     notification_created user_badge_granted user_badge_revoked post_liked user_promoted
     accepted_solution unaccepted_solution assigned unassigned topic_upvote topic_unvote
-    chat_message_created chat_message_edited chat_message_trashed chat_message_restored""".split()
+    chat_message_edited chat_message_trashed chat_message_restored""".split()
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plugin.discourse import connect, flags
-from plugin.discourse.client import DiscourseClient
+from plugin.discourse.client import DiscourseClient, chat_channel
 from plugin.engine.adapter import ForumAuthError, ForumError, ForumNotFound, Gate
 from plugin.forums.kind import REVIEW_FLAG, ForumKind, ForumSignIn, Problem, Severity
 from plugin.storage.models import Forum
@@ -22,7 +22,11 @@ def mention(username: str | None, name: str | None, user_id: int) -> str:
 
 
 def thread_url(forum_url: str, thread: str) -> str | None:
-    """A pair's private message in the browser: /t/{topic_id} (Discourse adds the slug)."""
+    """A pair's space in the browser: /t/{topic_id} (Discourse adds the slug) for a private
+    message, /chat/c/-/{channel_id} for a chat channel (the chat plugin's own route)."""
+    channel = chat_channel(thread)
+    if channel is not None:
+        return f"{forum_url.rstrip('/')}/chat/c/-/{channel}"
     if not (thread.isascii() and thread.isdigit()):
         return None  # we store the topic id the API gave; anything else is not a topic
     return f"{forum_url.rstrip('/')}/t/{thread}"
@@ -118,4 +122,12 @@ KIND = ForumKind(
     guide="Connect a Discourse forum",
     # A report's post is flagged for the moderators as the reporting member (NOTES.md §7).
     outbox_kinds={REVIEW_FLAG: flags.FLAG},
+    # Pairs may talk in a chat direct-message channel instead (`--space chat`); admins can
+    # export every chat message (the chat plugin's admin export), so the sentence says so.
+    chat_privacy={
+        "en": "This chat channel is just for the two of you and me, the program's bot "
+        "(the forum's own admins can export chat messages, as always on Discourse).",
+        "de": "Dieser Chat-Kanal ist nur für euch beide und mich, den Bot des Programms "
+        "(die Admins des Forums können Chat-Nachrichten exportieren, wie immer bei Discourse).",
+    },
 )

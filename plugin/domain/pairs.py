@@ -12,17 +12,15 @@ from plugin.domain import hook_events
 from plugin.domain.messages import Message, cadence_text, render, render_step
 from plugin.domain.programs.service import steps
 from plugin.domain.reader import pair_language
-from plugin.engine.adapter import SentPost, Undeliverable
-from plugin.engine.outbox import Kind, SendContext, enqueue
+from plugin.engine.outbox import enqueue
 from plugin.forums.connections import InputError
-from plugin.forums.registry import PRIVACY, mention
+from plugin.forums.registry import mention, privacy
 from plugin.i18n import DEFAULT
-from plugin.storage.db import reading, upsert_ignore
+from plugin.storage.db import upsert_ignore
 from plugin.storage.models import (
     Activity,
     Forum,
     Member,
-    OutboxMessage,
     Pair,
     Program,
     Signup,
@@ -33,43 +31,6 @@ from plugin.storage.states import PairState, ProgramState, Role, SignupState
 ACTIVE = (PairState.ACTIVE, PairState.PAUSED)
 # Sign-ups that may be paired: ready ones, and mentors already paired who may have room.
 PAIRABLE = (SignupState.READY, SignupState.PAIRED)
-
-
-# -- outbox kinds: a pair's thread and the posts in it ---------------------------------
-
-
-def _pair_thread(ctx: SendContext, payload: dict) -> str:
-    with reading(ctx.factory) as session:
-        thread = session.get_one(Pair, payload["pair_id"]).thread
-    if thread is None:  # the ordering key sends the opener first; it must have been given up
-        raise Undeliverable(f"pair {payload['pair_id']} has no thread")
-    return thread
-
-
-def _opened(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
-    pair = session.get_one(Pair, payload["pair_id"])
-    pair.thread = sent.thread
-    pair.step_posted = max(pair.step_posted, payload.get("step", 0))
-
-
-def _posted(session: Session, row: OutboxMessage, payload: dict, sent: SentPost) -> None:
-    pair = session.get_one(Pair, payload["pair_id"])
-    pair.step_posted = max(pair.step_posted, payload.get("step", 0))
-
-
-# The pairs' own outbox kinds: they record where the pair's thread and steps landed.
-PAIR_KINDS: dict[str, Kind] = {
-    "pair_open": Kind(
-        send=lambda ctx, p, m: ctx.adapter.open_thread(p["title"], p["text"], p["usernames"], m),
-        find=lambda ctx, p, m: ctx.adapter.find_thread(m),
-        on_sent=_opened,
-    ),
-    "pair_post": Kind(
-        send=lambda ctx, p, m: ctx.adapter.post(_pair_thread(ctx, p), p["text"], m),
-        find=lambda ctx, p, m: ctx.adapter.find_post(_pair_thread(ctx, p), m),
-        on_sent=_posted,
-    ),
-}
 
 
 def post_to_pair(session: Session, pair: Pair, key: str, text: str, step: int = 0) -> None:
@@ -220,7 +181,7 @@ def _introduction(
     (m_member, m), (e_member, e) = mentor, mentee
     language = pair_language(pair, program)
     program_steps = steps(program, language)
-    privacy = PRIVACY[session.get_one(Forum, program.forum_id).kind]
+    said = privacy(session.get_one(Forum, program.forum_id).kind, program.space)
     return render(
         "intro",
         language,
@@ -229,7 +190,7 @@ def _introduction(
         steps=len(program_steps),
         mentor=mention_of(session, m_member),
         mentee=mention_of(session, e_member),
-        privacy=privacy.get(language, privacy[DEFAULT]),
+        privacy=said.get(language, said[DEFAULT]),
         mentor_name=m_member.name or m_member.username,
         mentee_name=e_member.name or e_member.username,
         mentor_about=m.about,
@@ -257,6 +218,7 @@ def _queue_opening(
             "text": intro.text,
             "usernames": usernames,
             "step": 1,
+            "space": program.space,
         },
         ordering_key=f"pair:{pair.id}",
     )

@@ -11,7 +11,7 @@ from plugin.engine.outbox import enqueue
 from plugin.forums.kind import REVIEW_FLAG
 from plugin.forums.registry import KINDS
 from plugin.storage.models import Member, Pair, Program, Report
-from plugin.storage.states import ReportKind, ReportState
+from plugin.storage.states import ReportKind, ReportState, Space
 
 MAX_REPORT = 2000
 
@@ -63,18 +63,20 @@ def report(
         f"report-ack:{key}",
         render("report_ack", own, program=program.title),
     )
-    flag_for_review(ctx, member, text, thread, post_id)
+    flag_for_review(ctx, member, program, text, thread, post_id)
 
 
 def flag_for_review(
-    ctx: HandlerContext, member: Member, text: str, thread: str, post_id: str
+    ctx: HandlerContext, member: Member, program: Program, text: str, thread: str, post_id: str
 ) -> None:
     """Where the forum has a review queue, the report's post is flagged there as the member.
 
-    The text is in the outbox row only until it is sent (outbox.diagnosis_payload). A chat
-    message would not be flagged (INTERFACE.md): pair spaces here are private messages.
+    The text is in the outbox row only until it is sent (outbox.diagnosis_payload). In a chat
+    space nothing is flagged (INTERFACE.md): Discourse refuses notify_moderators in a DM
+    channel, and for the flags it allows there it sends the moderators a transcript of the
+    channel's last messages, which would forward the pair's conversation.
     """
-    if not KINDS[ctx.forum.kind].review_queue or not post_id:
+    if not KINDS[ctx.forum.kind].review_queue or not post_id or program.space == Space.CHAT:
         return
     enqueue(
         ctx.session,

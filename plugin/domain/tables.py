@@ -21,7 +21,7 @@ from plugin.domain.erasure import on_user_destroyed
 from plugin.domain.expertise import refresh_expertise
 from plugin.domain.graduation import GRADUATION_KINDS
 from plugin.domain.journey import rating_link
-from plugin.domain.pairs import PAIR_KINDS
+from plugin.domain.pair_kinds import PAIR_KINDS
 from plugin.domain.schedule import schedule_due
 from plugin.domain.signups import directory_link, signup_link
 from plugin.engine.inbox import Dispatch, Registered

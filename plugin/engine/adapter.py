@@ -161,6 +161,13 @@ class ForumAdapter(Protocol):
     def open_thread(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
         """Start a private thread with exactly these members and the bot."""
 
+    def open_chat(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
+        """Start a chat channel with exactly these members and the bot (where the forum's kind
+        offers a chat space); its thread then takes post() and find_post() like any other."""
+
+    def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
+        """The chat channel an earlier open_chat with this marker opened, if any."""
+
     def post(self, thread: str, text: str, marker: str) -> SentPost:
         """Post in an existing thread."""
 

@@ -133,6 +133,9 @@ class ForumKind:
     check: ConnectionCheck | None = None
     # Outbox kinds of this forum alone (kind name -> Kind), beside the domain's.
     outbox_kinds: Mapping[str, Kind] = field(default_factory=dict)
+    # Where the forum offers pairs a chat channel (`program create --space chat`): what is
+    # true of it, said in its first message, per language as `privacy`. Empty: no chat space.
+    chat_privacy: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def review_queue(self) -> bool:

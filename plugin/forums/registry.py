@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from plugin.discourse.kind import KIND as DISCOURSE
 from plugin.forums.kind import ForumKind
+from plugin.storage.states import Space
 from plugin.zulip.kind import KIND as ZULIP
 
 KINDS: dict[str, ForumKind] = {kind.name: kind for kind in (DISCOURSE, ZULIP)}
@@ -18,6 +19,17 @@ NAMES: tuple[str, ...] = tuple(KINDS)
 
 # What each forum says of its private threads, by kind, then language.
 PRIVACY: dict[str, Mapping[str, str]] = {name: kind.privacy for name, kind in KINDS.items()}
+
+
+def spaces(kind: str) -> tuple[Space, ...]:
+    """The pair spaces a forum kind offers (`program create --space`), its default first."""
+    return (Space.PM, Space.CHAT) if KINDS[kind].chat_privacy else (Space.PM,)
+
+
+def privacy(kind: str, space: Space) -> Mapping[str, str]:
+    """What a forum says of a pair's space of this kind (private message or chat), by language."""
+    chat = KINDS[kind].chat_privacy
+    return chat if space == Space.CHAT and chat else KINDS[kind].privacy
 
 
 def kind_of(name: str) -> ForumKind | None:

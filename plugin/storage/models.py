@@ -23,6 +23,7 @@ from plugin.storage.states import (
     ReportState,
     Role,
     SignupState,
+    Space,
     column,
 )
 
@@ -168,6 +169,8 @@ class Program(Base):
     # (at most one, per the forum's kind; neither: the program has no public place).
     public_category: Mapped[int | None] = mapped_column(Integer, default=None)
     public_stream: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The pairs' space: a private message, or a Discourse chat channel (`--space chat`).
+    space: Mapped[Space] = mapped_column(column(Space, 8), default=Space.PM, server_default="pm")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     forum: Mapped[Forum] = relationship()

@@ -31,6 +31,13 @@ class ProgramState(StrEnum):
     CLOSED = "closed"  # no new sign-ups or pairs; running pairs go on
 
 
+class Space(StrEnum):
+    """Where a pair talks: a private message, or (Discourse only) a chat direct-message channel."""
+
+    PM = "pm"
+    CHAT = "chat"
+
+
 class Role(StrEnum):
     """Which side of a pairing a sign-up is for."""
 

@@ -27,6 +27,7 @@ from plugin.engine.adapter import (
     Gate,
     PublicQuestion,
     SentPost,
+    Undeliverable,
     error_for_status,
     redirect_refused,
 )
@@ -175,6 +176,14 @@ class ZulipClient:
         ids = [self._user_id(email) for email in usernames]
         # A direct message has no subject line: the title becomes its heading.
         return self._send(thread_name(ids), f"**{title}**\n\n{text}", marker)
+
+    def open_chat(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
+        """Zulip offers no chat space beside its direct messages (`--space chat` is refused)."""
+        raise Undeliverable("Zulip has no chat space: its pairs talk in group direct messages")
+
+    def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
+        """Nothing: open_chat never sends."""
+        return None
 
     def post(self, thread: str, text: str, marker: str) -> SentPost:
         """Another message in the same conversation, to those of its members still active.

@@ -2,8 +2,9 @@
 
 import pytest
 
-from plugin.forums.registry import PRIVACY, mention
+from plugin.forums.registry import KINDS, PRIVACY, mention, privacy, spaces
 from plugin.i18n import LANGUAGES
+from plugin.storage.states import Space
 
 
 def test_discourse_mentions_by_username():
@@ -27,3 +28,19 @@ def test_zulip_threads_are_not_said_to_be_readable_by_admins_in_german_either():
 @pytest.mark.parametrize("kind", sorted(PRIVACY))
 def test_every_forum_describes_its_threads_in_every_language(kind):
     assert set(PRIVACY[kind]) == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_chat_space_is_described_in_every_language(kind):
+    said = privacy(kind, Space.CHAT)
+    assert set(said) == set(LANGUAGES)
+
+
+def test_a_discourse_chat_space_is_described_as_a_chat_channel():
+    assert "chat channel" in privacy("discourse", Space.CHAT)["en"]
+    assert "private message" in privacy("discourse", Space.PM)["en"]
+
+
+def test_only_discourse_offers_a_chat_space():
+    assert spaces("discourse") == (Space.PM, Space.CHAT)
+    assert spaces("zulip") == (Space.PM,)

@@ -25,7 +25,7 @@ from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, Forum
 from plugin.forums.connections import InputError
 from plugin.i18n import DEFAULT, language_of, supported_list
 from plugin.storage.models import Forum, Program
-from plugin.storage.states import ProgramState
+from plugin.storage.states import ProgramState, Space
 
 STATES = tuple(ProgramState)
 
@@ -98,6 +98,7 @@ def create_program(
     self_service: bool = False,
     public_category: int | None = None,
     public_stream: str | None = None,
+    space: Space = Space.PM,
 ) -> Program:
     """A draft program in `language`; its groups are resolved so membership events find it."""
     tpl = check_inputs(template, cadence_days)
@@ -132,6 +133,7 @@ def create_program(
         self_service=self_service,
         public_category=public_category,
         public_stream=public_stream,
+        space=space,
     )
     session.add(program)
     session.flush()
@@ -265,6 +267,7 @@ def describe(program: Program) -> dict:
         "self_service": program.self_service,
         "public_category": program.public_category,
         "public_stream": program.public_stream,
+        "space": program.space,
     }
 
 

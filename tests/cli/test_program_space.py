@@ -1,0 +1,28 @@
+"""`program create --space pm|chat` (INTERFACE.md): where a program's pairs talk."""
+
+from __future__ import annotations
+
+from tests.cli.support import assert_one_line_error, create
+from tests.cli.test_program_public_place import zulip_create
+
+
+def test_a_program_talks_in_private_messages_unless_told(run_cli, live):
+    assert create(run_cli, "--json").doc()["space"] == "pm"
+
+
+def test_a_discourse_program_may_talk_in_chat(run_cli, live):
+    assert create(run_cli, "--space", "chat", "--json").doc()["space"] == "chat"
+
+
+def test_a_chat_space_on_zulip_is_exit_2_and_makes_no_program(run_cli, zulip):
+    result = zulip_create(run_cli, zulip, "--space", "chat")
+    assert_one_line_error(result, 2, "--space chat", "zulip")
+    assert run_cli("program", "list", "--json").doc()["programs"] == []
+
+
+def test_a_zulip_program_talks_in_direct_messages(run_cli, zulip):
+    assert zulip_create(run_cli, zulip, "--json").doc()["space"] == "pm"
+
+
+def test_an_unknown_space_is_exit_2(run_cli, live):
+    assert create(run_cli, "--space", "forum").code == 2
