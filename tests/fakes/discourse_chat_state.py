@@ -30,6 +30,11 @@ class FakeChatMessage:
     cooked: str
     created_at: float  # seconds since the epoch, from the fake's clock
 
+    @property
+    def raw(self) -> str:
+        """The text as written (Discourse's `message` field), named like a post's raw."""
+        return self.message
+
 
 @dataclass
 class FakeChatChannel:
