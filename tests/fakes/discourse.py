@@ -3,6 +3,8 @@
 Every request is recorded, validated against shared/forums/discourse/openapi.json (a violation
 is recorded and answered 400 so a wrong call never passes silently), then authenticated and
 rate limited like Discourse's admin API, then answered by a handler in discourse_routes.
+The chat plugin's routes, which openapi.json lacks, are checked by chat_check instead and
+answered by discourse_chat (their state: fake.chat, a ChatState).
 
     fake = FakeDiscourse(api_key="test-key", bot_username="mentor_bot")
     fake.add_user("maya")
@@ -29,11 +31,14 @@ from typing import Any
 from flask import Flask, Response, request
 
 from tests.fakes import (
+    chat_check,
     discourse_categories,  # noqa: F401 - registers its routes
+    discourse_chat,
     discourse_flags,  # noqa: F401 - registers its handler
     discourse_group_routes,  # noqa: F401 - its handlers register on import
     openapi_check,
 )
+from tests.fakes.discourse_chat_state import ChatState, FakeChatChannel
 from tests.fakes.discourse_routes import HANDLERS, Answer, Call, error
 from tests.fakes.discourse_state import FakeUser, ForumState
 from tests.fakes.server import served
@@ -120,6 +125,7 @@ class FakeDiscourse(ForumState):
         self.url: str | None = None
         self._window: deque[float] = deque()
         self._injections: list[_Injection] = []
+        self.chat = ChatState()
         self.bot = self.add_user(bot_username, admin=bot_admin, moderator=not bot_admin)
         self.app = self.create_app()
 
@@ -152,6 +158,25 @@ class FakeDiscourse(ForumState):
         if found is None:
             raise KeyError(username)
         return found
+
+    # ----- chat (discourse_chat) ----------------------------------------------------------------
+
+    @property
+    def chat_channels(self) -> dict[int, FakeChatChannel]:
+        """Every chat channel by id."""
+        return self.chat.channels
+
+    def chat_channel_of(self, *usernames: str) -> FakeChatChannel | None:
+        """The newest chat channel holding exactly these users plus the bot, or None."""
+        return discourse_chat.channel_of(self, *usernames)
+
+    def chat_as(self, username: str, channel_id: int, text: str) -> dict[str, Any]:
+        """A member writes in a channel; returns the chat_message_created webhook body."""
+        return discourse_chat.chat_as(self, username, channel_id, text)
+
+    def chat_messages_by(self, username: str) -> list[str]:
+        """The raw text of every chat message this user wrote, oldest first."""
+        return discourse_chat.messages_by(self, username)
 
     @contextmanager
     def serve(self) -> Iterator[str]:
@@ -195,14 +220,24 @@ class FakeDiscourse(ForumState):
 
     def _answer(self, recorded: RecordedRequest, body_problems: list[str]) -> Answer:
         method, path = recorded.method, recorded.path
-        problems = body_problems + openapi_check.validate_request(
-            method, path, recorded.query, recorded.headers, recorded.body
-        )
+        match: openapi_check.Match | chat_check.ChatMatch | None
+        if chat_check.is_chat_path(path):
+            match = chat_check.match(method, path)
+            checked = [f"{method} {path}: no chat route"] if match is None else []
+            if match is not None:
+                checked = chat_check.validate_request(match, recorded.query, recorded.body)
+            prefix = "chat api"
+        else:
+            match = openapi_check.match_operation(method, path)
+            checked = openapi_check.validate_request(
+                method, path, recorded.query, recorded.headers, recorded.body
+            )
+            prefix = "openapi"
+        problems = body_problems + checked
         if problems:
             self.violations += problems
-            return Answer(400, {"errors": [f"openapi: {p}" for p in problems]})
-        match = openapi_check.match_operation(method, path)
-        assert match is not None  # validate_request found it
+            return Answer(400, {"errors": [f"{prefix}: {p}" for p in problems]})
+        assert match is not None  # the request check found it
         recorded.operation_id = match.operation_id
         injected = self._take_injection(method, path, after=False)
         if injected:
@@ -234,6 +269,8 @@ class FakeDiscourse(ForumState):
             return body, []
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = request.form.to_dict(flat=False)
+            if chat_check.is_chat_path(request.path):
+                return chat_check.coerce_form(form), []
             return openapi_check.coerce_form(request.method, request.path, form), []
         return None, [f"{request.method} {request.path}: unsupported body type {request.mimetype}"]
 

@@ -61,6 +61,9 @@ class FakeUser:
     category_posts: dict[str, int] = field(default_factory=dict)
     likes_received: int = 0
     solved_count: int = 0
+    # user_option.chat_enabled, the member's own chat switch: off, Discourse leaves them out of
+    # new chat direct messages (Chat::UsersFromUsernamesAndGroupsQuery).
+    chat_enabled: bool = True
 
     @property
     def staff(self) -> bool:
