@@ -110,3 +110,20 @@ def test_an_invalid_link_page_follows_the_browser(client):
     body = page.get_data(as_text=True)
     assert page.status_code == 404 and html_lang(body) == "de"
     assert "Dieser Link funktioniert nicht mehr" in body
+
+
+@pytest.mark.parametrize(
+    "path, language, command",
+    [
+        ("/signup/nonsense", "en", "!signup"),
+        ("/signup/nonsense", "de", "!signup"),
+        ("/directory/nonsense", "en", "!directory"),
+        ("/directory/nonsense", "de", "!verzeichnis"),
+    ],
+    ids=["signup-en", "signup-de", "directory-en", "directory-de"],
+)
+def test_an_invalid_link_page_names_the_command_that_sends_a_fresh_link(
+    client, path, language, command
+):
+    body = client.get(path, headers={"Accept-Language": language}).get_data(as_text=True)
+    assert f"<code>{command}</code>" in body
