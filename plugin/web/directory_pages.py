@@ -19,6 +19,7 @@ from plugin.domain.directory import (
     open_request_of,
 )
 from plugin.domain.signups import signup_from_directory_token
+from plugin.i18n import N_
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Signup, utcnow
 from plugin.storage.secretbox import signing_keys
@@ -82,7 +83,8 @@ def directory(token: str) -> ResponseReturnValue:
     with manager(services.sessions) as session:
         mentee = signup_from_directory_token(session, services.config.secret_key, token)
         if mentee is None or not mentee.program.self_service:
-            return render_template("directory_link_invalid.html"), 404, HEADERS
+            page = render_template("link_invalid.html", command=N_("!directory"))
+            return page, 404, HEADERS
         lang.use(i18n.for_member(mentee.member.locale, mentee.program.language))
         if request.method == "GET":
             return _page(session, mentee)

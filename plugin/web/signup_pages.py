@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from plugin import i18n
 from plugin.domain.signups import ProfileError, save_profile, signup_from_token
+from plugin.i18n import N_
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Program, Signup, utcnow
 from plugin.storage.secretbox import signing_keys
@@ -65,7 +66,8 @@ def _page(
 
 
 def _invalid() -> ResponseReturnValue:
-    return render_template("link_invalid.html"), 404, {"Cache-Control": "no-store"}
+    page = render_template("link_invalid.html", command=N_("!signup"))
+    return page, 404, {"Cache-Control": "no-store"}
 
 
 @bp.route("/signup/<token>", methods=["GET", "POST"])

@@ -1,17 +1,16 @@
-"""A self-service program with sign-ups, for the directory's domain and page tests."""
+"""A self-service program and its pairs, for the directory's domain and page tests (sign-ups:
+tests/web/admin/support.py `add_signup`)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 
 from plugin.domain.programs import service
 from plugin.engine.adapter import ForumGroup, ForumUser
 from plugin.storage.db import transaction
-from plugin.storage.models import Forum, Member, Pair, Program, Signup
+from plugin.storage.models import Forum, Pair, Signup
 
 T0 = datetime(2030, 1, 7, 10, 0, tzinfo=UTC)
-_user_ids = itertools.count(9000)
 
 
 def self_service_program(
@@ -36,49 +35,6 @@ def self_service_program(
         )
         program.state = "open"
         return program.id
-
-
-def signup(
-    sessions,
-    program_id: int,
-    username: str,
-    role: str,
-    *,
-    topics: str = "python, careers",
-    about: str = "About me",
-    capacity: int = 1,
-    state: str = "ready",
-    locale: str | None = None,
-) -> int:
-    """A member (new, or the one with this username) signed up as `role`; the sign-up id."""
-    with transaction(sessions) as db:
-        program = db.get(Program, program_id)
-        member = db.query(Member).filter_by(forum_id=program.forum_id, username=username).first()
-        if member is None:
-            member = Member(
-                forum_id=program.forum_id,
-                forum_user_id=next(_user_ids),
-                username=username,
-                name=username.title(),
-                locale=locale,
-            )
-            db.add(member)
-            db.flush()
-        row = Signup(
-            program_id=program_id,
-            member_id=member.id,
-            role=role,
-            state=state,
-            about=about,
-            topics=topics,
-            timezone="Europe/Berlin",
-            age_confirmed=state != "pending",
-            capacity=capacity,
-            link_version=1,
-        )
-        db.add(row)
-        db.flush()
-        return row.id
 
 
 def pair(sessions, mentor_id: int, mentee_id: int, *, state="active", end_reason=None) -> int:

@@ -10,8 +10,9 @@ from plugin.domain.signups import directory_token
 from plugin.storage.db import transaction
 from plugin.storage.models import Signup
 from plugin.storage.requests import MentorRequest
-from tests.domain.directory_support import pair, self_service_program, signup
+from tests.domain.directory_support import pair, self_service_program
 from tests.helpers import hidden_inputs
+from tests.web.admin.support import add_signup
 from tests.web.test_security_pages import HOSTILE_TOKENS, ODD_FORM_BODIES
 
 
@@ -28,7 +29,7 @@ def path_of(config, sessions, signup_id: int, query: str = "") -> str:
 @pytest.fixture
 def page(config, sessions, program) -> str:
     """The path of maya's directory."""
-    return path_of(config, sessions, signup(sessions, program, "maya", "mentee"))
+    return path_of(config, sessions, add_signup(sessions, program, "maya", "mentee"))
 
 
 def text(response) -> str:
@@ -49,16 +50,24 @@ def stored(sessions) -> list[int]:
 def test_the_page_lists_a_mentors_name_answers_topics_and_time_zone(
     client, sessions, program, page
 ):
-    signup(sessions, program, "sam", "mentor", about="I review code", topics="python, sql")
+    add_signup(
+        sessions,
+        program,
+        "sam",
+        "mentor",
+        about="I review code",
+        topics="python, sql",
+        timezone="Europe/Berlin",
+    )
     body = text(client.get(page))
     for part in ("Sam", "I review code", "python, sql", "Europe/Berlin", 'value="sam"'):
         assert part in body
 
 
 def test_the_topic_filter_keeps_matching_mentors_only(client, config, sessions, program):
-    maya = signup(sessions, program, "maya", "mentee")
-    signup(sessions, program, "sam", "mentor", topics="Python")
-    signup(sessions, program, "ana", "mentor", topics="public speaking")
+    maya = add_signup(sessions, program, "maya", "mentee")
+    add_signup(sessions, program, "sam", "mentor", topics="Python")
+    add_signup(sessions, program, "ana", "mentor", topics="public speaking")
     body = text(client.get(path_of(config, sessions, maya, "?topic=python")))
     assert 'value="sam"' in body and 'value="ana"' not in body
 
@@ -72,7 +81,7 @@ def test_the_page_is_sent_with_the_protective_headers(client, page):
 
 
 def test_the_page_is_in_the_mentees_own_language(client, config, sessions, program):
-    maya = signup(sessions, program, "maya", "mentee", locale="de")
+    maya = add_signup(sessions, program, "maya", "mentee", locale="de")
     body = text(client.get(path_of(config, sessions, maya)))
     assert '<html lang="de">' in body and "Mentor:in wählen" in body
 
@@ -93,7 +102,7 @@ def test_a_mentors_card_shows_the_forums_record_of_their_help_when_there_is_one(
 def test_sending_the_form_opens_the_request_and_says_who_it_went_to(
     client, sessions, program, page
 ):
-    sam = signup(sessions, program, "sam", "mentor")
+    sam = add_signup(sessions, program, "sam", "mentor")
     response = ask(client, page, "sam", "Hello!")
     assert response.status_code == 200 and "Your request went to Sam" in text(response)
     assert stored(sessions) == [sam]
@@ -102,8 +111,8 @@ def test_sending_the_form_opens_the_request_and_says_who_it_went_to(
 def test_a_second_request_while_one_is_open_is_409_with_a_page_saying_so(
     client, sessions, program, page
 ):
-    sam = signup(sessions, program, "sam", "mentor")
-    signup(sessions, program, "ana", "mentor")
+    sam = add_signup(sessions, program, "sam", "mentor")
+    add_signup(sessions, program, "ana", "mentor")
     ask(client, page, "sam")
     response = client.post(page, data={**hidden_inputs(text(client.get(page))), "mentor": "ana"})
     assert response.status_code == 409
@@ -115,9 +124,9 @@ def test_a_second_request_while_one_is_open_is_409_with_a_page_saying_so(
 def test_asking_a_mentor_with_no_place_left_is_409_and_stores_nothing(
     client, sessions, program, page
 ):
-    sam = signup(sessions, program, "sam", "mentor", capacity=1)
+    sam = add_signup(sessions, program, "sam", "mentor", capacity=1)
     form = hidden_inputs(text(client.get(page)))  # sam was listed when maya opened the page
-    pair(sessions, sam, signup(sessions, program, "noah", "mentee", state="paired"))
+    pair(sessions, sam, add_signup(sessions, program, "noah", "mentee", state="paired"))
     response = client.post(page, data={**form, "mentor": "sam"})
     assert response.status_code == 409 and "no place left" in text(response)
     assert stored(sessions) == []
@@ -126,8 +135,8 @@ def test_asking_a_mentor_with_no_place_left_is_409_and_stores_nothing(
 def test_asking_a_mentor_not_in_the_directory_is_404_and_stores_nothing(
     client, config, sessions, program
 ):
-    maya = signup(sessions, program, "maya", "mentee")
-    sam = signup(sessions, program, "sam", "mentor", capacity=2)
+    maya = add_signup(sessions, program, "maya", "mentee")
+    sam = add_signup(sessions, program, "sam", "mentor", capacity=2)
     path = path_of(config, sessions, maya)
     form = hidden_inputs(text(client.get(path)))
     pair(sessions, sam, maya, state="ended", end_reason="blocked")
@@ -137,19 +146,19 @@ def test_asking_a_mentor_not_in_the_directory_is_404_and_stores_nothing(
 
 
 def test_a_form_without_its_csrf_token_is_400_and_stores_nothing(client, sessions, program, page):
-    signup(sessions, program, "sam", "mentor")
+    add_signup(sessions, program, "sam", "mentor")
     response = client.post(page, data={"mentor": "sam"})
     assert response.status_code == 400 and stored(sessions) == []
 
 
 def test_a_form_without_a_chosen_mentor_is_400(client, sessions, program, page):
-    signup(sessions, program, "sam", "mentor")
+    add_signup(sessions, program, "sam", "mentor")
     response = ask(client, page, "")
     assert response.status_code == 400 and "Please choose a mentor" in text(response)
 
 
 def test_an_over_long_message_is_400_and_kept_in_the_form(client, sessions, program, page):
-    signup(sessions, program, "sam", "mentor")
+    add_signup(sessions, program, "sam", "mentor")
     response = ask(client, page, "sam", "x" * 1001)
     assert response.status_code == 400 and "x" * 1001 in text(response)
     assert stored(sessions) == []
@@ -167,6 +176,6 @@ def test_a_hostile_token_gets_the_link_invalid_page(client, token, method):
 def test_an_oddly_encoded_request_form_is_400_and_stores_nothing(
     client, sessions, program, page, body, content_type
 ):
-    signup(sessions, program, "sam", "mentor")
+    add_signup(sessions, program, "sam", "mentor")
     response = client.post(page, data=body, content_type=content_type)
     assert response.status_code == 400 and stored(sessions) == []

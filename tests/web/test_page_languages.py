@@ -1,8 +1,12 @@
-"""The sign-up and feedback pages speak the member's language (issue 13)."""
+"""The sign-up and feedback pages speak the member's language (issue 13).
+
+What both pages do is one test each, parametrized by page (its id names the page)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
@@ -15,6 +19,72 @@ def html_lang(page: str) -> str:
     return found.group(1)
 
 
+@dataclass(frozen=True)
+class Page:
+    """A member's page: how to get its path, and words that show which language it speaks."""
+
+    path: Callable[..., str]  # (sessions, secret, forum_id, *, language, locale) -> path
+    german: tuple[str, ...]
+    english: tuple[str, ...]
+
+
+PAGES = {
+    "signup": Page(
+        signup_path,
+        german=("Anmeldung als Mentor", "Anmeldung speichern", "Was kannst du als Mentor bieten?"),
+        english=("Save my sign-up", "What can you offer as a mentor?"),
+    ),
+    "feedback": Page(
+        feedback_path,
+        german=(
+            "Wie war dein Mentoring in Career advancement?",
+            "Absenden",
+            "Deine Bewertung, von 1",
+        ),
+        english=("How was your mentorship in Career advancement?",),
+    ),
+}
+
+
+@pytest.fixture(params=PAGES.values(), ids=PAGES.keys())
+def page(request) -> Page:
+    return request.param
+
+
+@pytest.fixture
+def page_in(sessions, config, forum, page):
+    """The page's path for a program in `language` and a member whose account says `locale`."""
+
+    def make(language: str, locale: str | None = None) -> str:
+        return page.path(sessions, config.secret_key, forum.id, language=language, locale=locale)
+
+    return make
+
+
+def assert_speaks(body: str, language: str, words: tuple[str, ...]) -> None:
+    assert html_lang(body) == language
+    assert [w for w in words if w not in body] == []
+
+
+def test_the_page_of_a_german_program_is_german(client, page, page_in):
+    assert_speaks(client.get(page_in("de")).get_data(as_text=True), "de", page.german)
+
+
+def test_a_german_member_reads_an_english_program_in_german(client, page, page_in):
+    body = client.get(page_in("en", locale="de")).get_data(as_text=True)
+    assert_speaks(body, "de", page.german)
+
+
+def test_an_english_member_of_a_german_program_reads_english(client, page, page_in):
+    body = client.get(page_in("de", locale="en")).get_data(as_text=True)
+    assert_speaks(body, "en", page.english)
+
+
+def test_the_page_of_an_english_program_ignores_the_browser_language(client, page, page_in):
+    body = client.get(page_in("en"), headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert_speaks(body, "en", page.english)
+
+
 @pytest.fixture
 def signup_in(sessions, config, forum):
     """The sign-up path for a program in `language` and a member whose account says `locale`."""
@@ -25,39 +95,6 @@ def signup_in(sessions, config, forum):
         )
 
     return make
-
-
-@pytest.fixture
-def feedback_in(sessions, config, forum):
-    """The rating path for a program in `language` and a mentee whose account says `locale`."""
-
-    def make(language: str, locale: str | None = None) -> str:
-        return feedback_path(
-            sessions, config.secret_key, forum.id, language=language, locale=locale
-        )
-
-    return make
-
-
-def test_the_signup_page_of_a_german_program_is_german(client, signup_in):
-    page = client.get(signup_in("de")).get_data(as_text=True)
-    assert html_lang(page) == "de"
-    assert "Anmeldung als Mentor" in page and "Anmeldung speichern" in page
-
-
-def test_a_german_member_reads_an_english_program_in_german(client, signup_in):
-    page = client.get(signup_in("en", locale="de")).get_data(as_text=True)
-    assert html_lang(page) == "de" and "Was kannst du als Mentor bieten?" in page
-
-
-def test_an_english_member_of_a_german_program_reads_english(client, signup_in):
-    page = client.get(signup_in("de", locale="en")).get_data(as_text=True)
-    assert html_lang(page) == "en" and "Save my sign-up" in page
-
-
-def test_the_signup_page_ignores_the_browser_language(client, signup_in):
-    page = client.get(signup_in("en"), headers={"Accept-Language": "de"}).get_data(as_text=True)
-    assert html_lang(page) == "en" and "What can you offer as a mentor?" in page
 
 
 def test_the_signup_form_errors_are_in_the_member_language(client, signup_in):
@@ -84,24 +121,9 @@ def test_the_signup_thanks_in_the_member_language(client, signup_in):
     assert "als Mentee ist vollständig" in page
 
 
-def test_the_feedback_page_of_a_german_program_is_german(client, feedback_in):
-    page = client.get(feedback_in("de")).get_data(as_text=True)
-    assert html_lang(page) == "de"
-    assert "Wie war dein Mentoring in Career advancement?" in page and "Absenden" in page
-
-
-def test_a_german_member_rates_an_english_program_in_german(client, feedback_in):
-    page = client.get(feedback_in("en", locale="de")).get_data(as_text=True)
-    assert html_lang(page) == "de" and "Deine Bewertung, von 1" in page
-
-
-def test_the_feedback_page_of_an_english_program_is_english(client, feedback_in):
-    page = client.get(feedback_in("en")).get_data(as_text=True)
-    assert html_lang(page) == "en" and "How was your mentorship in Career advancement?" in page
-
-
-def test_a_rating_error_is_in_the_member_language(client, feedback_in):
-    page = client.post(feedback_in("de"), data={"rating": "9"}).get_data(as_text=True)
+def test_a_rating_error_is_in_the_member_language(client, sessions, config, forum):
+    path = feedback_path(sessions, config.secret_key, forum.id, language="de")
+    page = client.post(path, data={"rating": "9"}).get_data(as_text=True)
     assert "Bitte schick das Formular noch einmal ab." in page
 
 
@@ -110,3 +132,20 @@ def test_an_invalid_link_page_follows_the_browser(client):
     body = page.get_data(as_text=True)
     assert page.status_code == 404 and html_lang(body) == "de"
     assert "Dieser Link funktioniert nicht mehr" in body
+
+
+@pytest.mark.parametrize(
+    "path, language, command",
+    [
+        ("/signup/nonsense", "en", "!signup"),
+        ("/signup/nonsense", "de", "!signup"),
+        ("/directory/nonsense", "en", "!directory"),
+        ("/directory/nonsense", "de", "!verzeichnis"),
+    ],
+    ids=["signup-en", "signup-de", "directory-en", "directory-de"],
+)
+def test_an_invalid_link_page_names_the_command_that_sends_a_fresh_link(
+    client, path, language, command
+):
+    body = client.get(path, headers={"Accept-Language": language}).get_data(as_text=True)
+    assert f"<code>{command}</code>" in body

@@ -122,8 +122,10 @@ def add_signup(
     about="About me",
     capacity=1,
     state="ready",
+    locale: str | None = None,
 ) -> int:
-    """A member with a completed (or pending) sign-up; returns the sign-up id."""
+    """A member (new, or the one with this username) with a completed (or pending) sign-up as
+    `role`, speaking `locale` if given; returns the sign-up id."""
     with transaction(sessions) as db:
         program = db.get(Program, program_id)
         member = db.query(Member).filter_by(forum_id=program.forum_id, username=username).first()
@@ -133,6 +135,7 @@ def add_signup(
                 forum_user_id=user_id_of(username),
                 username=username,
                 name=username.title(),
+                locale=locale,
             )
             db.add(member)
             db.flush()
@@ -146,6 +149,8 @@ def add_signup(
             timezone=timezone,
             age_confirmed=state != "pending",
             capacity=capacity,
+            # Its personal link has been sent once, as every real sign-up's has (version 1).
+            link_version=1,
             ready_at=utcnow() if state == "ready" else None,
         )
         db.add(signup)
