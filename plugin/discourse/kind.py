@@ -7,6 +7,7 @@ from plugin.discourse.client import DiscourseClient, chat_channel
 from plugin.engine.adapter import ForumAuthError, ForumError, ForumNotFound, Gate
 from plugin.forums.kind import REVIEW_FLAG, ForumKind, ForumSignIn, Problem, Severity
 from plugin.storage.models import Forum
+from plugin.storage.states import Space
 
 
 def client(forum: Forum, gate: Gate, allowed_hosts: frozenset[str]) -> DiscourseClient:
@@ -129,5 +130,10 @@ KIND = ForumKind(
         "(the forum's own admins can export chat messages, as always on Discourse).",
         "de": "Dieser Chat-Kanal ist nur für euch beide und mich, den Bot des Programms "
         "(die Admins des Forums können Chat-Nachrichten exportieren, wie immer bei Discourse).",
+    },
+    # The admin pages' words for the two spaces, as the README names them.
+    space_words={
+        Space.PM: {"en": "private messages", "de": "privaten Nachrichten"},
+        Space.CHAT: {"en": "a chat channel", "de": "einem Chat-Kanal"},
     },
 )

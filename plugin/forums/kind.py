@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from plugin.engine.adapter import ForumAdapter, Gate
 from plugin.engine.outbox import Kind
 from plugin.storage.models import Base, Forum
+from plugin.storage.states import Space
 
 # The outbox kind that flags a member's post for the forum's moderators (its review queue),
 # as the member, with a text: payload {"post_id", "username", "text", "thread"}.
@@ -136,6 +137,10 @@ class ForumKind:
     # Where the forum offers pairs a chat channel (`program create --space chat`): what is
     # true of it, said in its first message, per language as `privacy`. Empty: no chat space.
     chat_privacy: Mapping[str, str] = field(default_factory=dict)
+    # What the admin pages call each pair space this forum offers, in its own terms, per
+    # language as `privacy`: the words complete "Pairs talk in …" ("Paare schreiben sich in …",
+    # so German takes the dative), e.g. "private messages", "a chat channel".
+    space_words: Mapping[Space, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def review_queue(self) -> bool:

@@ -7,6 +7,7 @@ import re
 from plugin.engine.adapter import ForumAuthError, ForumNotFound
 from plugin.forums.kind import ForumKind, Problem, Severity
 from plugin.storage.models import Forum
+from plugin.storage.states import Space
 from plugin.zulip.client import connect, thread_name
 from plugin.zulip.models import ZulipQueue
 from plugin.zulip.poller import listen, poll_zulip
@@ -92,6 +93,8 @@ KIND = ForumKind(
     },
     secret_problem=secret_problem,
     thread_url=thread_url,
+    # A pair's space is always a group direct message, Zulip's own name for it.
+    space_words={Space.PM: {"en": "group direct messages", "de": "Gruppen-Direktnachrichten"}},
     thread_url_note="A pair's link opens their group direct message, which Zulip shows only to "
     "the pair and the bot: other admins see an empty conversation there.",
     cli_options=(

@@ -13,15 +13,16 @@ from plugin.domain.programs.language import program_language
 from plugin.domain.programs.template_files import BUILTIN, ProgramTemplate, load_template
 from plugin.engine.adapter import BudgetExhausted, ForumError
 from plugin.engine.clock import Clock
+from plugin.forums import registry
 from plugin.forums.connections import InputError, adapter_factory
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, Program
-from plugin.storage.states import ProgramState
+from plugin.storage.states import ProgramState, Space
 from plugin.web.admin.auth import Admin, signed_in_admin
 from plugin.web.admin.people import rating_summary, running_pairs
 from plugin.web.admin.programs import cadence, program_for, save_steps, steps_from_form
 from plugin.web.admin.views import bp, page, services
-from plugin.web.lang import gettext
+from plugin.web.lang import current, gettext
 
 FIELDS = (
     "template",
@@ -33,6 +34,7 @@ FIELDS = (
     "cadence_days",
     "admins",
     "self_service",  # a checkbox: "on" when ticked
+    "space",  # where pairs talk: shown only where the forum offers more than one space
 )
 
 
@@ -41,6 +43,26 @@ def _forum_staff() -> Admin:
     if not admin.is_forum_staff:
         abort(403, gettext("Only the forum's admins and moderators create programs."))
     return admin
+
+
+def _forum(admin: Admin) -> Forum:
+    """The forum the admin signed in through."""
+    with reading(services().sessions) as db:
+        return db.get_one(Forum, admin.forum_id)
+
+
+def _chosen_space(value: str, offered: tuple[Space, ...]) -> Space | None:
+    """The space the form chose if the forum offers it (none chosen: its default), else None."""
+    if not value:
+        return offered[0]
+    return next((space for space in offered if space.value == value), None)
+
+
+def space_words(forum_kind: str, space: Space) -> str:
+    """What this forum calls a pair space, in the page's language ("private messages")."""
+    kind = registry.kind_of(forum_kind)
+    words = kind.space_words.get(space, {}) if kind else {}
+    return words.get(current()) or words.get(i18n.DEFAULT) or space.value
 
 
 def _templates() -> list[ProgramTemplate]:
@@ -55,11 +77,9 @@ def _languages() -> list[tuple[str, str]]:
 @bp.get("/programs/new")
 def program_new() -> ResponseReturnValue:
     """The form for a new program (forum staff only)."""
-    _forum_staff()
-    form = {"template": BUILTIN[0], "cadence_days": "7"}
-    return page(
-        "program_new.html", form=form, templates=_templates(), languages=_languages(), error=None
-    )
+    offered = registry.spaces(_forum(_forum_staff()).kind)
+    form = {"template": BUILTIN[0], "cadence_days": "7", "space": offered[0]}
+    return _form_again(form, offered, None, 200)
 
 
 def _ask_forum(forum: Forum, form: dict[str, str]) -> tuple[service.Resolved, str]:
@@ -77,14 +97,17 @@ def _ask_forum(forum: Forum, form: dict[str, str]) -> tuple[service.Resolved, st
     return resolved, program_language(adapter, form["language"] or None)
 
 
-def _form_again(form: dict[str, str], error: str, status: int) -> ResponseReturnValue:
-    """The new-program form again, as typed, with why it was refused."""
+def _form_again(
+    form: dict[str, str], offered: tuple[Space, ...], error: str | None, status: int
+) -> ResponseReturnValue:
+    """The new-program form (again, as typed, with why it was refused)."""
     return page(
         "program_new.html",
         status,
         form=form,
         templates=_templates(),
         languages=_languages(),
+        spaces=offered,  # the form offers a choice only where there is more than one
         error=error,
     )
 
@@ -92,24 +115,27 @@ def _form_again(form: dict[str, str], error: str, status: int) -> ResponseReturn
 @bp.post("/programs/new")
 def program_create() -> ResponseReturnValue:
     """Create a draft program from the form, its groups checked with the forum."""
-    admin = _forum_staff()
+    forum = _forum(_forum_staff())
+    offered = registry.spaces(forum.kind)
     form = {k: request.form.get(k, "").strip() for k in FIELDS}
+    form["space"] = form["space"] or offered[0]
 
     def again(error: str, status: int) -> ResponseReturnValue:
-        return _form_again(form, error, status)
+        return _form_again(form, offered, error, status)
 
     if form["template"] not in BUILTIN:
         return again(gettext("Choose one of the templates."), 400)
     if form["language"] and form["language"] not in i18n.LANGUAGES:
         return again(gettext("Choose one of the languages."), 400)
+    space = _chosen_space(form["space"], offered)
+    if space is None:  # a value the form never offered on this forum (a forged or old form)
+        return again(gettext("Choose one of the places where pairs can talk on this forum."), 400)
     try:
         days = cadence(form["cadence_days"] or "7")
     except ValueError as exc:
         return again(str(exc), 400)
     if not (form["group"] and form["mentor_group"] and form["mentee_group"]):
         return again(gettext("Name the host group, the mentor group and the mentee group."), 400)
-    with reading(services().sessions) as db:
-        forum = db.get_one(Forum, admin.forum_id)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
         resolved, language = _ask_forum(forum, form)
@@ -131,6 +157,7 @@ def program_create() -> ResponseReturnValue:
             cadence_days=days,
             language=language,
             self_service=form["self_service"] == "on",
+            space=space,
         )
         program_id = program.id
     flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
@@ -147,6 +174,7 @@ def _program_page(
         status,
         program=p,
         info=service.describe(p),
+        space=space_words(p.forum.kind, p.space),
         steps=steps,
         error=error,
         average=average,
