@@ -116,6 +116,7 @@ def test_forum_check_of_a_working_forum_is_ok_with_no_problems(run_cli, fake):
         "name": "forum",
         "ok": True,
         "problems": [],
+        "notices": [],
     }
 
 
