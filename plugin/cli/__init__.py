@@ -29,6 +29,7 @@ from plugin.forums.connections import (
     new_forum,
     require_connection,
 )
+from plugin.forums.kind import Severity
 from plugin.forums.tables import METADATA
 from plugin.logs import announce, json_logging, setup_logging
 from plugin.storage import secretbox
@@ -132,18 +133,21 @@ def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
         "request_budget": args.request_budget,
         "allowed_hosts": env.config.allowed_internal_hosts,
     }
+    notices: list[str] = []
     if not args.no_check:
         # Every argument (the URL rule first) is checked before the forum is asked, and
         # the forum is asked outside any write transaction.
         with reading(env.sessions) as session:
             candidate = new_forum(session, **fields)
-        require_connection(candidate, env.config.allowed_internal_hosts)
+        notices = require_connection(candidate, env.config.allowed_internal_hosts)
     try:
         with transaction(env.sessions) as session:
             forum = add_forum(session, **fields)
             doc = describe(env.config.base_url, forum)
     except IntegrityError:  # another `forum add` with this name won the race
         raise InputError(f"a forum named {args.name!r} already exists") from None
+    for notice in notices:  # stored all the same: stdout keeps the contract's document
+        _say("notice", notice)
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
 
 
@@ -151,9 +155,12 @@ def cmd_forum_check(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     """`forum check`: ask a stored forum whether its URL, API key and bot user still work."""
     with reading(env.sessions) as session:
         forum = get_forum(session, args.name)
-    problems = [p.text for p in check_connection(forum, env.config.allowed_internal_hosts)]
-    doc = {"name": forum.name, "ok": not problems, "problems": problems}
-    return doc, "\n".join(problems) or f"forum {forum.name}: connection ok"
+    found = check_connection(forum, env.config.allowed_internal_hosts)
+    problems = [p.text for p in found if p.severity is not Severity.NOTICE]
+    notices = [p.text for p in found if p.severity is Severity.NOTICE]  # `ok` stays as is
+    doc = {"name": forum.name, "ok": not problems, "problems": problems, "notices": notices}
+    lines = problems or [f"forum {forum.name}: connection ok"]
+    return doc, "\n".join(lines + [f"notice: {n}" for n in notices])
 
 
 def cmd_forum_list(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
@@ -368,12 +375,18 @@ def run(argv: list[str]) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    line = "mentorship: error: " + " ".join(message.split())
+    _say("error", message)
+    return code
+
+
+def _say(level: str, message: str) -> None:
+    """One line on stderr ("mentorship: error: ..."), or one JSON log line in JSON mode."""
+    line = f"mentorship: {level}: " + " ".join(message.split())
     if json_logging():  # MENTORSHIP_LOG_FORMAT=json: still one line, as a JSON object
-        logging.getLogger("mentorship").error(line)
+        severity = logging.ERROR if level == "error" else logging.WARNING
+        logging.getLogger("mentorship").log(severity, line)
     else:
         print(line, file=sys.stderr)
-    return code
 
 
 def main() -> None:

@@ -298,6 +298,19 @@ class DiscourseClient:
         """A user by username (GET /u/{username}.json)."""
         return _user(self._json("GET", f"/u/{requests.utils.quote(username)}.json")["user"])
 
+    def key_scopes(self, as_user: str) -> list[str] | None:
+        """The API key's scopes as "resource:action" ([]: none, every route), asked as `as_user`.
+
+        GET /session/scopes.json (SessionController#scopes) answers {"scopes": [...]}, and
+        ApiKey#request_allowed? lets every key call it whatever its scopes. None: the answer
+        was not of that shape.
+        """
+        body = self._json("GET", "/session/scopes.json", headers={"Api-Username": as_user})
+        scopes = body.get("scopes") if isinstance(body, dict) else None
+        if not isinstance(scopes, list) or not all(isinstance(s, dict) for s in scopes):
+            return None
+        return [f"{s.get('resource')}:{s.get('key') or s.get('action')}" for s in scopes]
+
     def get_user_by_id(self, user_id: int) -> ForumUser:
         """A user by id (GET /admin/users/{id}.json: webhooks carry only ids), with their locale."""
         user = _user(self._json("GET", f"/admin/users/{int(user_id)}.json"))

@@ -49,6 +49,7 @@ def check(forum: Forum, allowed_hosts: frozenset[str]) -> list[Problem]:
     """The API key works for the bot user, who is staff (private messages to anyone need it).
 
     One GET /u/{username}.json, which the service calls anyway: it carries admin/moderator.
+    Then a notice, never a refusal, when the key is not for all users (key_notices).
     """
     api = client(forum, lambda: None, allowed_hosts)
     try:
@@ -78,6 +79,59 @@ def check(forum: Forum, allowed_hosts: frozenset[str]) -> list[Problem]:
                 f"Discourse user {bot.username!r} is neither a moderator nor an admin, so it "
                 "cannot send private messages to anyone: grant it moderation under "
                 f"Admin → Users → {bot.username} → Grant Moderation",
+            )
+        ]
+    return key_notices(api, bot.username)
+
+
+# Discourse's own user: db/fixtures/009_users.rb seeds id -1 as `system` (active, renaming
+# any other account of that name) on every migration, so a real Discourse always has it.
+SYSTEM_USER = "system"
+ALL_USERS = "create a key under Admin → API → New API key with User Level 'All Users'"
+REFUSED = "refused"  # Discourse answered 403 invalid_access
+
+
+def _scopes_as(api: DiscourseClient, username: str) -> list[str] | str | None:
+    """The key's scopes asked as `username`, REFUSED on a 403, None when the answer is unsure.
+
+    A 404 (a Discourse or a test double without the route), a 5xx, a timeout or a 429 tells
+    nothing about the key, so it is None: only definite answers make a notice.
+    """
+    try:
+        return api.key_scopes(username)
+    except ForumAuthError as exc:
+        return REFUSED if exc.status == 403 else None
+    except ForumError:
+        return None
+
+
+def key_notices(api: DiscourseClient, bot_username: str) -> list[Problem]:
+    """Whether the key acts for all users, unscoped: chat channels and members' flags need it."""
+    # Discourse answers 403 invalid_access alike to a single-user key sent another Api-Username
+    # and to a scoped key outside its scopes: lookup_api_user finds no user for either
+    # (lib/auth/default_current_user_provider.rb; ApiKey#request_allowed?, app/models/
+    # api_key.rb). But request_allowed? lets every key GET /session/scopes, which answers the
+    # key's scopes (SessionController#scopes, app/controllers/session_controller.rb). So one
+    # read of it as `system` answers 200 for an all-users key, with its scopes ([]: none);
+    # a 403 is a single-user key only if the same read as the bot, just accepted, answers.
+    found = _scopes_as(api, SYSTEM_USER)
+    if found == REFUSED:
+        if not isinstance(_scopes_as(api, bot_username), list):
+            return []  # the route itself is refused or unknown here: nothing definite
+        return [
+            Problem(
+                Severity.NOTICE,
+                f"Discourse's API key acts only as {bot_username!r} (403 acting as "
+                f"{SYSTEM_USER!r}), so reports cannot be flagged as the member and chat "
+                f"channels cannot be created: {ALL_USERS}",
+            )
+        ]
+    if isinstance(found, list) and found:
+        return [
+            Problem(
+                Severity.NOTICE,
+                f"Discourse's API key is limited to the scopes {', '.join(found)}, so chat "
+                f"channels and reports' flags are refused: {ALL_USERS} and Scope 'Global'",
             )
         ]
     return []

@@ -152,8 +152,9 @@ def check_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()) 
         return [Problem(Severity.SETTINGS, _one_line(str(exc)))]
 
 
-def require_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()) -> None:
-    """InputError when the forum refused the settings, Unanswered when it did not answer."""
+def require_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()) -> list[str]:
+    """The check's notices; InputError when the forum refused the settings, Unanswered when it
+    did not answer (a notice alone never refuses a forum: it works, only a feature may not)."""
     problems = check_connection(forum, allowed_hosts)
     refused = [p.text for p in problems if p.severity is Severity.SETTINGS]
     if refused:
@@ -164,6 +165,7 @@ def require_connection(forum: Forum, allowed_hosts: frozenset[str] = frozenset()
             f"{'; '.join(unanswered)}: check --url and that the forum is up "
             "(or add it now with --no-check and run `mentorship forum check` later)"
         )
+    return [p.text for p in problems if p.severity is Severity.NOTICE]
 
 
 def set_webhook_secret(forum: Forum, new: str, now: datetime) -> None:

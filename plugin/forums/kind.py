@@ -48,23 +48,27 @@ class ForumSignIn:
 
 
 class Severity(enum.Enum):
-    """How the connection check's problem is fixed: by the operator, or by waiting."""
+    """How the connection check's finding is met: by the operator, by waiting, or noted."""
 
     SETTINGS = "settings"  # the forum refused what it was given (key, bot user): fix it
     UNANSWERED = "unanswered"  # the forum did not answer (network, timeout, 5xx): try later
+    # The connection works, but some feature will not (e.g. the key cannot act as members):
+    # said to the operator, never a reason to refuse the forum or to call it not ok.
+    NOTICE = "notice"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing the connection check found wrong, in one line and the forum's own terms."""
+    """One thing the connection check found, in one line and the forum's own terms."""
 
     severity: Severity
     text: str
 
 
 # Ask the forum whether a forum row's URL, API key and bot user work for the service:
-# fn(forum, allowed_hosts) -> problems, [] when all is well. It may raise ForumError for
-# answers it does not explain itself; plugin/forums/connections.py words those generically.
+# fn(forum, allowed_hosts) -> problems (notices among them), [] when all is well. It may
+# raise ForumError for answers it does not explain itself; plugin/forums/connections.py words
+# those generically.
 ConnectionCheck = Callable[[Forum, frozenset[str]], list[Problem]]
 
 

@@ -27,7 +27,8 @@ def zulip_add(url: str, *, email: str = BOT, key: str = "test-key") -> tuple[str
 def test_forum_add_stores_a_forum_whose_key_and_staff_bot_the_forum_accepts(run_cli, fake):
     assert run_cli(*forum_add(fake.url)).code == 0
     assert listed(run_cli) == ["forum"]
-    assert [r.path for r in fake.requests] == ["/u/mentor_bot.json"]  # the bot's own profile
+    # The bot's own profile, then the key's scopes as `system`: may it act for all users?
+    assert [r.path for r in fake.requests] == ["/u/mentor_bot.json", "/session/scopes.json"]
 
 
 def test_forum_add_with_a_refused_key_is_exit_2_naming_where_to_make_one(run_cli, fake):
@@ -116,6 +117,7 @@ def test_forum_check_of_a_working_forum_is_ok_with_no_problems(run_cli, fake):
         "name": "forum",
         "ok": True,
         "problems": [],
+        "notices": [],
     }
 
 

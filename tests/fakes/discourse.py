@@ -36,6 +36,7 @@ from tests.fakes import (
     discourse_chat,
     discourse_flags,  # noqa: F401 - registers its handler
     discourse_group_routes,  # noqa: F401 - its handlers register on import
+    discourse_keys,
     openapi_check,
 )
 from tests.fakes.discourse_chat_state import ChatState, FakeChatChannel
@@ -107,6 +108,7 @@ class FakeDiscourse(ForumState):
         *,
         bot_admin: bool = True,
         key_username: str | None = None,
+        key_scopes: tuple[discourse_keys.KeyScope, ...] = (),
         memoize_seconds: float = 120.0,
     ) -> None:
         super().__init__(clock)
@@ -115,6 +117,8 @@ class FakeDiscourse(ForumState):
         self.rate_limit_per_minute = rate_limit_per_minute
         # None: an all-users key (any Api-Username); else a single-user key bound to that user.
         self.key_username = key_username
+        # (): every route; else a granular key, allowed only what a scope permits.
+        self.key_scopes = key_scopes
         self.memoize_seconds = memoize_seconds
         self.memo: dict[str, tuple[float, Answer]] = {}
         self.requests: list[RecordedRequest] = []
@@ -242,7 +246,7 @@ class FakeDiscourse(ForumState):
         injected = self._take_injection(method, path, after=False)
         if injected:
             return injected
-        user = self._authenticate(recorded.headers)
+        user = self._authenticate(recorded.headers, method, match.operation_id)
         if user is None:
             return error(403, INVALID_KEY, "invalid_access")
         wait = self._rate_limit_wait()
@@ -293,10 +297,17 @@ class FakeDiscourse(ForumState):
         answer.headers.update(injection.headers or {})
         return answer
 
-    def _authenticate(self, headers: dict[str, str]) -> FakeUser | None:
-        """Api-Key + Api-Username (default_current_user_provider): wrong either way -> None."""
+    def _authenticate(
+        self, headers: dict[str, str], method: str, operation_id: str
+    ) -> FakeUser | None:
+        """Api-Key + Api-Username (default_current_user_provider): wrong either way -> None.
+
+        A scoped key outside its scopes finds no user either (discourse_keys).
+        """
         lowered = {name.lower(): value for name, value in headers.items()}
         if lowered.get("api-key") != self.api_key:
+            return None
+        if not discourse_keys.request_allowed(self.key_scopes, method, operation_id):
             return None
         username = lowered.get("api-username")
         if username is None:
