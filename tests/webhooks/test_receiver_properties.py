@@ -81,6 +81,7 @@ DISCOURSE_FIXTURES = {
     "user_added_to_group": ("group_user__user_added_to_group", "group_user", None),
     "user_removed_from_group": ("group_user__user_removed_from_group", "group_user", None),
     "user_destroyed": ("user__user_destroyed", "user", None),
+    "chat_message_created": ("chat_message__chat_message_created", "chat_message", None),
 }
 
 
@@ -133,6 +134,27 @@ def test_discourse_real_events_with_any_field_values_are_never_5xx(
     body = json.loads(json.dumps(body or fixture(name)))
     body[key].update(fields)
     _answered(_send_discourse(client, event, json.dumps(body).encode(), event_id), caplog)
+
+
+@PROPERTIES
+@given(
+    part=st.sampled_from(["message", "channel", "user"]),
+    fields=st.dictionaries(
+        st.sampled_from(["id", "message", "created_at", "chatable_type", "username", "user"]),
+        FIELD,
+        min_size=1,
+        max_size=3,
+    ),
+    event_id=HEADER,
+)
+def test_discourse_chat_messages_with_any_field_values_are_never_5xx(
+    client, forum, caplog, part, fields, event_id
+):
+    body = fixture("chat_message__chat_message_created")
+    chat = body["chat_message"]
+    (chat["message"]["user"] if part == "user" else chat[part]).update(fields)
+    raw = json.dumps(body).encode()
+    _answered(_send_discourse(client, "chat_message_created", raw, event_id), caplog)
 
 
 @PROPERTIES
