@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugin.engine.adapter import ForumUnavailable, SentPost, Undeliverable
+from plugin.engine.adapter import ForumRejected, ForumUnavailable, SentPost, Undeliverable
 
 PREFIX = "chat:"  # a chat channel's thread name, beside a private message's topic id
 RECENT_MESSAGES = 50  # the read-back's page size: Discourse's maximum
@@ -80,11 +80,22 @@ class Chat:
 
     def post(self, thread: str, text: str, marker: str) -> SentPost:
         """A message in the channel, carrying its marker line."""
-        body = self._call(
-            "POST",
-            f"/chat/{_channel_of(thread)}.json",
-            json={"message": f"{text}\n\n{marker_line(marker)}"},
-        )
+        try:
+            body = self._call(
+                "POST",
+                f"/chat/{_channel_of(thread)}.json",
+                json={"message": f"{text}\n\n{marker_line(marker)}"},
+            )
+        except ForumRejected as exc:
+            # Discourse refuses the same text from the same user within 10 seconds in a
+            # group channel (validators/chat/duplicate_message_validator.rb): a resend
+            # after an answer that was lost. Ours carry a marker, so look for the first.
+            if not any("identical message" in e for e in exc.errors):
+                raise
+            found = self.find(thread, marker)
+            if found is None:
+                raise ForumUnavailable(str(exc), status=exc.status, errors=exc.errors) from None
+            return found
         message_id = body.get("message_id") if isinstance(body, dict) else None
         if not isinstance(message_id, int):
             raise ForumUnavailable("Discourse's chat answer had no message_id")
@@ -115,6 +126,24 @@ class Chat:
         )
         channel = body.get("channel") if isinstance(body, dict) else None
         channel_id = channel.get("id") if isinstance(channel, dict) else None
-        if not isinstance(channel_id, int):
+        if not isinstance(channel, dict) or not isinstance(channel_id, int):
             raise ForumUnavailable("Discourse's chat answer had no channel id")
+        _check_members(channel, usernames)
         return channel_id
+
+
+def _check_members(channel: dict, usernames: list[str]) -> None:
+    """Refuse a channel that leaves one of the pair out.
+
+    Discourse silently drops a username it cannot find or whose user cannot chat
+    (queries/chat/users_from_usernames_and_groups_query.rb), and would make the channel
+    without them: the pair would never meet there.
+    """
+    users = (channel.get("chatable") or {}).get("users")
+    present = {str(u.get("username", "")).lower() for u in users or [] if isinstance(u, dict)}
+    missing = [name for name in usernames if name.lower() not in present]
+    if missing:
+        raise ForumRejected(
+            f"Discourse left {', '.join(missing)} out of the pair's chat channel: "
+            "they cannot chat (chat off for them, or the username changed)"
+        )
