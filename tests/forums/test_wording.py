@@ -44,3 +44,11 @@ def test_a_discourse_chat_space_is_described_as_a_chat_channel():
 def test_only_discourse_offers_a_chat_space():
     assert spaces("discourse") == (Space.PM, Space.CHAT)
     assert spaces("zulip") == (Space.PM,)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_forum_names_every_space_it_offers_in_every_language(kind):
+    words = KINDS[kind].space_words
+    assert {space: set(words.get(space, {})) for space in spaces(kind)} == {
+        space: set(LANGUAGES) for space in spaces(kind)
+    }

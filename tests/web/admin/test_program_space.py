@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from plugin.domain.admins import Person, mint_admin_link
-from plugin.forums.registry import KINDS, spaces
-from plugin.i18n import LANGUAGES
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Forum, Program
 from plugin.storage.states import Space
@@ -144,11 +142,3 @@ def test_a_forum_with_one_space_names_it_in_its_own_words(zulip_staff, client, s
     program_id = make_program(sessions, zulip_staff.id, admins=("alice",))
     page = text(client.get(f"/admin/programs/{program_id}"))
     assert "<dt>Pairs talk in</dt><dd>group direct messages</dd>" in page
-
-
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_forum_names_every_space_it_offers_in_every_language(kind):
-    words = KINDS[kind].space_words
-    assert {space: set(words.get(space, {})) for space in spaces(kind)} == {
-        space: set(LANGUAGES) for space in spaces(kind)
-    }
