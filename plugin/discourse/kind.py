@@ -177,6 +177,9 @@ KIND = ForumKind(
     guide="Connect a Discourse forum",
     # A report's post is flagged for the moderators as the reporting member (NOTES.md §7).
     outbox_kinds={REVIEW_FLAG: flags.FLAG},
+    # Never a chat message: Discourse refuses notify_moderators in a DM channel, and for the
+    # flags it allows there it sends moderators the channel's last messages (NOTES.md §7).
+    flaggable=lambda thread: chat_channel(thread) is None,
     # Pairs may talk in a chat direct-message channel instead (`--space chat`); admins can
     # export every chat message (the chat plugin's admin export), so the sentence says so.
     chat_privacy={

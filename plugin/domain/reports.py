@@ -76,7 +76,10 @@ def flag_for_review(
     channel, and for the flags it allows there it sends the moderators a transcript of the
     channel's last messages, which would forward the pair's conversation.
     """
-    if not KINDS[ctx.forum.kind].review_queue or not post_id or program.space == Space.CHAT:
+    kind = KINDS[ctx.forum.kind]
+    if not kind.review_queue or not post_id or program.space == Space.CHAT:
+        return
+    if not kind.flaggable(thread):  # e.g. a PM-space program's report sent to the bot in chat
         return
     enqueue(
         ctx.session,

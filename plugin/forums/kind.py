@@ -145,6 +145,9 @@ class ForumKind:
     # language as `privacy`: the words complete "Pairs talk in …" ("Paare schreiben sich in …",
     # so German takes the dative), e.g. "private messages", "a chat channel".
     space_words: Mapping[Space, Mapping[str, str]] = field(default_factory=dict)
+    # Whether a post in this thread may be flagged into the review queue: a thread name the
+    # forum's own flags cannot reach (a chat channel) says no.
+    flaggable: Callable[[str], bool] = lambda thread: True
 
     @property
     def review_queue(self) -> bool:

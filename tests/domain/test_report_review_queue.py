@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage, Pair
@@ -115,3 +116,23 @@ def test_a_flag_refused_on_its_first_attempt_is_not_counted_as_done(
             select(OutboxMessage).where(OutboxMessage.kind == "flag_for_review")
         ).scalar_one()
     assert row.state == "pending" and "403" in (row.last_error or "") and fake.flags == []
+
+
+def test_a_report_sent_to_the_bot_in_chat_reaches_the_admins_and_flags_nothing(
+    config, sessions, client, fake, paired
+):
+    # Maya opens a chat with the bot (as Discourse's own composer would) and reports there.
+    made = requests.post(
+        f"{fake.url}/chat/api/direct-message-channels.json",
+        json={"target_usernames": ["mentor_bot"]},
+        headers={"Api-Key": "test-key", "Api-Username": "maya"},
+        timeout=5,
+    )
+    body = fake.chat_as("maya", made.json()["channel"]["id"], f"!report {TEXT}")
+    deliver(client, "chat_message__chat_message_created", body)
+    work(config, sessions)
+    to_admins = [p for p in fake.private_messages() if "alice" in p["participants"]]
+    assert any(TEXT in p["posts"][0] for p in to_admins)
+    with sessions() as session:
+        kinds = set(session.execute(select(OutboxMessage.kind)).scalars())
+    assert "flag_for_review" not in kinds and fake.flags == []
