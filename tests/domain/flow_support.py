@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from plugin.domain.pairs import quiet_until
-from plugin.storage.models import Pair
+from plugin.storage.db import transaction
+from plugin.storage.models import Pair, Program
 from tests.helpers import LINK, daytime_zone, discourse_request, pm_post, submit_signup, work
 
 _post_ids = iter(range(20_000, 30_000))
@@ -108,3 +109,14 @@ def awake(sessions, at: datetime) -> datetime:
         program = pair.program
         quiet = quiet_until(at, pair.mentee.timezone, program.quiet_start, program.quiet_end)
     return at if quiet is None else quiet + timedelta(minutes=1)
+
+
+def public_topics(fake) -> list:
+    """The forum's topics that are not private messages (where `!ask` posts)."""
+    return [t for t in fake.topics.values() if t.archetype != "private_message"]
+
+
+def give_public_category(sessions, category_id: int) -> None:
+    """The one program's `!ask` place becomes this category."""
+    with transaction(sessions) as session:
+        session.execute(select(Program)).scalar_one().public_category = category_id

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from plugin.storage.db import transaction
 from plugin.storage.models import Pair, Program
-from tests.domain.flow_support import posts, ready_pair, say
+from tests.domain.flow_support import give_public_category, posts, public_topics, ready_pair, say
 from tests.helpers import assert_no_text, work
 
 QUESTION = "How do I ask for a code review without bothering the maintainers?"
@@ -16,15 +16,6 @@ QUESTION = "How do I ask for a code review without bothering the maintainers?"
 @pytest.fixture
 def paired(config, sessions, client, fake, cli, story):
     ready_pair(config, sessions, client, fake, cli, str(story["id"]))
-
-
-def public_topics(fake) -> list:
-    return [t for t in fake.topics.values() if t.archetype != "private_message"]
-
-
-def give_public_category(sessions, category_id: int) -> None:
-    with transaction(sessions) as session:
-        session.execute(select(Program)).scalar_one().public_category = category_id
 
 
 @pytest.fixture

@@ -13,7 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage, Pair
-from tests.domain.flow_support import awake, deliver, ready_pair
+from tests.domain.flow_support import (
+    awake,
+    deliver,
+    give_public_category,
+    public_topics,
+    ready_pair,
+)
 from tests.helpers import assert_no_text, work
 
 STEP = re.compile(r"^\*\*Step (\d) of 8", re.M)
@@ -151,3 +157,13 @@ def test_a_message_in_chat_whose_answer_was_lost_is_posted_once(
         states = session.execute(select(OutboxMessage.state, OutboxMessage.uncertain)).all()
     assert states and all(state == "sent" for state, _ in states)  # the retry found it
     assert any(uncertain for _, uncertain in states)
+
+
+def test_ask_in_chat_links_the_public_topic_in_the_channel(config, sessions, client, fake, paired):
+    category = fake.add_category("Questions")
+    give_public_category(sessions, category.id)
+    say(client, fake, "maya", "!ask How do I prepare for a first code review at work?")
+    work(config, sessions)
+    [topic] = public_topics(fake)
+    assert fake.users[topic.user_id].username == "maya"
+    assert f"{fake.url}/t/{topic.slug}/{topic.id}" in bot_texts(fake)[-1]
