@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from plugin.domain.pairs import quiet_until
+from plugin.resources import data_path
 from plugin.storage.db import transaction
 from plugin.storage.models import Pair, Program
 from tests.helpers import LINK, daytime_zone, discourse_request, pm_post, submit_signup, work
@@ -120,3 +123,15 @@ def give_public_category(sessions, category_id: int) -> None:
     """The one program's `!ask` place becomes this category."""
     with transaction(sessions) as session:
         session.execute(select(Program)).scalar_one().public_category = category_id
+
+
+def undeclared_calls(fake) -> set[tuple[str, str]]:
+    """The (method, path) of every call the fake Discourse answered that manifest.json's
+    `api_permissions.calls` does not declare (a path template's `{name}` is one segment)."""
+    manifest = json.loads(data_path("manifest.json").read_text(encoding="utf-8"))
+    declared = [
+        (c["method"], re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(c["path"])) + "$"))
+        for c in manifest["forums"]["discourse"]["api_permissions"]["calls"]
+    ]
+    made = {(r.method, r.path) for r in fake.requests}
+    return {(m, p) for m, p in made if not any(m == dm and pat.match(p) for dm, pat in declared)}

@@ -6,14 +6,12 @@ answered by the fake Discourse's chat routes, checked against the chat plugin's 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from plugin.resources import data_path
 from plugin.storage.models import OutboxMessage, Pair
 from tests.domain.flow_support import (
     awake,
@@ -21,6 +19,7 @@ from tests.domain.flow_support import (
     give_public_category,
     public_topics,
     ready_pair,
+    undeclared_calls,
 )
 from tests.helpers import assert_no_text, work
 
@@ -171,24 +170,9 @@ def test_ask_in_chat_links_the_public_topic_in_the_channel(config, sessions, cli
     assert f"{fake.url}/t/{topic.slug}/{topic.id}" in bot_texts(fake)[-1]
 
 
-def declared_calls() -> list[tuple[str, re.Pattern]]:
-    """manifest.json's Discourse calls, each path template as a pattern."""
-    manifest = json.loads(data_path("manifest.json").read_text(encoding="utf-8"))
-    calls = manifest["forums"]["discourse"]["api_permissions"]["calls"]
-    return [
-        (c["method"], re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(c["path"])) + "$"))
-        for c in calls
-    ]
-
-
 def test_every_call_of_a_chat_pairing_is_declared_in_the_manifest(
     config, sessions, client, fake, paired
 ):
     say(client, fake, "maya", "!report he asked for my home address")
     work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
-    declared = declared_calls()
-    made = {(r.method, r.path) for r in fake.requests}
-    undeclared = {
-        (m, p) for m, p in made if not any(m == dm and pat.match(p) for dm, pat in declared)
-    }
-    assert made and undeclared == set()
+    assert fake.requests and undeclared_calls(fake) == set()

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage, Pair
-from tests.domain.flow_support import deliver, ready_pair, thread_of
+from tests.domain.flow_support import deliver, ready_pair, thread_of, undeclared_calls
 from tests.fakes.discourse_flags import FakeFlag
 from tests.helpers import pm_post, work
 
@@ -136,3 +136,11 @@ def test_a_report_sent_to_the_bot_in_chat_reaches_the_admins_and_flags_nothing(
     with sessions() as session:
         kinds = set(session.execute(select(OutboxMessage.kind)).scalars())
     assert "flag_for_review" not in kinds and fake.flags == []
+
+
+def test_every_call_of_a_flagged_report_is_declared_in_the_manifest(
+    config, sessions, client, fake, paired
+):
+    in_pair_thread(client, fake, "maya", f"!report {TEXT}")
+    work(config, sessions)
+    assert fake.flags and undeclared_calls(fake) == set()
