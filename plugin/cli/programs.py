@@ -58,6 +58,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     # An --language is checked before the forum is asked anything; without one it is the forum's.
     language = program_language(adapter, args.language)
     _check_public_place(adapter, place)
+    service.check_space(adapter, space)
     resolved = service.resolve(
         adapter,
         group=args.group,

@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugin.engine.adapter import ForumRejected, ForumUnavailable, SentPost, Undeliverable
+from plugin.engine.adapter import (
+    ForumAuthError,
+    ForumNotFound,
+    ForumRejected,
+    ForumUnavailable,
+    SentPost,
+    Undeliverable,
+)
 
 PREFIX = "chat:"  # a chat channel's thread name, beside a private message's topic id
 RECENT_MESSAGES = 50  # the read-back's page size: Discourse's maximum
@@ -68,6 +75,25 @@ class Chat:
     def __init__(self, call: Call, bot_username: str) -> None:
         self._call = call
         self._bot = bot_username
+
+    def check(self) -> None:
+        """ForumRejected, in the forum's terms, when the bot cannot chat here.
+
+        One read of the public channels (Chat::Api::ChannelsController#index): the chat
+        plugin answers 404 when chat is off (requires_plugin) and 403 when the caller may not
+        chat (Chat::BaseController#ensure_can_chat), before anything else.
+        """
+        try:
+            self._call("GET", "/chat/api/channels.json", params={"limit": 1})
+        except ForumNotFound:
+            raise ForumRejected(
+                "chat is off on this forum: turn on the site setting chat_enabled"
+            ) from None
+        except ForumAuthError:
+            raise ForumRejected(
+                f"{self._bot} may not chat: add it to the site settings chat_allowed_groups "
+                "and direct_message_enabled_groups, and turn chat on in its preferences"
+            ) from None
 
     def open(self, title: str, text: str, usernames: list[str], marker: str) -> SentPost:
         """The pair's channel (made, or the one they share with the bot), opened with `text`."""

@@ -265,6 +265,10 @@ class DiscourseClient:
         first = (topic.get("post_stream") or {}).get("stream") or [""]
         return SentPost(thread=topic_id, post_id=str(first[0]))
 
+    def check_chat(self) -> None:
+        """ForumRejected when the bot cannot use chat spaces here (chat off, or not for it)."""
+        self._chat.check()
+
     def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
         """The chat channel an earlier open_chat() with this marker opened, if it did."""
         return self._chat.find_open(title, usernames, marker)

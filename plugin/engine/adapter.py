@@ -168,6 +168,9 @@ class ForumAdapter(Protocol):
     def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
         """The chat channel an earlier open_chat with this marker opened, if any."""
 
+    def check_chat(self) -> None:
+        """Raise ForumError when the bot cannot open chat spaces on this forum."""
+
     def post(self, thread: str, text: str, marker: str) -> SentPost:
         """Post in an existing thread."""
 

@@ -34,7 +34,14 @@ from plugin.engine.adapter import (
 from plugin.netguard import MAX_ANSWER_BYTES, AnswerTooLarge, Refused, guarded_session
 from plugin.storage.models import Forum
 from plugin.zulip import public
-from plugin.zulip.wire import encode, marker_line, retry_after, thread_ids, thread_name
+from plugin.zulip.wire import (
+    encode,
+    marker_line,
+    named_group,
+    retry_after,
+    thread_ids,
+    thread_name,
+)
 
 TIMEOUT = (5, 20)  # connect, read
 # GET /events blocks until an event or a heartbeat (45-55 s); Zulip's own client allows 90 s
@@ -63,17 +70,6 @@ def _user(data: dict) -> ForumUser:
         moderator=role == 300,
         timezone=data.get("timezone") or None,
     )
-
-
-def _named(state: dict, name: str) -> dict:
-    """The user group called `name` in a /register state: exact, else ignoring case."""
-    groups = state.get("realm_user_groups") or []
-    found = [g for g in groups if g["name"] == name] or [
-        g for g in groups if str(g["name"]).casefold() == name.casefold()
-    ]
-    if not found:
-        raise ForumNotFound(f"Zulip has no user group named {name!r}")
-    return found[0]
 
 
 class ZulipClient:
@@ -184,6 +180,10 @@ class ZulipClient:
     def find_chat(self, title: str, usernames: list[str], marker: str) -> SentPost | None:
         """Nothing: open_chat never sends."""
         return None
+
+    def check_chat(self) -> None:
+        """Zulip has no chat space (`program create` refuses `--space chat` before asking)."""
+        raise ForumRejected("Zulip has no chat space: its pairs talk in group direct messages")
 
     def post(self, thread: str, text: str, marker: str) -> SentPost:
         """Another message in the same conversation, to those of its members still active.
@@ -350,7 +350,7 @@ class ZulipClient:
 
     def get_group(self, name: str) -> ForumGroup:
         """A user group by name."""
-        group = _named(self._snapshot(["realm_user_groups"]), name)
+        group = named_group(self._snapshot(["realm_user_groups"]), name)
         return ForumGroup(id=int(group["id"]), name=str(group["name"]))
 
     def get_group_by_id(self, group_id: int) -> ForumGroup:
@@ -363,7 +363,7 @@ class ZulipClient:
     def group_members(self, name: str) -> Iterator[ForumUser]:
         """The group's direct members who are active humans (as membership events report)."""
         state = self._snapshot(["realm_user_groups", "realm_user"])
-        group = _named(state, name)
+        group = named_group(state, name)
         # realm_users holds active accounts only; deactivated ones are realm_non_active_users.
         users = {int(u["user_id"]): u for u in state.get("realm_users") or []}
         for user_id in group.get("members") or []:

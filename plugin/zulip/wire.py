@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from plugin.engine.adapter import ForumRejected
+from plugin.engine.adapter import ForumNotFound, ForumRejected
 
 
 def marker_line(marker: str) -> str:
@@ -54,3 +54,14 @@ def retry_after(response: requests.Response, body: Any) -> float:
         except (TypeError, ValueError):
             continue
     return 60.0
+
+
+def named_group(state: dict, name: str) -> dict:
+    """The user group called `name` in a /register state: exact, else ignoring case."""
+    groups = state.get("realm_user_groups") or []
+    found = [g for g in groups if g["name"] == name] or [
+        g for g in groups if str(g["name"]).casefold() == name.casefold()
+    ]
+    if not found:
+        raise ForumNotFound(f"Zulip has no user group named {name!r}")
+    return found[0]

@@ -26,3 +26,20 @@ def test_a_zulip_program_talks_in_direct_messages(run_cli, zulip):
 
 def test_an_unknown_space_is_exit_2(run_cli, live):
     assert create(run_cli, "--space", "forum").code == 2
+
+
+def test_a_chat_space_where_chat_is_off_is_exit_2_and_makes_no_program(run_cli, live, fake):
+    fake.chat.settings.enabled = False
+    assert_one_line_error(create(run_cli, "--space", "chat"), 2, "chat_enabled")
+    assert run_cli("program", "list", "--json").doc()["programs"] == []
+
+
+def test_a_chat_space_for_a_bot_that_may_not_chat_is_exit_2(run_cli, live, fake):
+    fake.fail_next("GET", r"^/chat/api/channels", 403)  # outside chat_allowed_groups
+    assert_one_line_error(create(run_cli, "--space", "chat"), 2, "may not chat")
+
+
+def test_a_pm_space_asks_nothing_of_chat(run_cli, live, fake):
+    fake.chat.settings.enabled = False
+    assert create(run_cli, "--json").doc()["space"] == "pm"
+    assert not [r for r in fake.requests if r.path.startswith("/chat/")]

@@ -123,3 +123,21 @@ def test_a_post_in_a_private_message_is_still_a_post(site, api):
     opened = api.open_thread(TITLE, "Welcome", PAIR, "pm1")
     api.post(opened.thread, "Step 2 of 8", "step2")
     assert site.chat_channels == {} and len(site.topics[int(opened.thread)].post_ids) == 2
+
+
+def test_a_bot_that_may_chat_passes_the_chat_check(site, api):
+    api.check_chat()
+    assert site.requests[-1].path.startswith("/chat/api/channels")
+
+
+def test_chat_turned_off_is_named_by_its_site_setting(site, api):
+    site.chat.settings.enabled = False
+    with pytest.raises(ForumRejected, match="chat_enabled"):
+        api.check_chat()
+
+
+def test_a_bot_that_may_not_chat_is_told_which_settings_let_it(site, api):
+    # Chat::BaseController#ensure_can_chat: a bot outside chat_allowed_groups gets 403.
+    site.fail_next("GET", r"^/chat/api/channels", 403)
+    with pytest.raises(ForumRejected, match="mentor_bot may not chat.*chat_allowed_groups"):
+        api.check_chat()

@@ -43,6 +43,14 @@ def _path(template: str) -> re.Pattern[str]:
 
 
 ROUTES = (
+    # Chat::Api::ChannelsController#index: the public channels the caller may see (a page).
+    ChatRoute(
+        "GET",
+        _path("/chat/api/channels"),
+        "chat.listChannels",
+        {"filter": STRING, "limit": INTEGER, "offset": INTEGER, "status": STRING},
+        in_query=True,
+    ),
     ChatRoute(
         "POST",
         _path("/chat/api/direct-message-channels"),

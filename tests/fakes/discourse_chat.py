@@ -4,7 +4,9 @@ Discourse's openapi.json does not list the chat plugin, so routes, parameters, a
 errors here come from the plugin's own source, read through the public code index
 (repo discourse/discourse; commit ids as the index reported them):
 
-- plugins/chat/config/routes.rb (index id 346490715): the three routes (chat_check.ROUTES).
+- plugins/chat/config/routes.rb (index id 346490715): the four routes (chat_check.ROUTES).
+- .../chat/api/channels_controller.rb (index id 114855666) and chat/base_controller.rb
+  @ 2389bf63: the channel list, which the service reads only to ask whether it may chat.
 - plugins/chat/app/controllers/chat/api_controller.rb @ 2119dcc8: every route needs chat
   (`SiteSetting.chat_enabled` off: 404; Guardian#ensure_can_chat!: 403 invalid_access).
 - .../chat/api/direct_messages_controller.rb @ f79dd5c8 and
@@ -164,6 +166,19 @@ def create_direct_message_channel(fake: FakeDiscourse, call: Call) -> Answer:
 
 def _channel(fake: FakeDiscourse, raw_id: str) -> FakeChatChannel | None:
     return fake.chat.channels.get(int(raw_id)) if raw_id.isdigit() else None
+
+
+@handles("chat.listChannels")
+def list_channels(fake: FakeDiscourse, call: Call) -> Answer:
+    """GET /chat/api/channels: the public channels the caller may see; the fake has none.
+
+    Chat::Api::ChannelsController#index behind Chat::BaseController's before actions
+    (requires_plugin: chat off 404; ensure_can_chat: 403), which is all the service asks.
+    """
+    refused = chat_refusal(fake, call)
+    if refused is not None:
+        return refused
+    return Answer(200, {"channels": [], "meta": {"load_more_url": None}})
 
 
 @handles("chat.createMessage")

@@ -21,7 +21,14 @@ from plugin.domain.programs.template_files import (
     template_to_dict,
     with_steps,
 )
-from plugin.engine.adapter import ForumAdapter, ForumGroup, ForumNotFound, ForumUser
+from plugin.engine.adapter import (
+    ForumAdapter,
+    ForumError,
+    ForumGroup,
+    ForumNotFound,
+    ForumUnavailable,
+    ForumUser,
+)
 from plugin.forums.connections import InputError
 from plugin.i18n import DEFAULT, language_of, supported_list
 from plugin.storage.models import Forum, Program
@@ -138,6 +145,19 @@ def create_program(
     session.add(program)
     session.flush()
     return program
+
+
+def check_space(adapter: ForumAdapter, space: Space) -> None:
+    """A chat space the bot cannot open on this forum is an InputError (exit 2, or the form
+    again), said in the forum's terms; a forum that does not answer raises as it is."""
+    if space != Space.CHAT:
+        return
+    try:
+        adapter.check_chat()
+    except ForumUnavailable:
+        raise
+    except ForumError as exc:
+        raise InputError(f"pairs cannot talk in chat on this forum: {exc}") from None
 
 
 MAX_CADENCE_DAYS = 366

@@ -82,10 +82,12 @@ def program_new() -> ResponseReturnValue:
     return _form_again(form, offered, None, 200)
 
 
-def _ask_forum(forum: Forum, form: dict[str, str]) -> tuple[service.Resolved, str]:
-    """The groups and admins the form names, and the program's language, from the forum."""
+def _ask_forum(forum: Forum, form: dict[str, str], space: Space) -> tuple[service.Resolved, str]:
+    """The groups and admins the form names, and the program's language, from the forum;
+    a chat space is checked with it too."""
     allowed = services().config.allowed_internal_hosts
     adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
+    service.check_space(adapter, space)
     resolved = service.resolve(
         adapter,
         group=form["group"],
@@ -138,7 +140,7 @@ def program_create() -> ResponseReturnValue:
         return again(gettext("Name the host group, the mentor group and the mentee group."), 400)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
-        resolved, language = _ask_forum(forum, form)
+        resolved, language = _ask_forum(forum, form, space)
     except InputError as exc:
         return again(str(exc), 400)
     except BudgetExhausted:
