@@ -176,3 +176,24 @@ def test_every_call_of_a_chat_pairing_is_declared_in_the_manifest(
     say(client, fake, "maya", "!report he asked for my home address")
     work(config, sessions, paired.paired_at + timedelta(days=8, seconds=1))
     assert fake.requests and undeclared_calls(fake) == set()
+
+
+def test_a_pair_whose_channel_the_forum_refuses_ends_and_both_wait_first_in_line(
+    config, sessions, client, fake, cli, chat_story
+):
+    fake.user("maya").chat_enabled = False  # Discourse leaves her out of the channel
+    ready_pair(config, sessions, client, fake, cli, str(chat_story["id"]))
+    [pair] = status(cli, chat_story)["pairs"]
+    assert pair["state"] == "ended" and pair["thread"] is None
+    states = {s["user"]: s["state"] for s in status(cli, chat_story)["signups"]}
+    assert states == {"sam": "ready", "maya": "ready"}
+
+
+def test_the_admins_hear_why_a_pair_could_not_be_introduced(
+    config, sessions, client, fake, cli, chat_story
+):
+    fake.user("maya").chat_enabled = False
+    ready_pair(config, sessions, client, fake, cli, str(chat_story["id"]))
+    work(config, sessions)
+    [told] = [p for p in admin_pms(fake) if "could not be introduced" in p["title"]]
+    assert "maya" in told["posts"][0] and "cannot chat" in told["posts"][0]
