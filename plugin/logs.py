@@ -124,6 +124,16 @@ def announce(text: str, log_format: str) -> None:
         log.info(line)
 
 
+def say(level: str, message: str) -> None:
+    """One line for the operator on stderr ("mentorship: notice: ..."), or one JSON log line."""
+    line = f"mentorship: {level}: " + " ".join(message.split())
+    if json_logging():  # MENTORSHIP_LOG_FORMAT=json: still one line, as a JSON object
+        severity = logging.ERROR if level == "error" else logging.WARNING
+        logging.getLogger("mentorship").log(severity, line)
+    else:
+        print(line, file=sys.stderr)
+
+
 def gunicorn_logconfig(log_format: str) -> dict[str, Any] | None:
     """gunicorn's `logconfig_dict`: its own lines through our JSON formatter; None for text."""
     if log_format != "json":

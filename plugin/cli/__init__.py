@@ -31,7 +31,7 @@ from plugin.forums.connections import (
 )
 from plugin.forums.kind import Severity
 from plugin.forums.tables import METADATA
-from plugin.logs import announce, json_logging, setup_logging
+from plugin.logs import announce, say, setup_logging
 from plugin.storage import secretbox
 from plugin.storage.db import (
     ensure_schema,
@@ -147,7 +147,7 @@ def cmd_forum_add(args: argparse.Namespace, env: Env) -> tuple[Any, str]:
     except IntegrityError:  # another `forum add` with this name won the race
         raise InputError(f"a forum named {args.name!r} already exists") from None
     for notice in notices:  # stored all the same: stdout keeps the contract's document
-        _say("notice", notice)
+        say("notice", notice)
     return doc, f"forum {doc['name']} added; point its webhooks at {doc['webhook_url']}"
 
 
@@ -375,18 +375,8 @@ def run(argv: list[str]) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    _say("error", message)
+    say("error", message)
     return code
-
-
-def _say(level: str, message: str) -> None:
-    """One line on stderr ("mentorship: error: ..."), or one JSON log line in JSON mode."""
-    line = f"mentorship: {level}: " + " ".join(message.split())
-    if json_logging():  # MENTORSHIP_LOG_FORMAT=json: still one line, as a JSON object
-        severity = logging.ERROR if level == "error" else logging.WARNING
-        logging.getLogger("mentorship").log(severity, line)
-    else:
-        print(line, file=sys.stderr)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from plugin.engine.clock import Clock
 from plugin.forums.connections import InputError, adapter_factory, get_forum
 from plugin.forums.registry import KINDS, spaces
 from plugin.i18n import supported_list
+from plugin.logs import say
 from plugin.resources import data_path
 from plugin.storage.db import reading, transaction
 from plugin.storage.models import Member, Pair, Program, Signup, utcnow
@@ -58,7 +59,7 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
     # An --language is checked before the forum is asked anything; without one it is the forum's.
     language = program_language(adapter, args.language)
     _check_public_place(adapter, place)
-    service.check_space(adapter, space)
+    doubt = service.chat_doubt(adapter, space)
     resolved = service.resolve(
         adapter,
         group=args.group,
@@ -80,6 +81,8 @@ def cmd_program_create(args: argparse.Namespace, env: CommandEnv) -> tuple[Any, 
             **place,
         )
         doc = _program_doc(program)
+    if doubt:  # created all the same: stdout keeps the contract's document
+        say("notice", f"pairs may not be able to talk in chat on this forum: {doubt}")
     short = {k: doc[k] for k in ("id", "title", "steps", "state")}
     return short | doc, (
         f"program {doc['id']} created as a draft in language {language}"

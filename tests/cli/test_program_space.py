@@ -28,15 +28,30 @@ def test_an_unknown_space_is_exit_2(run_cli, live):
     assert create(run_cli, "--space", "forum").code == 2
 
 
-def test_a_chat_space_where_chat_is_off_is_exit_2_and_makes_no_program(run_cli, live, fake):
+def test_a_chat_space_where_chat_is_off_is_made_with_a_notice_naming_the_setting(
+    run_cli, live, fake
+):
     fake.chat.settings.enabled = False
-    assert_one_line_error(create(run_cli, "--space", "chat"), 2, "chat_enabled")
-    assert run_cli("program", "list", "--json").doc()["programs"] == []
+    result = create(run_cli, "--space", "chat", "--json")
+    assert result.code == 0 and result.doc()["space"] == "chat"
+    [line] = result.err.strip().splitlines()
+    assert line.startswith("mentorship: notice:") and "chat_enabled" in line
 
 
-def test_a_chat_space_for_a_bot_that_may_not_chat_is_exit_2(run_cli, live, fake):
+def test_a_chat_space_for_a_bot_that_may_not_chat_gets_a_notice(run_cli, live, fake):
     fake.fail_next("GET", r"^/chat/api/channels", 403)  # outside chat_allowed_groups
-    assert_one_line_error(create(run_cli, "--space", "chat"), 2, "may not chat")
+    result = create(run_cli, "--space", "chat")
+    assert result.code == 0 and "may not chat" in result.err
+
+
+def test_a_chat_space_the_forum_allows_gets_no_notice(run_cli, live, fake):
+    result = create(run_cli, "--space", "chat")
+    assert result.code == 0 and result.err == ""
+
+
+def test_a_chat_space_is_made_even_where_the_check_is_unknown(run_cli, live, fake):
+    fake.fail_next("GET", r"^/chat/api/channels", 404, body={"errors": ["not found"]})
+    assert create(run_cli, "--space", "chat", "--json").doc()["space"] == "chat"
 
 
 def test_a_pm_space_asks_nothing_of_chat(run_cli, live, fake):

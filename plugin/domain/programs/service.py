@@ -26,7 +26,6 @@ from plugin.engine.adapter import (
     ForumError,
     ForumGroup,
     ForumNotFound,
-    ForumUnavailable,
     ForumUser,
 )
 from plugin.forums.connections import InputError
@@ -147,17 +146,20 @@ def create_program(
     return program
 
 
-def check_space(adapter: ForumAdapter, space: Space) -> None:
-    """A chat space the bot cannot open on this forum is an InputError (exit 2, or the form
-    again), said in the forum's terms; a forum that does not answer raises as it is."""
+def chat_doubt(adapter: ForumAdapter, space: Space) -> str | None:
+    """The forum's reason against a chat space (chat off, or not for the bot), or None.
+
+    A notice, never a refusal: a forum (or a stand-in for one) that does not answer the check
+    as Discourse does may still take the space's own calls; a pair whose space it refuses
+    ends before it begins, and the admins hear why (plugin/domain/pair_kinds.py).
+    """
     if space != Space.CHAT:
-        return
+        return None
     try:
         adapter.check_chat()
-    except ForumUnavailable:
-        raise
     except ForumError as exc:
-        raise InputError(f"pairs cannot talk in chat on this forum: {exc}") from None
+        return str(exc)
+    return None
 
 
 MAX_CADENCE_DAYS = 366

@@ -82,12 +82,14 @@ def program_new() -> ResponseReturnValue:
     return _form_again(form, offered, None, 200)
 
 
-def _ask_forum(forum: Forum, form: dict[str, str], space: Space) -> tuple[service.Resolved, str]:
-    """The groups and admins the form names, and the program's language, from the forum;
-    a chat space is checked with it too."""
+def _ask_forum(
+    forum: Forum, form: dict[str, str], space: Space
+) -> tuple[service.Resolved, str, str | None]:
+    """The groups and admins the form names, the program's language, and any doubt the forum
+    has about a chat space (service.chat_doubt), from the forum."""
     allowed = services().config.allowed_internal_hosts
     adapter = adapter_factory(services().sessions, Clock(), allowed_hosts=allowed)(forum.id)
-    service.check_space(adapter, space)
+    doubt = service.chat_doubt(adapter, space)
     resolved = service.resolve(
         adapter,
         group=form["group"],
@@ -96,7 +98,7 @@ def _ask_forum(forum: Forum, form: dict[str, str], space: Space) -> tuple[servic
         admins=[a.strip() for a in form["admins"].split(",") if a.strip()] or None,
     )
     # Empty: the forum's own language.
-    return resolved, program_language(adapter, form["language"] or None)
+    return resolved, program_language(adapter, form["language"] or None), doubt
 
 
 def _form_again(
@@ -140,7 +142,7 @@ def program_create() -> ResponseReturnValue:
         return again(gettext("Name the host group, the mentor group and the mentee group."), 400)
     # The forum is asked before any write transaction opens (see plugin.storage.db.reading).
     try:
-        resolved, language = _ask_forum(forum, form, space)
+        resolved, language, doubt = _ask_forum(forum, form, space)
     except InputError as exc:
         return again(str(exc), 400)
     except BudgetExhausted:
@@ -163,6 +165,8 @@ def program_create() -> ResponseReturnValue:
         )
         program_id = program.id
     flash(gettext("Program created as a draft. Check the steps, then open it for sign-ups."))
+    if doubt:  # created all the same, as on the command line
+        flash(gettext("Pairs may not be able to talk in chat on this forum: %(why)s", why=doubt))
     return redirect(url_for("admin.program", program_id=program_id), 303)
 
 
