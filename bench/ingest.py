@@ -52,6 +52,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "webhooks" / "discourse" / "fixtures" / "post__post_created.json"
+CHAT_FIXTURE = (
+    ROOT / "webhooks" / "discourse" / "fixtures" / "chat_message__chat_message_created.json"
+)
+# --event: (X-Discourse-Event-Type, X-Discourse-Event) of the events sent.
+EVENTS = {"post": ("post", "post_created"), "chat": ("chat_message", "chat_message_created")}
 SHARED_EXAMPLE = ROOT.parent / "shared/forums/discourse/constructed_webhook_examples.json"
 FORUM = "bench"
 INSTANCE = "https://forum.example.com"
@@ -84,8 +89,8 @@ function init(args)
         ["Content-Type"] = "application/json",
         ["X-Discourse-Instance"] = "__INSTANCE__",
         ["X-Discourse-Event-Id"] = event_id,
-        ["X-Discourse-Event-Type"] = "post",
-        ["X-Discourse-Event"] = "post_created",
+        ["X-Discourse-Event-Type"] = "__TYPE__",
+        ["X-Discourse-Event"] = "__EVENT__",
         ["X-Discourse-Event-Signature"] = sig,
       }
       total = total + 1
@@ -146,14 +151,27 @@ def pm_post_example() -> dict:
     return body
 
 
+def chat_message_example() -> dict:
+    """The `chat_message_created` body of a member's message in a direct-message channel."""
+    body = json.loads(CHAT_FIXTURE.read_text(encoding="utf-8"))
+    if body["chat_message"]["channel"].get("chatable_type") != "DirectMessage":
+        raise SystemExit(f"{CHAT_FIXTURE}: not a direct-message channel; ours would drop it")
+    return body
+
+
 class RequestFactory:
     """Distinct signed events: every request of the whole benchmark has a new id."""
 
-    def __init__(self, secret: str, first_id: int = 1_000_001):
+    def __init__(self, secret: str, first_id: int = 1_000_001, event: str = "post"):
         self.key = secret.encode()
         self.next_id = first_id
-        body = pm_post_example()
-        body["post"]["id"] = "__POST_ID__"
+        self.kind, self.name = EVENTS[event]
+        if event == "chat":  # a member's chat message: a bigger body, a nested id
+            body = chat_message_example()
+            body["chat_message"]["message"]["id"] = "__POST_ID__"
+        else:
+            body = pm_post_example()
+            body["post"]["id"] = "__POST_ID__"
         # Compact and UTF-8 as Discourse (Ruby's to_json) sends it; no raw tab or newline.
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         self.head, self.tail = (part.encode() for part in text.split('"__POST_ID__"'))
@@ -376,8 +394,8 @@ def smoke(server: Server, factory: RequestFactory) -> None:
             "Content-Type": "application/json",
             "X-Discourse-Instance": INSTANCE,
             "X-Discourse-Event-Id": str(n),
-            "X-Discourse-Event-Type": "post",
-            "X-Discourse-Event": "post_created",
+            "X-Discourse-Event-Type": factory.kind,
+            "X-Discourse-Event": factory.name,
             "X-Discourse-Event-Signature": sig,
         },
     )
@@ -731,6 +749,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to wait before each run for other processes to quieten",
     )
     p.add_argument("--verbose", action="store_true", help="print wrk's own output")
+    p.add_argument(
+        "--event",
+        choices=sorted(EVENTS),
+        default="post",
+        help="post: replies in a private message; chat: messages in a chat channel",
+    )
     args = p.parse_args(argv)
     if args.connections < args.threads:
         p.error("--connections must be at least --threads")
@@ -744,12 +768,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mentorship-bench-"))
     secret = secrets.token_hex(24)
     lua = tmp / "discourse.lua"
-    lua.write_text(LUA.replace("__INSTANCE__", INSTANCE), encoding="utf-8")
-    factory = RequestFactory(secret)
+    factory = RequestFactory(secret, event=args.event)
+    script = LUA.replace("__INSTANCE__", INSTANCE).replace("__TYPE__", factory.kind)
+    lua.write_text(script.replace("__EVENT__", factory.name), encoding="utf-8")
     servers: list[Server] = []
     total = 2 * (args.warmup + args.rounds * args.duration)
     print(
-        f"{os.cpu_count()} CPUs; wrk -t{args.threads} -c{args.connections} and both "
+        f"{os.cpu_count()} CPUs; {factory.name} events; wrk -t{args.threads} "
+        f"-c{args.connections} and both "
         f"servers (gunicorn sync, {args.workers} workers each) share them, so the figures "
         f"are conservative. ~{total} s of load; temp dir {tmp}"
     )
