@@ -29,3 +29,14 @@ def served(app: Callable) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Clock:
+    """A settable clock for a fake forum: rate-limit, memo and duplicate windows are crossed
+    by moving `now`, never by sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

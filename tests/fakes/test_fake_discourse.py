@@ -10,24 +10,15 @@ import requests
 
 from tests.fakes import openapi_check
 from tests.fakes.discourse import FakeDiscourse
+from tests.fakes.server import Clock
 
 KEY = "test-key"
 BOT = {"Api-Key": KEY, "Api-Username": "mentor_bot"}
 
 
-class Clock:
-    """A settable clock so rate-limit and memo windows can be crossed instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_767_225_600.0)  # 2026-01-01T00:00:00Z
 
 
 @pytest.fixture

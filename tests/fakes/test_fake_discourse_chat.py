@@ -10,24 +10,15 @@ import pytest
 import requests
 
 from tests.fakes.discourse import FakeDiscourse
+from tests.fakes.server import Clock
 from tests.helpers import FIXTURES
 
 KEY = "test-key"
 
 
-class Clock:
-    """A settable clock: the duplicate-message window is crossed without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_772_460_311.0  # 2026-03-02T14:05:11Z
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_772_460_311.0)  # 2026-03-02T14:05:11Z
 
 
 @pytest.fixture
