@@ -27,7 +27,7 @@ from tests.fakes.discourse_chat_state import (
     FakeChatMessage,
     can_chat,
 )
-from tests.fakes.discourse_shapes import avatar_template, basic_user
+from tests.fakes.discourse_shapes import basic_user
 from tests.fakes.discourse_state import FakeUser, ForumState, iso
 
 EXCERPT_LENGTH = 150  # Chat::Message::EXCERPT_LENGTH
@@ -101,14 +101,7 @@ def last_message_json(message: FakeChatMessage) -> dict[str, Any]:
 
 def chatable_user(user: FakeUser) -> dict[str, Any]:
     """UserWithCustomFieldsAndStatusSerializer plus the chat plugin's can_chat/has_chat_enabled."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "avatar_template": avatar_template(user),
-        "can_chat": can_chat(user),
-        "has_chat_enabled": user.chat_enabled,
-    }
+    return {**basic_user(user), "can_chat": can_chat(user), "has_chat_enabled": user.chat_enabled}
 
 
 def title(forum: ForumState, channel: FakeChatChannel, viewer: FakeUser) -> str:
