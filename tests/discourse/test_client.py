@@ -21,13 +21,12 @@ from plugin.engine.adapter import (
     ForumUser,
     SentPost,
 )
+from tests.discourse.support import BOT, KEY
 from tests.fakes import discourse_shapes as shapes
 from tests.fakes.discourse import INVALID_KEY, FakeDiscourse
 from tests.fakes.discourse_routes import TARGET_USER_NOT_FOUND
 from tests.fakes.discourse_state import FakeUser
 from tests.helpers import LOOPBACK, serve_checked
-
-KEY, BOT = "test-key", "mentor_bot"
 
 
 @pytest.fixture

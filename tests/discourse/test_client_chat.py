@@ -10,28 +10,17 @@ from __future__ import annotations
 import pytest
 
 from plugin.discourse.chat import marker_line
-from plugin.discourse.client import DiscourseClient
 from plugin.engine.adapter import ForumRejected, ForumUnavailable
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import LOOPBACK, serve_checked
 
-KEY, BOT = "test-key", "mentor_bot"
 PAIR = ["sam", "maya"]
 TITLE = "Mentorship: Sam and Maya"
 
 
 @pytest.fixture
-def site():
-    site = FakeDiscourse(api_key=KEY, bot_username=BOT)
-    site.add_user("maya", id=42, name="Maya Lee")
+def site(site: FakeDiscourse) -> FakeDiscourse:
     site.add_user("sam", id=43, name="Sam Ortiz")
-    with serve_checked(site):
-        yield site
-
-
-@pytest.fixture
-def api(site) -> DiscourseClient:
-    return DiscourseClient(site.url, KEY, BOT, allowed_hosts=LOOPBACK)
+    return site
 
 
 def texts(site, channel_id: int) -> list[str]:

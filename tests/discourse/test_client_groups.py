@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.discourse.client import DiscourseClient
 from plugin.engine.adapter import AlreadyInGroup, BotRefused, ForumUser
+from tests.discourse.support import BOT
 from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import LOOPBACK, serve_checked
 
-KEY, BOT = "test-key", "mentor_bot"
 MAYA = ForumUser(id=42, username="maya")
 
 
 @pytest.fixture
-def site():
-    site = FakeDiscourse(api_key=KEY, bot_username=BOT)
-    site.add_user("maya", id=42, name="Maya Lee")
+def site(site: FakeDiscourse) -> FakeDiscourse:
     site.add_group("mentors", id=43)
-    with serve_checked(site):
-        yield site
-
-
-@pytest.fixture
-def api(site) -> DiscourseClient:
-    return DiscourseClient(site.url, KEY, BOT, allowed_hosts=LOOPBACK)
+    return site
 
 
 def test_add_to_group_puts_the_username_to_the_groups_members_by_id(site, api):

@@ -4,26 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.discourse.client import DiscourseClient
 from plugin.engine.adapter import ForumNotFound, PublicQuestion
-from tests.fakes.discourse import FakeDiscourse
-from tests.helpers import LOOPBACK, serve_checked
 
-KEY, BOT = "test-key", "mentor_bot"
 QUESTION = PublicQuestion("maya", "How should I start with reviews?", "Long enough words.. ok", "")
-
-
-@pytest.fixture
-def site():
-    site = FakeDiscourse(api_key=KEY, bot_username=BOT)
-    site.add_user("maya", id=42, name="Maya Lee")
-    with serve_checked(site):
-        yield site
-
-
-@pytest.fixture
-def api(site) -> DiscourseClient:
-    return DiscourseClient(site.url, KEY, BOT, allowed_hosts=LOOPBACK)
 
 
 def test_the_topic_is_created_by_the_member_not_the_bot(site, api):
