@@ -89,9 +89,16 @@ def handle_command(
     # A private message to the bot.
     language = direct_language(ctx.session, member)
     if word == "signup":
-        _fresh_signup_links(ctx, member, thread, post_id, language)
+        _send_privately(
+            ctx, member, thread, post_id, language, word,
+            lambda target: send_fresh_links(ctx, member, target),
+        )  # fmt: skip
     elif word == "directory":
-        _fresh_directory_links(ctx, member, thread, post_id, language)
+        key = f"reply:{ctx.forum.id}:{thread}:directory:{post_id}"
+        _send_privately(
+            ctx, member, thread, post_id, language, word,
+            lambda target: directory.send_fresh_links(ctx.session, member, target, key),
+        )  # fmt: skip
     elif word == "admin":
         _admin(ctx, member, thread, post_id, language)
     elif word == "graduate":
@@ -127,33 +134,28 @@ def one_to_one(ctx: HandlerContext, member: Member, thread: str) -> bool:
     return direct_thread is not None and thread == direct_thread(member.forum_user_id)
 
 
-def _fresh_signup_links(
-    ctx: HandlerContext, member: Member, thread: str, post_id: str, language: str
+def _send_privately(
+    ctx: HandlerContext,
+    member: Member,
+    thread: str,
+    post_id: str,
+    language: str,
+    word: str,
+    send: Callable[[str | None], bool],
 ) -> None:
-    """`!signup`: fresh links, only where nobody but the member reads them."""
+    """`!WORD`'s personal links, only where nobody but the member reads them.
+
+    `send(target)` sends them in `target`, or in a new private message for None, and says
+    whether there were any; if not, the member reads the `WORD_unknown` message.
+    """
+    direct = one_to_one(ctx, member, thread)
     # Where the forum can tell a one-to-one thread (Zulip), links go only in one.
-    if KINDS[ctx.forum.kind].direct_thread is not None and not one_to_one(ctx, member, thread):
-        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!signup", language))
+    if KINDS[ctx.forum.kind].direct_thread is not None and not direct:
+        reply(ctx, thread, f"direct-only:{post_id}", _direct_only(f"!{word}", language))
         return
-    # On Discourse the links go in a new private message to the member alone.
-    target = thread if one_to_one(ctx, member, thread) else None
-    if not send_fresh_links(ctx, member, target):
-        reply(ctx, thread, f"signup-unknown:{post_id}", render("signup_unknown", language).text)
-
-
-def _fresh_directory_links(
-    ctx: HandlerContext, member: Member, thread: str, post_id: str, language: str
-) -> None:
-    """`!directory`: a self-service mentee's fresh directory link, where only they read it."""
-    if KINDS[ctx.forum.kind].direct_thread is not None and not one_to_one(ctx, member, thread):
-        reply(ctx, thread, f"direct-only:{post_id}", _direct_only("!directory", language))
-        return
-    target = thread if one_to_one(ctx, member, thread) else None
-    key = f"reply:{ctx.forum.id}:{thread}:directory:{post_id}"
-    if not directory.send_fresh_links(ctx.session, member, target, key):
-        reply(
-            ctx, thread, f"directory-unknown:{post_id}", render("directory_unknown", language).text
-        )
+    # Where it cannot (Discourse), they go in a new private message to the member alone.
+    if not send(thread if direct else None):
+        reply(ctx, thread, f"{word}-unknown:{post_id}", render(f"{word}_unknown", language).text)
 
 
 def _direct_only(command: str, language: str) -> str:
