@@ -8,8 +8,8 @@ from sqlalchemy import select
 from plugin.storage.db import transaction
 from plugin.storage.models import Program
 from plugin.zulip.public import hash_part
-from tests.helpers import LINK, assert_no_text, submit_signup, work
-from tests.zulip.support import BOT, MAYA, SAM, deliver
+from tests.helpers import assert_no_text, work
+from tests.zulip.support import BOT, MAYA, SAM, deliver, pair_sam_and_maya
 
 QUESTION = (
     "How do I ask for a code review without bothering the maintainers of a big project "
@@ -19,13 +19,8 @@ QUESTION = (
 
 @pytest.fixture
 def paired(config, sessions, client, zulip, cli, zulip_story):
-    zulip.add_member("mentors", SAM)
-    zulip.add_member("mentees", MAYA)
-    work(config, sessions)
-    for email in (SAM, MAYA):
-        submit_signup(client, LINK.search(zulip.texts(email)[0]).group(1), timezone="UTC")
-    cli("pair", "--program", str(zulip_story["id"]), "--mentor", SAM, "--mentee", MAYA)
-    work(config, sessions)
+    pid = str(zulip_story["id"])
+    pair_sam_and_maya(config, sessions, client, zulip, cli, pid, ("UTC", "UTC"))
 
 
 def give_public_stream(sessions, name: str) -> None:

@@ -12,22 +12,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from plugin.storage.models import Pair
-from tests.helpers import LINK, daytime_zone, submit_signup, work
-from tests.zulip.support import BOT, MAYA, SAM, deliver
+from tests.helpers import daytime_zone, work
+from tests.zulip.support import BOT, MAYA, SAM, deliver, pair_sam_and_maya
 
 ALICE = "alice@example.com"
 
 
 def complete(config, sessions, zulip, client, cli, pid: str) -> datetime:
     """Sam and Maya's pairing runs all its steps and completes; the time it did."""
-    zulip.add_member("mentors", SAM)
-    zulip.add_member("mentees", MAYA)
-    work(config, sessions)
     zone = daytime_zone(datetime.now(UTC) + timedelta(days=1))
-    for who, tz in ((SAM, "UTC"), (MAYA, zone)):
-        submit_signup(client, LINK.search(zulip.texts(who)[0]).group(1), timezone=tz)
-    cli("pair", "--program", pid, "--mentor", SAM, "--mentee", MAYA)
-    work(config, sessions)
+    pair_sam_and_maya(config, sessions, client, zulip, cli, pid, ("UTC", zone))
     with sessions() as session:
         paired_at = session.execute(select(Pair.paired_at)).scalar_one()
     done = paired_at + timedelta(days=8, seconds=1)

@@ -7,22 +7,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage
-from tests.helpers import LINK, daytime_zone, submit_signup, work
-from tests.zulip.support import BOT, MAYA, SAM, deliver
+from tests.helpers import daytime_zone, work
+from tests.zulip.support import BOT, MAYA, deliver, pair_sam_and_maya
 
 
 def test_a_zulip_report_reaches_the_admins_and_flags_nothing(
     config, sessions, client, zulip, cli, zulip_story
 ):
     pid = str(zulip_story["id"])
-    zulip.add_member("mentors", SAM)
-    zulip.add_member("mentees", MAYA)
-    work(config, sessions)
     tomorrow = daytime_zone(datetime.now(UTC) + timedelta(days=1))
-    for member, zone in ((SAM, "Europe/Berlin"), (MAYA, tomorrow)):
-        submit_signup(client, LINK.search(zulip.texts(member)[0]).group(1), timezone=zone)
-    cli("pair", "--program", pid, "--mentor", SAM, "--mentee", MAYA)
-    work(config, sessions)
+    pair_sam_and_maya(config, sessions, client, zulip, cli, pid, ("Europe/Berlin", tomorrow))
 
     deliver(client, zulip.dm(MAYA, [BOT], "!report he asked for my home address"))
     work(config, sessions)
