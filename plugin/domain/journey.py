@@ -14,6 +14,7 @@ from plugin.domain.pairs import (
     ACTIVE,
     back_to_waiting,
     cadence,
+    mark_ended,
     members_of,
     mention_of,
     post_to_pair,
@@ -143,9 +144,7 @@ def end(session: Session, pair: Pair, now: datetime, *, by: Member, reason: str,
     """End the pairing for both; both go back to waiting, the partner first."""
     if pair.state not in ACTIVE:
         return
-    pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
-    pair.next_due_at = None
-    hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
+    mark_ended(session, pair, now, reason)
     for signup in (pair.mentor, pair.mentee):
         back_to_waiting(session, signup, priority=signup.member_id != by.id)
     language = pair_language(pair, pair.program)

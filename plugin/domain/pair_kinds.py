@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from plugin.domain import hook_events, journey
+from plugin.domain import journey
 from plugin.domain.messages import render
-from plugin.domain.pairs import ACTIVE, back_to_waiting
+from plugin.domain.pairs import ACTIVE, back_to_waiting, mark_ended
 from plugin.domain.reader import admin_language
 from plugin.engine.adapter import SentPost, Undeliverable
 from plugin.engine.outbox import Kind, SendContext
 from plugin.storage.db import reading
 from plugin.storage.models import OutboxMessage, Pair
-from plugin.storage.states import PairState, Space
+from plugin.storage.states import Space
 
 NOT_OPENED = "not_opened"  # Pair.end_reason of a pairing whose space the forum refused
 
@@ -60,9 +60,7 @@ def _not_opened(session: Session, row: OutboxMessage, payload: dict, error: str)
     if pair is None or pair.state not in ACTIVE or pair.thread is not None:
         return
     now = row.run_at  # when it was last tried, on the worker's (logical) clock
-    pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, NOT_OPENED
-    pair.next_due_at = None
-    hook_events.emit_pair(session, "pair.ended", pair, now, reason=NOT_OPENED)
+    mark_ended(session, pair, now, NOT_OPENED)
     for signup in (pair.mentee, pair.mentor):
         back_to_waiting(session, signup, priority=True)
     program, language = pair.program, admin_language(pair.program)

@@ -251,6 +251,13 @@ def pair_by_usernames(
     )
 
 
+def mark_ended(session: Session, pair: Pair, now: datetime, reason: str) -> None:
+    """The pair is ended for `reason`, no step is due any more, and hooks hear `pair.ended`."""
+    pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
+    pair.next_due_at = None
+    hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
+
+
 def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime) -> None:
     """End every running pair this sign-up is in; the partner goes back to waiting first."""
     pairs = session.execute(
@@ -259,9 +266,7 @@ def end_pairs_of(session: Session, signup: Signup, *, reason: str, now: datetime
         )
     ).scalars()
     for pair in pairs:
-        pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
-        pair.next_due_at = None
-        hook_events.emit_pair(session, "pair.ended", pair, now, reason=reason)
+        mark_ended(session, pair, now, reason)
         partner = pair.mentee if pair.mentor_id == signup.id else pair.mentor
         back_to_waiting(session, partner, priority=True)
         partner_name = mention_of(session, partner.member)
