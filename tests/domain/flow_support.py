@@ -135,3 +135,8 @@ def undeclared_calls(fake) -> set[tuple[str, str]]:
     ]
     made = {(r.method, r.path) for r in fake.requests}
     return {(m, p) for m, p in made if not any(m == dm and pat.match(p) for dm, pat in declared)}
+
+
+def admin_pms(fake) -> list[dict]:
+    """The private messages to the program's admins (alice administers the fake forum)."""
+    return [p for p in fake.private_messages() if "alice" in p["participants"]]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage, Pair
 from tests.domain.flow_support import (
+    admin_pms,
     awake,
     deliver,
     give_public_category,
@@ -69,10 +70,6 @@ def say(client, fake, username: str, text: str, at: datetime | None = None) -> N
 
 def status(cli, story) -> dict:
     return cli("status", "--program", str(story["id"]))
-
-
-def admin_pms(fake) -> list[dict]:
-    return [p for p in fake.private_messages() if "alice" in p["participants"]]
 
 
 def test_the_pair_meets_in_a_chat_channel_not_a_private_message(fake, paired):

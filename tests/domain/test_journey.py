@@ -10,7 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from plugin.storage.models import Feedback, Member, Pair
-from tests.domain.flow_support import awake, deliver, join, posts, ready_pair, say, thread_of
+from tests.domain.flow_support import (
+    admin_pms,
+    awake,
+    deliver,
+    join,
+    posts,
+    ready_pair,
+    say,
+    thread_of,
+)
 from tests.helpers import assert_no_text, pm_post, work
 
 STEP = re.compile(r"^\*\*Step (\d) of 8", re.M)
@@ -22,10 +31,6 @@ def paired(config, sessions, client, fake, cli, story):
     with sessions() as session:
         pair = session.execute(select(Pair)).scalar_one()
     return pair
-
-
-def admin_pms(fake) -> list[dict]:
-    return [p for p in fake.private_messages() if "alice" in p["participants"]]
 
 
 def steps_in(texts: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 
 from plugin.storage.models import OutboxMessage, Pair
-from tests.domain.flow_support import deliver, ready_pair, thread_of, undeclared_calls
+from tests.domain.flow_support import admin_pms, deliver, ready_pair, thread_of, undeclared_calls
 from tests.fakes.discourse_flags import FakeFlag
 from tests.helpers import pm_post, work
 
@@ -70,8 +70,7 @@ def test_a_report_sent_to_the_bot_privately_flags_that_post(config, sessions, cl
 def test_a_flagged_report_still_reaches_the_programs_admins(config, sessions, client, fake, paired):
     in_pair_thread(client, fake, "maya", f"!report {TEXT}")
     work(config, sessions)
-    to_admins = [p for p in fake.private_messages() if "alice" in p["participants"]]
-    assert any(TEXT in p["posts"][0] for p in to_admins)
+    assert any(TEXT in p["posts"][0] for p in admin_pms(fake))
 
 
 def test_an_empty_report_flags_nothing(config, sessions, client, fake, paired):
@@ -131,8 +130,7 @@ def test_a_report_sent_to_the_bot_in_chat_reaches_the_admins_and_flags_nothing(
     body = fake.chat_as("maya", made.json()["channel"]["id"], f"!report {TEXT}")
     deliver(client, "chat_message__chat_message_created", body)
     work(config, sessions)
-    to_admins = [p for p in fake.private_messages() if "alice" in p["participants"]]
-    assert any(TEXT in p["posts"][0] for p in to_admins)
+    assert any(TEXT in p["posts"][0] for p in admin_pms(fake))
     with sessions() as session:
         kinds = set(session.execute(select(OutboxMessage.kind)).scalars())
     assert "flag_for_review" not in kinds and fake.flags == []
